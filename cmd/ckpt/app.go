@@ -1,0 +1,30 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/term"
+)
+
+// app is what every command shares: the standard streams and the
+// environment. Commands receive it instead of reaching for globals.
+type app struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	getenv func(string) string
+}
+
+// isTerminal reports whether w is a terminal, for progress bars and for
+// refusing to print binary data to a screen.
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// warnf prints a one-line warning on stderr.
+func (a *app) warnf(format string, args ...any) {
+	fmt.Fprintf(a.stderr, "ckpt: warning: "+format+"\n", args...)
+}

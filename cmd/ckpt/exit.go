@@ -1,0 +1,66 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Exit codes. Scripts rely on them; README.md documents them and they never
+// change meaning.
+const (
+	exitOK          = 0
+	exitFailure     = 1 // bad input, I/O error, anything refused
+	exitUsage       = 2 // wrong flags or arguments
+	exitChecksum    = 3 // a sha256 checksum did not match
+	exitSignature   = 4 // a signature is missing, invalid or untrusted
+	exitDecrypt     = 5 // no identity could decrypt the file
+	exitCorrupt     = 6 // ciphertext failed authentication or is truncated
+	exitManifest    = 7 // the manifest does not describe the file
+	exitFindings    = 8 // scan found data of a kind named in --fail-on
+	exitInterrupted = 130
+)
+
+// codedError carries an exit code up to run.
+type codedError struct {
+	code int
+	err  error
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+func (e *codedError) Unwrap() error { return e.err }
+
+// withCode attaches an exit code to err.
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &codedError{code, err}
+}
+
+// usageErrorf reports a mistake in how ckpt was called (exit code 2).
+func usageErrorf(format string, args ...any) error {
+	return withCode(exitUsage, fmt.Errorf(format, args...))
+}
+
+// exitCode maps an error to the process exit code.
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var ce *codedError
+	if errors.As(err, &ce) {
+		return ce.code
+	}
+	for _, m := range errorCodes {
+		if errors.Is(err, m.target) {
+			return m.code
+		}
+	}
+	return exitFailure
+}
+
+// errorCodes maps library errors to exit codes, checked in order.
+var errorCodes = []struct {
+	target error
+	code   int
+}{}
