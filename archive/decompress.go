@@ -1,0 +1,69 @@
+package archive
+
+import (
+	"compress/bzip2"
+	"fmt"
+	"io"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+	"github.com/ulikunitz/xz"
+)
+
+// decompressor wraps r in the decoder for format f. The returned closer
+// releases decoder resources (zstd runs goroutines).
+func decompressor(f Format, r io.Reader) (io.Reader, func(), error) {
+	switch f {
+	case Gzip:
+		z, err := gzip.NewReader(r)
+		if err != nil {
+			return nil, nil, fmt.Errorf("gzip: %w", err)
+		}
+		return z, func() { z.Close() }, nil
+	case Zstd:
+		// A bounded window keeps a hostile frame from asking for gigabytes.
+		z, err := zstd.NewReader(r, zstd.WithDecoderLowmem(true), zstd.WithDecoderMaxWindow(64<<20), zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			return nil, nil, fmt.Errorf("zstd: %w", err)
+		}
+		return z, z.Close, nil
+	case Bzip2:
+		return bzip2.NewReader(r), func() {}, nil
+	case Xz:
+		z, err := xz.NewReader(r)
+		if err != nil {
+			return nil, nil, fmt.Errorf("xz: %w", err)
+		}
+		return z, func() {}, nil
+	}
+	return nil, nil, fmt.Errorf("%v is not a compression", f)
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// ratioGuard fails the stream when out/in exceeds max after the grace.
+type ratioGuard struct {
+	r   io.Reader
+	in  *countingReader
+	out int64
+	max int64
+}
+
+func (g *ratioGuard) Read(p []byte) (int, error) {
+	n, err := g.r.Read(p)
+	g.out += int64(n)
+	if g.out > ratioGrace && g.out > g.max*max(g.in.n, 1) {
+		return n, fmt.Errorf("%w: %d bytes from %d compressed (limit %d:1)", ErrBomb, g.out, g.in.n, g.max)
+	}
+	return n, err
+}

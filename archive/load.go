@@ -1,0 +1,364 @@
+package archive
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"strings"
+
+	metadata "github.com/checkpoint-restore/checkpointctl/lib"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/stats"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ckpt-dev/ckpt/criu"
+)
+
+// PagesImage is a raw memory pages image handed to LoadOptions.Pages.
+type PagesImage struct {
+	Entry *Entry
+	// ID is the N of pages-N.img, which pagemap_head.pages_id refers to.
+	ID uint32
+	// R reads the pages in order. On random-access archives it is also an
+	// io.ReaderAt (an *io.SectionReader).
+	R io.Reader
+}
+
+// LoadOptions choose what Load hands to consumers besides the Checkpoint.
+type LoadOptions struct {
+	Limits Limits
+	// Pages receives each memory pages image. On random-access archives it
+	// is called after the pass, with every image loaded; on sequential ones
+	// during the pass, when the pages stream by (CRIU's sorted order puts
+	// mm-* and pagemap-* before pages-*).
+	Pages func(c *Checkpoint, p *PagesImage) error
+	// Payload receives the raw data that follows CRIU entries: pipe and
+	// FIFO buffers, socket queues, TCP streams, ghost files.
+	Payload func(c *Checkpoint, img *criu.Image, i int, m proto.Message, r io.Reader) error
+	// RootFS receives the content of each regular file of the rootfs diff.
+	RootFS func(c *Checkpoint, f *ListedFile, r io.Reader) error
+	// Other receives entries Load does not interpret (container logs,
+	// unknown files, raw images other than pages).
+	Other func(c *Checkpoint, e *Entry, r io.Reader) error
+}
+
+// Load reads the archive once and returns what it holds.
+func Load(a *Archive, opt LoadOptions) (*Contents, error) {
+	l := &loader{a: a, opt: opt, limits: a.limits, byPrefix: map[string]*Checkpoint{}}
+	if opt.Limits != (Limits{}) {
+		l.limits = opt.Limits.withDefaults()
+	}
+	trailer, err := a.Walk(l.entry)
+	if err != nil {
+		return nil, err
+	}
+	l.out.Trailer = trailer
+	if err := l.finish(); err != nil {
+		return nil, err
+	}
+	return &l.out, nil
+}
+
+type loader struct {
+	a        *Archive
+	opt      LoadOptions
+	limits   Limits
+	out      Contents
+	byPrefix map[string]*Checkpoint
+	deferred []deferredPages // random access: pages handed over after the pass
+}
+
+type deferredPages struct {
+	c *Checkpoint
+	p *PagesImage
+}
+
+// containerLevel says whether a path's first element is something a
+// container runtime puts at the top of a container checkpoint.
+func containerLevel(first string) bool {
+	switch first {
+	case metadata.ConfigDumpFile, metadata.SpecDumpFile, metadata.StatusFile, "status.dump",
+		metadata.NetworkStatusFile, metadata.DeletedFilesFile, metadata.DumpLogFile,
+		metadata.RestoreLogFile, "stats-dump", "stats-restore", metadata.RootFsDiffTar,
+		metadata.DevShmCheckpointTar, metadata.CheckpointDirectory, metadata.CheckpointVolumesDirectory,
+		"artifacts", "container.log", "ctr.log", "bind.mounts":
+		return true
+	}
+	return false
+}
+
+// route splits an entry name into the container prefix it belongs to and
+// its name relative to that container; ok is false for entries outside
+// any container (pod.options, unknown files).
+func route(name string) (prefix, rel string, ok bool) {
+	first, rest, _ := strings.Cut(name, "/")
+	if containerLevel(first) {
+		return "", name, true
+	}
+	if rest != "" {
+		second, _, _ := strings.Cut(rest, "/")
+		if containerLevel(second) {
+			return first + "/", rest, true
+		}
+	}
+	return "", name, false
+}
+
+func hasDir(rel, dir string) bool { return strings.HasPrefix(rel, dir+"/") }
+
+func (l *loader) checkpoint(prefix string) *Checkpoint {
+	c := l.byPrefix[prefix]
+	if c == nil {
+		c = &Checkpoint{Prefix: prefix, Images: criu.NewImageSet()}
+		l.byPrefix[prefix] = c
+	}
+	return c
+}
+
+func (l *loader) entry(e *Entry, r io.Reader) error {
+	l.out.Entries = append(l.out.Entries, e)
+	prefix, rel, ok := route(e.Name)
+	if !ok {
+		return l.topLevel(e, r)
+	}
+	c := l.checkpoint(prefix)
+	c.Entries = append(c.Entries, e)
+	c.Sizes.Total += e.Size
+	if e.Type == TypeDir {
+		return nil
+	}
+	if err := l.containerFile(c, e, rel, r); err != nil {
+		return l.a.errorf(e.Name, err)
+	}
+	return nil
+}
+
+func (l *loader) topLevel(e *Entry, r io.Reader) error {
+	switch e.Name {
+	case metadata.PodOptionsFile:
+		var po metadata.CheckpointedPodOptions
+		if err := readJSON(r, l.limits.MaxMetadata, &po); err != nil {
+			return l.a.errorf(e.Name, err)
+		}
+		l.out.Pod = podFrom(&po)
+		return nil
+	}
+	if l.opt.Other != nil && e.Type == TypeFile {
+		return l.opt.Other(nil, e, r)
+	}
+	return nil
+}
+
+func (l *loader) containerFile(c *Checkpoint, e *Entry, rel string, r io.Reader) error {
+	switch {
+	case isMetadataFile(rel):
+		c.Sizes.Other += e.Size
+		return c.Metadata.parse(rel, r, l.limits.MaxMetadata)
+	case rel == metadata.DumpLogFile:
+		c.Sizes.Other += e.Size
+		d, err := readDumpLog(r)
+		c.DumpLog = d
+		return err
+	case rel == "stats-dump":
+		c.Sizes.Other += e.Size
+		img, err := criu.ReadImage(path.Base(rel), r, criu.Options{Size: e.Size, MaxEntry: l.limits.MaxEntry}, l.limits.MaxImage, nil)
+		if err != nil {
+			return err
+		}
+		if s := criu.First[*stats.StatsEntry](imageSetOf(img), img.Name); s != nil {
+			c.Stats = s.GetDump()
+		}
+		return nil
+	case rel == metadata.RootFsDiffTar:
+		c.Sizes.RootFS += e.Size
+		lst, err := readListing(r, l.limits, l.nestedHook(c))
+		c.RootFS = lst
+		return err
+	case rel == metadata.DevShmCheckpointTar:
+		c.Sizes.DevShm += e.Size
+		lst, err := readListing(r, l.limits, nil)
+		c.DevShm = lst
+		return err
+	case hasDir(rel, metadata.CheckpointDirectory):
+		return l.image(c, e, strings.TrimPrefix(rel, metadata.CheckpointDirectory+"/"), r)
+	}
+	c.Sizes.Other += e.Size
+	if l.opt.Other != nil {
+		return l.opt.Other(c, e, r)
+	}
+	return nil
+}
+
+func (l *loader) nestedHook(c *Checkpoint) NestedFileFunc {
+	if l.opt.RootFS == nil {
+		return nil
+	}
+	return func(f *ListedFile, r io.Reader) error { return l.opt.RootFS(c, f, r) }
+}
+
+// image handles one file under checkpoint/.
+func (l *loader) image(c *Checkpoint, e *Entry, name string, r io.Reader) error {
+	if strings.Contains(name, "/") || !strings.HasSuffix(name, ".img") {
+		c.Sizes.Other += e.Size
+		if l.opt.Other != nil {
+			return l.opt.Other(c, e, r)
+		}
+		return nil
+	}
+	if criu.IsRaw(name) {
+		if id, ok := pagesID(name); ok {
+			c.Sizes.Pages += e.Size
+			c.Pages = append(c.Pages, e)
+			return l.pages(c, e, id, r)
+		}
+		c.Sizes.Images += e.Size
+		if l.opt.Other != nil {
+			return l.opt.Other(c, e, r)
+		}
+		return nil
+	}
+	c.Sizes.Images += e.Size
+	var onPayload criu.PayloadFunc
+	if l.opt.Payload != nil {
+		onPayload = func(img *criu.Image, i int, m proto.Message, pr io.Reader) error {
+			return l.opt.Payload(c, img, i, m, pr)
+		}
+	}
+	img, err := criu.ReadImage(name, r, criu.Options{Size: e.Size, MaxEntry: l.limits.MaxEntry}, l.limits.MaxImage, onPayload)
+	if err != nil {
+		if errors.Is(err, criu.ErrFormat) || errors.Is(err, criu.ErrUnknownMagic) {
+			// Recorded, not fatal here: the commands that need the image
+			// fail on it, naming it, and listings still show the rest.
+			c.ImageErrors = append(c.ImageErrors, ImageError{Name: name, Err: l.a.errorf(e.Name, err)})
+			return nil
+		}
+		return err
+	}
+	c.Images.Add(img)
+	return nil
+}
+
+func (l *loader) pages(c *Checkpoint, e *Entry, id uint32, r io.Reader) error {
+	if l.opt.Pages == nil {
+		return nil
+	}
+	if l.a.RandomAccess() {
+		sr, err := l.a.Section(e)
+		if err != nil {
+			return err
+		}
+		l.deferred = append(l.deferred, deferredPages{c, &PagesImage{Entry: e, ID: id, R: sr}})
+		return nil
+	}
+	return l.opt.Pages(c, &PagesImage{Entry: e, ID: id, R: r})
+}
+
+// pagesID parses the N of pages-N.img.
+func pagesID(name string) (uint32, bool) {
+	var id uint32
+	if n, err := fmt.Sscanf(name, "pages-%d.img", &id); err != nil || n != 1 || fmt.Sprintf("pages-%d.img", id) != name {
+		return 0, false
+	}
+	return id, true
+}
+
+func (l *loader) finish() error {
+	for _, p := range sortedKeys(l.byPrefix) {
+		c := l.byPrefix[p]
+		if c.Metadata.Config == nil && c.Metadata.Spec == nil && c.Images.Len() == 0 && len(c.Pages) == 0 {
+			continue // e.g. only a stray log: not a container
+		}
+		l.out.Checkpoints = append(l.out.Checkpoints, c)
+	}
+	if len(l.out.Checkpoints) == 0 {
+		return l.a.errorf("", fmt.Errorf("%w: the tar holds no container checkpoint (no config.dump, spec.dump or checkpoint/)", ErrNotArchive))
+	}
+	for _, c := range l.out.Checkpoints {
+		if err := l.validate(c); err != nil {
+			return err
+		}
+		c.Identity = identify(&c.Metadata, c.DumpLog)
+		l.fallbacks(c)
+	}
+	if l.out.Pod != nil {
+		l.out.Pod.reconcile(l.out.Checkpoints)
+	}
+	if t := l.out.Trailer; t.NonZero > 0 {
+		l.out.Warnings = append(l.out.Warnings, fmt.Sprintf("%d bytes after the end-of-archive marker, %d of them not zero: a stale tail from an earlier, longer archive written to the same name?", t.Bytes, t.NonZero))
+	}
+	if l.out.Trailer.Missing {
+		l.out.Warnings = append(l.out.Warnings, "no end-of-archive marker: the archive may be truncated")
+	}
+	for _, d := range l.deferred {
+		if err := l.opt.Pages(d.c, d.p); err != nil {
+			return l.a.errorf(d.p.Entry.Name, err)
+		}
+	}
+	return nil
+}
+
+// validate requires the metadata every engine writes.
+func (l *loader) validate(c *Checkpoint) error {
+	if c.Metadata.Spec == nil {
+		return l.a.errorf(c.Prefix+metadata.SpecDumpFile, fmt.Errorf("%w: every engine writes it", ErrMissing))
+	}
+	if c.Metadata.Config == nil {
+		return l.a.errorf(c.Prefix+metadata.ConfigDumpFile, fmt.Errorf("%w: every engine writes it", ErrMissing))
+	}
+	return nil
+}
+
+// fallbacks fills what the metadata did not say, and says where it came
+// from.
+func (l *loader) fallbacks(c *Checkpoint) {
+	id := &c.Identity
+	if id.Checkpointed.IsZero() {
+		if t := c.newestImageTime(); !t.IsZero() {
+			id.Checkpointed = t
+			id.Notes = append(id.Notes, "checkpoint time is the newest image time in the archive")
+		}
+	}
+	if c.Prefix == "" {
+		id.fillFromFileName(l.a.Name())
+	}
+	if id.CRIUVersion == "" {
+		for _, name := range c.Images.Names() {
+			if !strings.HasPrefix(name, "pagemap-") {
+				continue
+			}
+			if slices.ContainsFunc(criu.All[*pagemap.PagemapEntry](c.Images, name), func(e *pagemap.PagemapEntry) bool { return e.NrPages != nil }) {
+				id.CRIUVersion = "4.2+"
+				id.Notes = append(id.Notes, "CRIU version inferred from the image format (pagemap nr_pages, new in 4.2)")
+				break
+			}
+		}
+	}
+}
+
+func podFrom(po *metadata.CheckpointedPodOptions) *Pod {
+	p := &Pod{Options: &PodOptions{Version: po.Version}}
+	for _, k := range sortedKeys(po.Annotations) {
+		p.Options.Annotations = append(p.Options.Annotations, KeyValue{k, po.Annotations[k]})
+	}
+	p.Containers = sortedKeys(po.Containers)
+	return p
+}
+
+// reconcile adds containers found in the archive that pod.options omits.
+func (p *Pod) reconcile(cs []*Checkpoint) {
+	for _, c := range cs {
+		name := strings.TrimSuffix(c.Prefix, "/")
+		if name != "" && !slices.Contains(p.Containers, name) {
+			p.Containers = append(p.Containers, name)
+		}
+	}
+	slices.Sort(p.Containers)
+}
+
+func imageSetOf(img *criu.Image) *criu.ImageSet {
+	s := criu.NewImageSet()
+	s.Add(img)
+	return s
+}

@@ -1,0 +1,17 @@
+package archive
+
+import (
+	"cmp"
+	"slices"
+)
+
+// sortedKeys returns a map's keys in order, so that nothing this package
+// outputs depends on map iteration order.
+func sortedKeys[K cmp.Ordered, V any](m map[K]V) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

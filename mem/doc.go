@@ -1,0 +1,9 @@
+// Package mem maps a dumped process's virtual memory onto its pages image
+// and reads it, without ever writing pages to disk.
+//
+// CRIU stores a process's memory as a pagemap (virtual ranges and flags)
+// and a raw pages image holding the present pages back to back, in
+// pagemap order. An Index turns that into sorted runs looked up in
+// O(log n); ReadAt reads through it from a random-access pages image, and
+// an Extractor collects chosen ranges from a pages image that streams by.
+package mem

@@ -1,0 +1,230 @@
+package mem
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
+
+	"github.com/ckpt-dev/ckpt/criu"
+)
+
+// PageSize is the page size of the dumps ckpt reads (x86-64, arm64 4K).
+const PageSize = 4096
+
+// Why an address has no bytes in the dump.
+var (
+	ErrNotDumped = errors.New("not in the dump (unmapped, or never touched)")
+	ErrInParent  = errors.New("in the parent (pre-dump) image, not in this checkpoint")
+	ErrLazy      = errors.New("lazy page not present in the image")
+)
+
+// Run is a stretch of pages from one pagemap entry.
+type Run struct {
+	Start uint64 // first virtual address
+	Pages uint64
+	Flags uint32 // criu.Page* flags
+	// Offset of the first page in the pages image; -1 when the pages are
+	// not in this image.
+	Offset int64
+}
+
+// End is the first address after the run.
+func (r Run) End() uint64 { return r.Start + r.Pages*PageSize }
+
+// Present says whether the run's bytes are in this image.
+func (r Run) Present() bool { return r.Offset >= 0 }
+
+// Index is one pagemap: a process's (or a shared memory segment's) dumped
+// pages, in address order.
+type Index struct {
+	// Name is the pagemap image the index was built from.
+	Name string
+	// PagesID is N of the pages-N.img that holds the present pages.
+	PagesID uint32
+	Runs    []Run
+	// ImageBytes is how many bytes the present pages occupy in pages-N.img.
+	ImageBytes int64
+}
+
+// NewIndex builds the index of a decoded pagemap image. It rejects a
+// pagemap whose entries overlap or whose sizes overflow: either would make
+// addresses ambiguous.
+func NewIndex(img *criu.Image) (*Index, error) {
+	if img == nil {
+		return nil, errors.New("pagemap image missing")
+	}
+	if len(img.Entries) == 0 {
+		return nil, fmt.Errorf("%s: empty pagemap", img.Name)
+	}
+	head, ok := img.Entries[0].(*pagemap.PagemapHead)
+	if !ok {
+		return nil, fmt.Errorf("%s: not a pagemap image", img.Name)
+	}
+	ix := &Index{Name: img.Name, PagesID: head.GetPagesId()}
+	var off int64
+	for i, m := range img.Entries[1:] {
+		e := m.(*pagemap.PagemapEntry)
+		n := criu.PageCount(e)
+		if n == 0 {
+			continue
+		}
+		if e.GetVaddr()%PageSize != 0 {
+			return nil, fmt.Errorf("%s: entry %d: address %#x is not page aligned", img.Name, i+1, e.GetVaddr())
+		}
+		if n > (1<<64-1-e.GetVaddr())/PageSize || n > 1<<40 {
+			return nil, fmt.Errorf("%s: entry %d: %d pages at %#x overflow the address space", img.Name, i+1, n, e.GetVaddr())
+		}
+		r := Run{Start: e.GetVaddr(), Pages: n, Flags: criu.PageFlags(e), Offset: -1}
+		if r.Flags&criu.PagePresent != 0 {
+			r.Offset = off
+			off += int64(n) * PageSize
+		}
+		ix.Runs = append(ix.Runs, r)
+	}
+	ix.ImageBytes = off
+	// CRIU writes entries in address order; sort anyway, then insist on no
+	// overlap.
+	slices.SortStableFunc(ix.Runs, func(a, b Run) int {
+		switch {
+		case a.Start < b.Start:
+			return -1
+		case a.Start > b.Start:
+			return 1
+		}
+		return 0
+	})
+	for i := 1; i < len(ix.Runs); i++ {
+		if ix.Runs[i].Start < ix.Runs[i-1].End() {
+			return nil, fmt.Errorf("%s: entries overlap at %#x", img.Name, ix.Runs[i].Start)
+		}
+	}
+	return ix, nil
+}
+
+// IndexFor builds the index of process pid from pagemap-<pid>.img.
+func IndexFor(images *criu.ImageSet, pid uint32) (*Index, error) {
+	name := fmt.Sprintf("pagemap-%d.img", pid)
+	img := images.Get(name)
+	if img == nil {
+		return nil, fmt.Errorf("%s: missing (a zombie, or a dump without memory)", name)
+	}
+	return NewIndex(img)
+}
+
+// PagemapFor returns the name of the pagemap image whose pages live in
+// pages-<id>.img, and the pid for a process pagemap (0 for shared memory).
+func PagemapFor(images *criu.ImageSet, id uint32) (name string, pid uint32, ok bool) {
+	for _, n := range images.Names() {
+		if !strings.HasPrefix(n, "pagemap-") {
+			continue
+		}
+		if h := criu.First[*pagemap.PagemapHead](images, n); h != nil && h.GetPagesId() == id {
+			fmt.Sscanf(n, "pagemap-%d.img", &pid)
+			return n, pid, true
+		}
+	}
+	return "", 0, false
+}
+
+// Lookup returns the run holding addr.
+func (ix *Index) Lookup(addr uint64) (Run, bool) {
+	i, found := slices.BinarySearchFunc(ix.Runs, addr, func(r Run, a uint64) int {
+		switch {
+		case r.End() <= a:
+			return -1
+		case r.Start > a:
+			return 1
+		}
+		return 0
+	})
+	if !found {
+		return Run{}, false
+	}
+	return ix.Runs[i], true
+}
+
+// Locate returns where addr's byte is in the pages image, or why it is not
+// there.
+func (ix *Index) Locate(addr uint64) (int64, error) {
+	r, ok := ix.Lookup(addr)
+	switch {
+	case !ok:
+		return 0, fmt.Errorf("%#x: %w", addr, ErrNotDumped)
+	case r.Present():
+		return r.Offset + int64(addr-r.Start), nil
+	case r.Flags&criu.PageParent != 0:
+		return 0, fmt.Errorf("%#x: %w", addr, ErrInParent)
+	}
+	return 0, fmt.Errorf("%#x: %w", addr, ErrLazy)
+}
+
+// Span is a piece of a virtual range: either where its bytes are in the
+// pages image, or why they are absent.
+type Span struct {
+	Addr   uint64
+	Len    uint64
+	Offset int64 // -1 when absent
+	Absent error // nil when present
+}
+
+// Spans splits [addr, addr+n) into present and absent pieces, in address
+// order.
+func (ix *Index) Spans(addr, n uint64) []Span {
+	var out []Span
+	end := addr + n
+	if end < addr {
+		end = 1<<64 - 1
+	}
+	i, _ := slices.BinarySearchFunc(ix.Runs, addr, func(r Run, a uint64) int {
+		if r.End() <= a {
+			return -1
+		}
+		return 1
+	})
+	cur := addr
+	for ; cur < end && i < len(ix.Runs); i++ {
+		r := ix.Runs[i]
+		if r.Start >= end {
+			break
+		}
+		if cur < r.Start {
+			out = append(out, Span{Addr: cur, Len: r.Start - cur, Offset: -1, Absent: ErrNotDumped})
+			cur = r.Start
+		}
+		stop := min(end, r.End())
+		s := Span{Addr: cur, Len: stop - cur, Offset: -1}
+		switch {
+		case r.Present():
+			s.Offset = r.Offset + int64(cur-r.Start)
+		case r.Flags&criu.PageParent != 0:
+			s.Absent = ErrInParent
+		default:
+			s.Absent = ErrLazy
+		}
+		out = append(out, s)
+		cur = stop
+	}
+	if cur < end {
+		out = append(out, Span{Addr: cur, Len: end - cur, Offset: -1, Absent: ErrNotDumped})
+	}
+	return out
+}
+
+// Bytes counts the bytes of [start, end) that are present in the image,
+// in the parent image, and lazy.
+func (ix *Index) Bytes(start, end uint64) (present, parent, lazy int64) {
+	for _, s := range ix.Spans(start, end-start) {
+		switch {
+		case s.Absent == nil:
+			present += int64(s.Len)
+		case errors.Is(s.Absent, ErrInParent):
+			parent += int64(s.Len)
+		case errors.Is(s.Absent, ErrLazy):
+			lazy += int64(s.Len)
+		}
+	}
+	return
+}

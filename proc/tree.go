@@ -1,0 +1,195 @@
+package proc
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	criu_core "github.com/checkpoint-restore/go-criu/v8/crit/images/criu-core"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/fs"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/mm"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/pstree"
+
+	"github.com/ckpt-dev/ckpt/criu"
+)
+
+// ErrNoProcess is returned for a pid that is not in the dump.
+var ErrNoProcess = errors.New("no such process in the checkpoint")
+
+// Tree is the process tree of a checkpoint.
+type Tree struct {
+	// Processes in pid order.
+	Processes []*Process
+	// Roots are the processes whose parent is not in the dump (normally
+	// the container's init).
+	Roots []*Process
+	byPID map[uint32]*Process
+	files *FileTable
+}
+
+// Process is one dumped process.
+type Process struct {
+	PID      uint32     `json:"pid"`
+	PPID     uint32     `json:"ppid"`
+	PGID     uint32     `json:"pgid"`
+	SID      uint32     `json:"sid"`
+	Comm     string     `json:"comm"`
+	State    string     `json:"state"` // alive, stopped, zombie, dead
+	ExitCode int32      `json:"exit_code"`
+	Threads  []Thread   `json:"threads"`
+	Creds    *Creds     `json:"creds"`
+	Cwd      string     `json:"cwd"`
+	Root     string     `json:"root"`
+	Umask    uint32     `json:"umask"`
+	Exe      string     `json:"exe"`
+	FDs      []FD       `json:"fds"`
+	Locks    []FileLock `json:"locks"`
+	// Children in pid order.
+	Children []*Process `json:"-"`
+	// IDs groups the process's shared kernel objects (files table, mm, ...).
+	IDs *criu_core.TaskKobjIdsEntry `json:"-"`
+	// MM is the memory descriptor; nil for zombies.
+	MM *mm.MmEntry `json:"-"`
+}
+
+// Thread is one thread of a process.
+type Thread struct {
+	TID   uint32 `json:"tid"`
+	Comm  string `json:"comm"`
+	State string `json:"state"`
+	// IP and SP are the instruction and stack pointers (x86-64).
+	IP uint64 `json:"ip"`
+	SP uint64 `json:"sp"`
+}
+
+// Build assembles the tree from a checkpoint's images. pstree.img and a
+// core image per thread are required; the rest is read when present.
+func Build(images *criu.ImageSet) (*Tree, error) {
+	entries := criu.All[*pstree.PstreeEntry](images, "pstree.img")
+	if len(entries) == 0 {
+		if images.Get("pstree.img") == nil {
+			return nil, fmt.Errorf("pstree.img: %w", errMissing)
+		}
+		return nil, errors.New("pstree.img: no processes")
+	}
+	files, err := NewFileTable(images)
+	if err != nil {
+		return nil, err
+	}
+	t := &Tree{byPID: map[uint32]*Process{}, files: files}
+	for _, e := range entries {
+		p := &Process{PID: e.GetPid(), PPID: e.GetPpid(), PGID: e.GetPgid(), SID: e.GetSid()}
+		if t.byPID[p.PID] != nil {
+			return nil, fmt.Errorf("pstree.img: pid %d appears twice", p.PID)
+		}
+		if err := t.fill(images, p, e); err != nil {
+			return nil, err
+		}
+		t.byPID[p.PID] = p
+		t.Processes = append(t.Processes, p)
+	}
+	slices.SortFunc(t.Processes, func(a, b *Process) int { return int(a.PID) - int(b.PID) })
+	for _, p := range t.Processes {
+		if parent := t.byPID[p.PPID]; parent != nil && p.PPID != p.PID {
+			parent.Children = append(parent.Children, p)
+		} else {
+			t.Roots = append(t.Roots, p)
+		}
+	}
+	t.attachLocks(images)
+	return t, nil
+}
+
+var errMissing = errors.New("missing from the checkpoint")
+
+// Find returns the process with pid.
+func (t *Tree) Find(pid uint32) (*Process, error) {
+	if p := t.byPID[pid]; p != nil {
+		return p, nil
+	}
+	return nil, fmt.Errorf("pid %d: %w", pid, ErrNoProcess)
+}
+
+// Files is the checkpoint's table of open file descriptions.
+func (t *Tree) Files() *FileTable { return t.files }
+
+func (t *Tree) fill(images *criu.ImageSet, p *Process, e *pstree.PstreeEntry) error {
+	threads := e.GetThreads()
+	if len(threads) == 0 {
+		threads = []uint32{p.PID}
+	}
+	for _, tid := range threads {
+		name := fmt.Sprintf("core-%d.img", tid)
+		core := criu.First[*criu_core.CoreEntry](images, name)
+		if core == nil {
+			return fmt.Errorf("%s: %w (thread %d of pid %d)", name, errMissing, tid, p.PID)
+		}
+		th := Thread{TID: tid, Comm: core.GetThreadCore().GetComm()}
+		if tc := core.GetTc(); tc != nil {
+			th.State = taskState(tc.GetTaskState())
+			if tid == p.PID {
+				p.Comm = tc.GetComm()
+				p.State = th.State
+				p.ExitCode = int32(tc.GetExitCode())
+			}
+			if th.Comm == "" {
+				th.Comm = tc.GetComm()
+			}
+		}
+		if regs := core.GetThreadInfo().GetGpregs(); regs != nil {
+			th.IP, th.SP = regs.GetIp(), regs.GetSp()
+		}
+		if tid == p.PID || p.Creds == nil {
+			if c := credsOf(images, core, p.PID); c != nil {
+				p.Creds = c
+			}
+		}
+		p.Threads = append(p.Threads, th)
+	}
+	slices.SortFunc(p.Threads, func(a, b Thread) int { return int(a.TID) - int(b.TID) })
+	for i := range p.Threads {
+		if p.Threads[i].State == "" {
+			p.Threads[i].State = p.State
+		}
+	}
+	if p.State == "" {
+		return fmt.Errorf("core-%d.img: no task core for pid %d", p.PID, p.PID)
+	}
+	if p.Comm == "" && len(p.Threads) > 0 {
+		p.Comm = p.Threads[0].Comm
+	}
+	if p.State == "zombie" {
+		return nil // a zombie has no files, fs or memory
+	}
+	p.IDs = criu.First[*criu_core.TaskKobjIdsEntry](images, fmt.Sprintf("ids-%d.img", p.PID))
+	if f := criu.First[*fs.FsEntry](images, fmt.Sprintf("fs-%d.img", p.PID)); f != nil {
+		p.Cwd = t.files.Path(f.GetCwdId())
+		p.Root = t.files.Path(f.GetRootId())
+		p.Umask = f.GetUmask()
+	}
+	p.MM = criu.First[*mm.MmEntry](images, fmt.Sprintf("mm-%d.img", p.PID))
+	if p.MM != nil && p.MM.ExeFileId != nil {
+		p.Exe = t.files.Path(p.MM.GetExeFileId())
+	}
+	fds, err := t.files.FDs(images, p)
+	if err != nil {
+		return err
+	}
+	p.FDs = fds
+	return nil
+}
+
+// taskState names CRIU's task states.
+func taskState(s uint32) string {
+	switch s {
+	case 1:
+		return "alive"
+	case 2:
+		return "dead"
+	case 3:
+		return "stopped"
+	case 6:
+		return "zombie"
+	}
+	return fmt.Sprintf("state %d", s)
+}
