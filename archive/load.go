@@ -42,6 +42,10 @@ type LoadOptions struct {
 	// Other receives entries Load does not interpret (container logs,
 	// unknown files, raw images other than pages).
 	Other func(c *Checkpoint, e *Entry, r io.Reader) error
+	// IdentityOnly reads metadata and skips CRIU images and nested tars.
+	// On a sequential archive the pass stops once the metadata has been
+	// seen, so listing a directory of compressed archives stays cheap.
+	IdentityOnly bool
 }
 
 // Load reads the archive once and returns what it holds.
@@ -120,6 +124,9 @@ func (l *loader) checkpoint(prefix string) *Checkpoint {
 func (l *loader) entry(e *Entry, r io.Reader) error {
 	l.out.Entries = append(l.out.Entries, e)
 	prefix, rel, ok := route(e.Name)
+	if l.opt.IdentityOnly && l.identityComplete(prefix, rel) {
+		return SkipRest
+	}
 	if !ok {
 		return l.topLevel(e, r)
 	}
@@ -152,6 +159,9 @@ func (l *loader) topLevel(e *Entry, r io.Reader) error {
 }
 
 func (l *loader) containerFile(c *Checkpoint, e *Entry, rel string, r io.Reader) error {
+	if l.opt.IdentityOnly && !isMetadataFile(rel) && rel != metadata.DumpLogFile {
+		return nil
+	}
 	switch {
 	case isMetadataFile(rel):
 		c.Sizes.Other += e.Size
@@ -189,6 +199,20 @@ func (l *loader) containerFile(c *Checkpoint, e *Entry, rel string, r io.Reader)
 		return l.opt.Other(c, e, r)
 	}
 	return nil
+}
+
+// identityComplete says, on a sequential archive, whether everything
+// identity needs has gone by: config.dump and spec.dump, and dump.log when
+// it follows them, as in CRI-O's and containerd's member order.
+func (l *loader) identityComplete(prefix, rel string) bool {
+	if l.a.RandomAccess() || l.out.Pod != nil || prefix != "" {
+		return false
+	}
+	c := l.byPrefix[""]
+	if c == nil || c.Metadata.Config == nil || c.Metadata.Spec == nil {
+		return false
+	}
+	return rel != metadata.DumpLogFile && !isMetadataFile(rel)
 }
 
 func (l *loader) nestedHook(c *Checkpoint) NestedFileFunc {

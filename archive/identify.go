@@ -1,0 +1,30 @@
+package archive
+
+import (
+	"io"
+)
+
+// Identify reads only what the archive says about itself: identity and
+// sizes of its checkpoints, no CRIU images. It is what `ckpt ls` shows.
+func Identify(a *Archive) (*Contents, error) {
+	return Load(a, LoadOptions{IdentityOnly: true})
+}
+
+// ReadIdentity reads the identity of the plaintext archive streaming
+// through r, and then drains r to its end: it is meant to sit on a tee of a
+// stream that something else consumes (sealing). A pod archive yields the
+// identity of its first container.
+func ReadIdentity(name string, r io.Reader) (*Identity, error) {
+	defer io.Copy(io.Discard, r)
+	a, err := OpenReader(name, r, Options{})
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	c, err := Identify(a)
+	if err != nil {
+		return nil, err
+	}
+	id := c.Checkpoints[0].Identity
+	return &id, nil
+}

@@ -1,0 +1,164 @@
+package inspect
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/mm"
+
+	"github.com/ckpt-dev/ckpt/archive"
+	"github.com/ckpt-dev/ckpt/criu"
+	"github.com/ckpt-dev/ckpt/mem"
+	"github.com/ckpt-dev/ckpt/proc"
+)
+
+// Options configure Build.
+type Options struct {
+	Sections Sections
+	Limits   archive.Limits
+}
+
+// memKey identifies a process of one checkpoint of an archive.
+type memKey struct {
+	prefix string
+	pid    uint32
+}
+
+// Build reads the archive once and returns one report per checkpoint (one
+// for a container archive, one per container for a pod archive).
+func Build(a *archive.Archive, opt Options) ([]*Report, error) {
+	args := map[memKey]mem.ArgsEnv{}
+	var warnings []string
+	contents, err := archive.Load(a, archive.LoadOptions{
+		Limits: opt.Limits,
+		Pages: mem.Hook(func(c *archive.Checkpoint, pid uint32, ix *mem.Index, r io.Reader) error {
+			m := criu.First[*mm.MmEntry](c.Images, fmt.Sprintf("mm-%d.img", pid))
+			if pid == 0 || m == nil {
+				return nil // shared memory, not a process
+			}
+			x := mem.NewExtractor(ix)
+			ae := mem.WantArgsEnv(x, m)
+			if err := x.Feed(r); err != nil {
+				return err
+			}
+			args[memKey{c.Prefix, pid}] = ae
+			return nil
+		}, func(c *archive.Checkpoint, p *archive.PagesImage) {
+			warnings = append(warnings, fmt.Sprintf("%s: no pagemap refers to it (or it came before its pagemap in the stream): command lines unavailable", p.Entry.Name))
+		}),
+	})
+	if err != nil {
+		return nil, err
+	}
+	var reports []*Report
+	for _, c := range contents.Checkpoints {
+		r, err := build(a, contents, c, args, opt.Sections)
+		if err != nil {
+			return nil, err
+		}
+		r.Warnings = append(r.Warnings, contents.Warnings...)
+		r.Warnings = append(r.Warnings, warnings...)
+		reports = append(reports, r)
+	}
+	return reports, nil
+}
+
+func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint, args map[memKey]mem.ArgsEnv, s Sections) (*Report, error) {
+	fail := func(err error) error {
+		var ae *archive.Error
+		if errors.As(err, &ae) {
+			return err
+		}
+		return &archive.Error{Archive: a.Name(), Entry: c.Prefix + "checkpoint", Err: err}
+	}
+	if len(c.ImageErrors) > 0 {
+		return nil, c.ImageErrors[0].Err
+	}
+	tree, err := proc.Build(c.Images)
+	if err != nil {
+		return nil, fail(err)
+	}
+	r := &Report{
+		Archive: ArchiveInfo{Name: a.Name(), Layers: a.Layers(), Size: a.Size(), RandomAccess: a.RandomAccess(), Trailer: contents.Trailer, Pod: contents.Pod},
+		Container: c.Prefix, Identity: c.Identity, Sizes: c.Sizes,
+		Processes: []Process{}, Warnings: []string{},
+	}
+	for _, p := range tree.Processes {
+		maps, err := tree.Maps(c.Images, p)
+		if err != nil {
+			return nil, fail(fmt.Errorf("pid %d: %w", p.PID, err))
+		}
+		rp := Process{
+			PID: p.PID, PPID: p.PPID, PGID: p.PGID, SID: p.SID, Comm: p.Comm, State: p.State, ExitCode: p.ExitCode,
+			Threads: p.Threads, Cmdline: []string{}, Exe: p.Exe, Cwd: p.Cwd, Root: p.Root, Creds: p.Creds,
+			Memory: proc.Summary(maps),
+		}
+		if p.Creds != nil {
+			rp.Capabilities = proc.CapSummary(p.Creds.CapEffective)
+		}
+		if ae, ok := args[memKey{c.Prefix, p.PID}]; ok {
+			rp.Cmdline, rp.CmdlineComplete = ae.Argv()
+			if s.Env {
+				rp.Env, _ = ae.Environ()
+			}
+		} else if p.MM != nil {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("pid %d: its pages image is missing: command line and environment unavailable", p.PID))
+		}
+		if s.Env && rp.Env == nil {
+			rp.Env = []string{}
+		}
+		switch {
+		case s.Files:
+			rp.FDs, rp.Locks = p.FDs, p.Locks
+		case s.Sockets:
+			rp.FDs = slices.DeleteFunc(slices.Clone(p.FDs), func(fd proc.FD) bool { return fd.File.Socket == nil })
+		}
+		if (s.Files || s.Sockets) && rp.FDs == nil {
+			rp.FDs = []proc.FD{}
+		}
+		if s.Maps {
+			rp.Maps = maps
+		}
+		r.Processes = append(r.Processes, rp)
+	}
+	if s.Mounts {
+		r.Mounts = &Mounts{CRIU: proc.Mounts(c.Images), Spec: specMounts(c)}
+	}
+	if s.Stats {
+		r.Dump = &Dump{Log: c.DumpLog}
+		if st := c.Stats; st != nil {
+			r.Dump.Stats = &Stats{
+				FreezingTime: st.GetFreezingTime(), FrozenTime: st.GetFrozenTime(), MemdumpTime: st.GetMemdumpTime(),
+				MemwriteTime: st.GetMemwriteTime(), PagesScanned: st.GetPagesScanned(), PagesSkippedParent: st.GetPagesSkippedParent(),
+				PagesWritten: st.GetPagesWritten(), PagesLazy: st.GetPagesLazy(),
+			}
+		}
+	}
+	if s.RootFS {
+		r.RootFS = &RootFS{Diff: c.RootFS, Deleted: c.Metadata.Deleted}
+		if r.RootFS.Deleted == nil {
+			r.RootFS.Deleted = []string{}
+		}
+	}
+	if c.DumpLog != nil && !c.DumpLog.Succeeded {
+		r.Warnings = append(r.Warnings, "dump.log does not end with \"Dumping finished successfully\": the dump may have failed")
+	}
+	return r, nil
+}
+
+func specMounts(c *archive.Checkpoint) []SpecMount {
+	out := []SpecMount{}
+	if c.Metadata.Spec == nil {
+		return out
+	}
+	for _, m := range c.Metadata.Spec.Mounts {
+		opts := m.Options
+		if opts == nil {
+			opts = []string{}
+		}
+		out = append(out, SpecMount{Destination: m.Destination, Type: m.Type, Source: m.Source, Options: opts})
+	}
+	return out
+}
