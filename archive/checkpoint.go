@@ -79,12 +79,13 @@ type KeyValue struct {
 	Value string `json:"value"`
 }
 
-// checkpointedFromEntries is the fallback time of a dump: the newest
-// modification time among its images.
-func (c *Checkpoint) newestImageTime() time.Time {
+// newestEntryTime is the fallback time of a dump: the newest modification
+// time among the container's entries that were read. Podman records no
+// checkpoint time, but writes its export right after the dump.
+func (c *Checkpoint) newestEntryTime() time.Time {
 	var t time.Time
 	for _, e := range c.Entries {
-		if e.ModTime.After(t) && len(e.Name) > len(c.Prefix) && hasDir(e.Name[len(c.Prefix):], "checkpoint") {
+		if e.ModTime.After(t) {
 			t = e.ModTime
 		}
 	}

@@ -172,3 +172,12 @@ func firstOf(vals ...string) string {
 	}
 	return ""
 }
+
+// IdentityFromFileName is what the kubelet's file name alone says, for
+// archives whose content cannot be read. FromFileName lists every field
+// it fills.
+func IdentityFromFileName(name string) Identity {
+	var id Identity
+	id.fillFromFileName(name)
+	return id
+}

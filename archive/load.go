@@ -339,9 +339,9 @@ func (l *loader) validate(c *Checkpoint) error {
 func (l *loader) fallbacks(c *Checkpoint) {
 	id := &c.Identity
 	if id.Checkpointed.IsZero() {
-		if t := c.newestImageTime(); !t.IsZero() {
+		if t := c.newestEntryTime(); !t.IsZero() {
 			id.Checkpointed = t
-			id.Notes = append(id.Notes, "checkpoint time is the newest image time in the archive")
+			id.Notes = append(id.Notes, "checkpoint time is the newest file time in the archive: the engine did not record one")
 		}
 	}
 	if c.Prefix == "" {
