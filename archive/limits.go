@@ -12,8 +12,12 @@ type Limits struct {
 	// memory. Default 256 MiB.
 	MaxImage int64
 	// MaxRatio caps decompressed bytes per compressed byte, once more than
-	// 64 MiB came out. Default 1000: gzip cannot exceed about 1032, and
-	// real checkpoints compress 2 to 20 times.
+	// 256 MiB came out, and what a tar header may claim against the size of
+	// a compressed file. Default 10000. Real checkpoints compress 2 to 20
+	// times; CRIU does not dump untouched zero pages, but memory a program
+	// zeroed itself compresses to thousands to one with zstd, so the default
+	// leaves room for it. Gzip never exceeds about 1032:1, so a gzip bomb is
+	// caught by its header's claim (on a file) or a lower --max-ratio.
 	MaxRatio int64
 	// MaxListing caps the files listed from a nested tar (rootfs diff).
 	// Default 1,000,000.
@@ -31,7 +35,7 @@ func (l Limits) withDefaults() Limits {
 		l.MaxImage = 256 << 20
 	}
 	if l.MaxRatio <= 0 {
-		l.MaxRatio = 1000
+		l.MaxRatio = 10000
 	}
 	if l.MaxListing <= 0 {
 		l.MaxListing = 1_000_000
@@ -41,4 +45,4 @@ func (l Limits) withDefaults() Limits {
 
 // ratioGrace is how much may come out of a decompressor before the ratio
 // is enforced: small archives of mostly zeros are legitimate.
-const ratioGrace = 64 << 20
+const ratioGrace = 256 << 20

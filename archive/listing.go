@@ -3,6 +3,7 @@ package archive
 import (
 	"archive/tar"
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -46,9 +47,11 @@ func readListing(r io.Reader, limits Limits, onFile NestedFileFunc) (*Listing, e
 	head, _ := br.Peek(SniffLen)
 	l := &Listing{}
 	var src io.Reader = br
-	switch f := Sniff(head); f {
-	case Tar:
-	case Gzip, Zstd, Bzip2, Xz:
+	switch f := Sniff(head); {
+	case f == Tar, len(head) > 0 && bytes.Count(head, []byte{0}) == len(head):
+		// An empty tar is nothing but zero blocks: tar(1) writes one for an
+		// empty diff.
+	case f == Gzip, f == Zstd, f == Bzip2, f == Xz:
 		cr := &countingReader{r: br}
 		dec, closeDec, err := decompressor(f, cr)
 		if err != nil {

@@ -136,6 +136,8 @@ func (a *Archive) tarError(entry string, err error) error {
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		err = fmt.Errorf("%w (unexpected end of data)", ErrTruncated)
+	case errors.Is(err, tar.ErrHeader) && a.compressed != nil:
+		err = fmt.Errorf("corrupt tar header after this entry in the %s-decompressed stream (is the %s data damaged?): %w", a.Compression(), a.Compression(), err)
 	case errors.Is(err, tar.ErrHeader):
 		err = fmt.Errorf("corrupt tar header after this entry: %w", err)
 	}

@@ -179,13 +179,14 @@ func (t *Tree) fill(images *criu.ImageSet, p *Process, e *pstree.PstreeEntry) er
 	return nil
 }
 
-// taskState names CRIU's task states.
+// taskState names CRIU's task states. CRIU writes zombies as TASK_DEAD
+// (2): a zombie is dead but not yet reaped, and has only its core image.
 func taskState(s uint32) string {
 	switch s {
 	case 1:
 		return "alive"
 	case 2:
-		return "dead"
+		return "zombie"
 	case 3:
 		return "stopped"
 	case 6:

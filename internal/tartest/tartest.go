@@ -110,7 +110,7 @@ func Kinds() [][2]string {
 		{"huge-length", "pstree.img whose first entry claims 4 GiB"},
 		{"no-pstree", "no pstree.img"},
 		{"missing-core", "pstree.img lists a pid that has no core image"},
-		{"bomb-gzip", "gzip of a tar of 100 MiB of zeros (ratio over 1000:1, caught while decompressing)"},
+		{"bomb-gzip", "gzip of a tar of 400 MiB of zeros (about 1030:1, caught while decompressing with --max-ratio below that)"},
 		{"bomb-zstd", "zstd of 1 GiB of zeros in one member: the header's claim alone is impossible"},
 		{"stale-tail", "a valid archive followed by the tail of an older, longer one"},
 		{"not-checkpoint", "a valid tar with no checkpoint in it"},
@@ -176,7 +176,7 @@ func Bad(kind, base string) ([]byte, error) {
 	case "bomb-gzip":
 		var b bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
-		zerosMember(zw, 100<<20)
+		zerosMember(zw, 400<<20)
 		zw.Close()
 		return b.Bytes(), nil
 	case "bomb-zstd":
