@@ -1,0 +1,157 @@
+package shred
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// fakeSys builds a /sys tree: files maps paths under the root to contents,
+// links maps link paths to targets relative to the root.
+func fakeSys(t *testing.T, files map[string]string, links map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for p, c := range files {
+		full := filepath.Join(root, p)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(c+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for l, target := range links {
+		full := filepath.Join(root, l)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		rel, err := filepath.Rel(filepath.Dir(full), filepath.Join(root, target))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(rel, full); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
+}
+
+func TestMediaPartitionOfSpinningDisk(t *testing.T) {
+	sys := fakeSys(t, map[string]string{
+		"devices/pci0/ata1/block/sda/queue/rotational": "1",
+		"devices/pci0/ata1/block/sda/sda1/partition":   "1",
+		"devices/pci0/ata1/block/sda/device/model":     "WDC WD40EFRX",
+	}, map[string]string{"dev/block/8:1": "devices/pci0/ata1/block/sda/sda1"})
+	name, fs := host{sys: sys}.media(8, 1)
+	if name != "sda1" || codes(fs) != "rotational=overwritten" {
+		t.Fatalf("got %s: %s", name, codes(fs))
+	}
+}
+
+func TestMediaSSD(t *testing.T) {
+	sys := fakeSys(t, map[string]string{
+		"devices/pci0/nvme/nvme0/nvme0n1/queue/rotational":    "0",
+		"devices/pci0/nvme/nvme0/nvme0n1/nvme0n1p2/partition": "2",
+	}, map[string]string{"dev/block/259:2": "devices/pci0/nvme/nvme0/nvme0n1/nvme0n1p2"})
+	_, fs := host{sys: sys}.media(259, 2)
+	if codes(fs) != "non-rotational=best-effort" || !strings.Contains(fs[0].Text, "nvme0n1 is non-rotational") {
+		t.Fatalf("got %+v", fs)
+	}
+}
+
+func TestMediaVirtualDisks(t *testing.T) {
+	sys := fakeSys(t, map[string]string{
+		"devices/pci0/virtio1/block/vda/queue/rotational": "1",
+		"devices/pci0/scsi/block/sdb/queue/rotational":    "1",
+		"devices/pci0/scsi/block/sdb/device/vendor":       "QEMU",
+		"devices/pci0/scsi/block/sdb/device/model":        "QEMU HARDDISK",
+	}, map[string]string{
+		"dev/block/254:0": "devices/pci0/virtio1/block/vda",
+		"dev/block/8:16":  "devices/pci0/scsi/block/sdb",
+	})
+	h := host{sys: sys}
+	_, fs := h.media(254, 0)
+	if codes(fs) != "virtual-disk=best-effort" || !strings.Contains(fs[0].Text, "virtio") {
+		t.Errorf("virtio: %+v", fs)
+	}
+	_, fs = h.media(8, 16)
+	if codes(fs) != "virtual-disk=best-effort" || !strings.Contains(fs[0].Text, "QEMU HARDDISK") {
+		t.Errorf("QEMU SCSI: %+v", fs)
+	}
+}
+
+func TestMediaDeviceMapper(t *testing.T) {
+	sys := fakeSys(t, map[string]string{
+		"devices/virtual/block/dm-0/dm/name":           "vg-root",
+		"devices/virtual/block/dm-0/dm/uuid":           "LVM-abc",
+		"devices/virtual/block/dm-1/dm/name":           "vg-root-real",
+		"devices/virtual/block/dm-2/dm/name":           "cryptdata",
+		"devices/virtual/block/dm-2/dm/uuid":           "CRYPT-LUKS2-abc-cryptdata",
+		"devices/pci0/ata1/block/sda/queue/rotational": "0",
+		"devices/pci0/ata1/block/sda/sda2/partition":   "2",
+	}, map[string]string{
+		"dev/block/253:0":                        "devices/virtual/block/dm-0",
+		"dev/block/253:2":                        "devices/virtual/block/dm-2",
+		"devices/virtual/block/dm-0/slaves/dm-1": "devices/virtual/block/dm-1",
+		"devices/virtual/block/dm-1/slaves/sda2": "devices/pci0/ata1/block/sda/sda2",
+		"devices/virtual/block/dm-2/slaves/sda2": "devices/pci0/ata1/block/sda/sda2",
+	})
+	h := host{sys: sys}
+	_, fs := h.media(253, 0)
+	if got := codes(fs); got != "snapshot=best-effort non-rotational=best-effort" {
+		t.Errorf("LVM snapshot origin on an SSD: %s", got)
+	}
+	if !strings.Contains(fs[0].Text, "dm-0 (vg-root)") {
+		t.Errorf("snapshot text %q", fs[0].Text)
+	}
+	_, fs = h.media(253, 2)
+	if got := codes(fs); got != "dm-crypt=overwritten non-rotational=best-effort" {
+		t.Errorf("dm-crypt: %s", got)
+	}
+}
+
+func TestMediaLoopFollowsTheBackingFile(t *testing.T) {
+	sys := fakeSys(t, map[string]string{
+		"devices/virtual/block/loop3/loop/backing_file": "/images/disk.img",
+		"devices/virtual/block/loop3/queue/rotational":  "1",
+	}, map[string]string{"dev/block/7:3": "devices/virtual/block/loop3"})
+	var asked []string
+	h := host{sys: sys, assessPath: func(h host, path string) (Assessment, error) {
+		asked = append(asked, path)
+		if h.depth != 1 {
+			t.Errorf("backing file assessed at depth %d", h.depth)
+		}
+		return Assessment{Findings: []Finding{
+			{"copy-on-write", BestEffort, "btrfs is copy-on-write"},
+			{"overlay", Refused, "overlayfs"},
+		}}, nil
+	}}
+	name, fs := h.media(7, 3)
+	if name != "loop3" || len(asked) != 1 || asked[0] != "/images/disk.img" {
+		t.Fatalf("name %s, assessed %q", name, asked)
+	}
+	if got := codes(fs); got != "loop=overwritten copy-on-write=best-effort overlay=best-effort" {
+		t.Errorf("findings %s", got)
+	}
+	if !strings.HasPrefix(fs[1].Text, "loop3 backing file: btrfs") {
+		t.Errorf("backing finding not labelled: %q", fs[1].Text)
+	}
+
+	h.assessPath = func(host, string) (Assessment, error) { return Assessment{}, errors.New("gone") }
+	if _, fs := h.media(7, 3); codes(fs) != "loop=best-effort" {
+		t.Errorf("unassessable backing file: %+v", fs)
+	}
+	h.depth = maxDepth
+	if _, fs := h.media(7, 3); codes(fs) != "loop=best-effort" || !strings.Contains(fs[0].Text, "too deep") {
+		t.Errorf("depth limit: %+v", fs)
+	}
+}
+
+func TestMediaUnknownDevice(t *testing.T) {
+	name, fs := host{sys: t.TempDir()}.media(8, 0)
+	if name != "" || codes(fs) != "device-unknown=best-effort" {
+		t.Errorf("got %q %+v", name, fs)
+	}
+}
