@@ -182,7 +182,9 @@ func (a *Archive) trailer(src io.Reader, end int64) (Trailer, error) {
 
 func allZero(ra io.ReaderAt, off, n int64) bool {
 	buf := make([]byte, n)
-	if _, err := ra.ReadAt(buf, off); err != nil {
+	// A ReaderAt may return io.EOF with a full read at the very end (age's
+	// decrypting reader does).
+	if m, err := ra.ReadAt(buf, off); int64(m) < n || err != nil && err != io.EOF {
 		return false
 	}
 	return bytes.Count(buf, []byte{0}) == len(buf)

@@ -1,0 +1,101 @@
+package procmem
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ckpt-dev/ckpt/archive"
+	"github.com/ckpt-dev/ckpt/mem"
+	"github.com/ckpt-dev/ckpt/proc"
+)
+
+// Mapping is one memory mapping with its number in the process's map,
+// counted from 1 in address order whatever the filter; `mem read --map N`
+// takes that number.
+type Mapping struct {
+	Index int `json:"index"`
+	proc.Mapping
+}
+
+// ProcessMaps is one process's memory map.
+type ProcessMaps struct {
+	// Container is the container's name in a pod archive, else empty.
+	Container string    `json:"container"`
+	PID       uint32    `json:"pid"`
+	Comm      string    `json:"comm"`
+	State     string    `json:"state"`
+	Mappings  []Mapping `json:"mappings"`
+}
+
+// MapsOptions choose the processes and mappings Maps lists.
+type MapsOptions struct {
+	Select
+	Filter mem.MapFilter
+	Limits archive.Limits
+}
+
+// Maps lists the memory maps of the selected processes, in container and
+// pid order. A zombie is listed with no mappings, unless it was asked for
+// by pid, which is an error (ErrNoMemory).
+func Maps(a *archive.Archive, opt MapsOptions) ([]ProcessMaps, error) {
+	contents, err := load(a, opt.Limits, nil)
+	if err != nil {
+		return nil, err
+	}
+	var targets []*target
+	if opt.PID != 0 {
+		t, err := find(a, contents, opt.Select)
+		if err != nil {
+			return nil, err
+		}
+		targets = []*target{t}
+	} else {
+		cs, err := checkpoints(a, contents, opt.Select)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range cs {
+			t, err := tree(a, c)
+			if err != nil {
+				return nil, err
+			}
+			for _, p := range t.Processes {
+				targets = append(targets, &target{c, t, p})
+			}
+		}
+	}
+	out := []ProcessMaps{}
+	for _, t := range targets {
+		maps, err := mappings(a, t)
+		if err != nil {
+			return nil, err
+		}
+		pm := ProcessMaps{Container: strings.TrimSuffix(t.c.Prefix, "/"), PID: t.p.PID, Comm: t.p.Comm, State: t.p.State, Mappings: []Mapping{}}
+		for _, m := range maps {
+			if opt.Filter.Match(m.Start, m.End, m.Perms, m.Kind) {
+				pm.Mappings = append(pm.Mappings, m)
+			}
+		}
+		out = append(out, pm)
+	}
+	return out, nil
+}
+
+// mappings numbers a process's mappings.
+func mappings(a *archive.Archive, t *target) ([]Mapping, error) {
+	if t.p.MM == nil {
+		return nil, nil
+	}
+	if err := imageError(t.c, fmt.Sprintf("pagemap-%d.img", t.p.PID)); err != nil {
+		return nil, err
+	}
+	maps, err := t.tree.Maps(t.c.Images, t.p)
+	if err != nil {
+		return nil, failf(a, t.c, "", fmt.Errorf("pid %d: %w", t.p.PID, err))
+	}
+	out := make([]Mapping, len(maps))
+	for i, m := range maps {
+		out[i] = Mapping{Index: i + 1, Mapping: m}
+	}
+	return out, nil
+}

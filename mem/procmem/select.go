@@ -1,0 +1,236 @@
+package procmem
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/mm"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
+
+	"github.com/ckpt-dev/ckpt/archive"
+	"github.com/ckpt-dev/ckpt/criu"
+	"github.com/ckpt-dev/ckpt/mem"
+	"github.com/ckpt-dev/ckpt/proc"
+)
+
+// Errors that say why a process's memory cannot be read. They are wrapped
+// in an *archive.Error that names the archive and the image.
+var (
+	ErrNoMemory    = errors.New("a zombie has no memory")
+	ErrAmbiguous   = errors.New("pid is in more than one container of the pod archive (choose one with --container)")
+	ErrNoContainer = errors.New("no such container in the archive")
+	ErrOutside     = errors.New("outside every mapping")
+	ErrNoMapping   = errors.New("no such mapping")
+)
+
+// Select names a process: its pid and, in a pod archive where pids repeat
+// across containers, its container.
+type Select struct {
+	// Container is the container's name in a pod archive (its directory
+	// in the archive); empty means any.
+	Container string
+	// PID is the process id; 0 means every process.
+	PID uint32
+}
+
+func (s Select) matches(c *archive.Checkpoint) bool {
+	return s.Container == "" || strings.TrimSuffix(c.Prefix, "/") == s.Container
+}
+
+// key identifies a process across the containers of an archive.
+type key struct {
+	prefix string
+	pid    uint32
+}
+
+// failf wraps err as an archive error about an entry of checkpoint c.
+func failf(a *archive.Archive, c *archive.Checkpoint, entry string, err error) error {
+	var ae *archive.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	if entry != "" {
+		entry = c.Prefix + "checkpoint/" + entry
+	}
+	return &archive.Error{Archive: a.Name(), Entry: entry, Err: err}
+}
+
+// imageError returns the decoding error of any of the named images.
+func imageError(c *archive.Checkpoint, names ...string) error {
+	for _, ie := range c.ImageErrors {
+		if slices.Contains(names, ie.Name) {
+			return ie.Err
+		}
+	}
+	return nil
+}
+
+// checkpoints returns the checkpoints sel may refer to.
+func checkpoints(a *archive.Archive, contents *archive.Contents, sel Select) ([]*archive.Checkpoint, error) {
+	var out []*archive.Checkpoint
+	var names []string
+	for _, c := range contents.Checkpoints {
+		names = append(names, strings.TrimSuffix(c.Prefix, "/"))
+		if sel.matches(c) {
+			out = append(out, c)
+		}
+	}
+	if len(out) == 0 {
+		return nil, &archive.Error{Archive: a.Name(), Err: fmt.Errorf("container %q: %w (containers: %s)", sel.Container, ErrNoContainer, strings.Join(names, ", "))}
+	}
+	return out, nil
+}
+
+// tree builds the process tree of c.
+func tree(a *archive.Archive, c *archive.Checkpoint) (*proc.Tree, error) {
+	if err := imageError(c, "pstree.img", "files.img", "fs.img"); err != nil {
+		return nil, err
+	}
+	t, err := proc.Build(c.Images)
+	if err != nil {
+		return nil, failf(a, c, "", err)
+	}
+	return t, nil
+}
+
+// target is one selected process.
+type target struct {
+	c    *archive.Checkpoint
+	tree *proc.Tree
+	p    *proc.Process
+}
+
+// find returns the process sel names, which must have memory.
+func find(a *archive.Archive, contents *archive.Contents, sel Select) (*target, error) {
+	cs, err := checkpoints(a, contents, sel)
+	if err != nil {
+		return nil, err
+	}
+	var found []*target
+	var pids []string
+	for _, c := range cs {
+		t, err := tree(a, c)
+		if err != nil {
+			return nil, err
+		}
+		if p, err := t.Find(sel.PID); err == nil {
+			found = append(found, &target{c, t, p})
+		}
+		for _, p := range t.Processes {
+			pids = append(pids, strconv.Itoa(int(p.PID)))
+		}
+	}
+	switch {
+	case len(found) > 1:
+		return nil, &archive.Error{Archive: a.Name(), Err: fmt.Errorf("pid %d: %w", sel.PID, ErrAmbiguous)}
+	case len(found) == 0:
+		return nil, failf(a, cs[0], "pstree.img", fmt.Errorf("pid %d: %w (pids: %s)", sel.PID, proc.ErrNoProcess, strings.Join(pids, ", ")))
+	}
+	tg := found[0]
+	if err := hasMemory(a, tg.c, tg.p); err != nil {
+		return nil, err
+	}
+	return tg, nil
+}
+
+// hasMemory explains why a process has no memory image, if it has none.
+func hasMemory(a *archive.Archive, c *archive.Checkpoint, p *proc.Process) error {
+	mmName := fmt.Sprintf("mm-%d.img", p.PID)
+	if err := imageError(c, mmName, fmt.Sprintf("pagemap-%d.img", p.PID)); err != nil {
+		return err
+	}
+	if p.MM != nil {
+		return nil
+	}
+	if p.State == "zombie" || p.State == "dead" {
+		return failf(a, c, fmt.Sprintf("core-%d.img", p.PID), fmt.Errorf("pid %d is a zombie (task state %s): %w", p.PID, p.State, ErrNoMemory))
+	}
+	return failf(a, c, mmName, fmt.Errorf("%w (pid %d is %s, so it should have one)", archive.ErrMissing, p.PID, p.State))
+}
+
+// pages adapts a per-process callback to archive.LoadOptions.Pages for
+// the processes want accepts, and remembers which processes it saw, so
+// that a missing pages image is an error rather than silence.
+type pages struct {
+	ctx      context.Context
+	progress func(int64)
+	a        *archive.Archive
+	want     func(c *archive.Checkpoint, pid uint32, shmid uint32, shmem bool) bool
+	fn       func(c *archive.Checkpoint, pid uint32, shmid uint32, ix *mem.Index, r io.Reader) error
+	seen     map[key]bool
+	orphans  map[string]bool // pages images no pagemap referred to when they went by
+}
+
+func newPages(ctx context.Context, a *archive.Archive, progress func(int64), want func(*archive.Checkpoint, uint32, uint32, bool) bool, fn func(*archive.Checkpoint, uint32, uint32, *mem.Index, io.Reader) error) *pages {
+	return &pages{ctx: ctx, progress: progress, a: a, want: want, fn: fn, seen: map[key]bool{}, orphans: map[string]bool{}}
+}
+
+func (pg *pages) hook(c *archive.Checkpoint, p *archive.PagesImage) error {
+	name, pid, ok := mem.PagemapFor(c.Images, p.ID)
+	if !ok {
+		pg.orphans[p.Entry.Name] = true
+		return nil
+	}
+	var shmid uint32
+	shmem := strings.HasPrefix(name, "pagemap-shmem-")
+	if shmem {
+		fmt.Sscanf(name, "pagemap-shmem-%d.img", &shmid)
+	}
+	if !pg.want(c, pid, shmid, shmem) {
+		return nil
+	}
+	ix, err := mem.NewIndex(c.Images.Get(name))
+	if err != nil {
+		// The index names the image in its messages; the error names it as
+		// the entry.
+		return failf(pg.a, c, name, errors.New(strings.TrimPrefix(err.Error(), name+": ")))
+	}
+	if ix.ImageBytes > p.Entry.Size {
+		return failf(pg.a, c, name, fmt.Errorf("points past the end of %s: its present pages need %d bytes, the image has %d", path.Base(p.Entry.Name), ix.ImageBytes, p.Entry.Size))
+	}
+	if !shmem {
+		pg.seen[key{c.Prefix, pid}] = true
+	}
+	return pg.fn(c, pid, shmid, ix, watch(pg.ctx, p.R, pg.progress))
+}
+
+// missing explains why the pages of process pid were never seen.
+func (pg *pages) missing(a *archive.Archive, c *archive.Checkpoint, pid uint32) error {
+	if pg.seen[key{c.Prefix, pid}] {
+		return nil
+	}
+	pm := fmt.Sprintf("pagemap-%d.img", pid)
+	if err := imageError(c, pm); err != nil {
+		return err
+	}
+	h := criu.First[*pagemap.PagemapHead](c.Images, pm)
+	if h == nil {
+		return failf(a, c, pm, fmt.Errorf("%w: pid %d has memory (mm-%d.img) but no pagemap", archive.ErrMissing, pid, pid))
+	}
+	pi := fmt.Sprintf("pages-%d.img", h.GetPagesId())
+	if pg.orphans[c.Prefix+"checkpoint/"+pi] {
+		return failf(a, c, pi, fmt.Errorf("it comes before %s in the stream, so it cannot be read in one pass: decompress the archive to a plain tar first", pm))
+	}
+	return failf(a, c, pi, fmt.Errorf("%w (%s refers to it)", archive.ErrMissing, pm))
+}
+
+// mmOf returns the memory descriptor of pid, which streams by before its
+// pages.
+func mmOf(c *archive.Checkpoint, pid uint32) *mm.MmEntry {
+	return criu.First[*mm.MmEntry](c.Images, fmt.Sprintf("mm-%d.img", pid))
+}
+
+// load reads the archive once, handing pages to pg (nil for none).
+func load(a *archive.Archive, limits archive.Limits, pg *pages) (*archive.Contents, error) {
+	opt := archive.LoadOptions{Limits: limits}
+	if pg != nil {
+		opt.Pages = pg.hook
+	}
+	return archive.Load(a, opt)
+}

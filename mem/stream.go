@@ -1,0 +1,111 @@
+package mem
+
+import (
+	"errors"
+	"fmt"
+	"io"
+)
+
+// BlockSize is how much of a pages image is read at a time: large enough
+// that system calls and callbacks cost nothing next to the bytes, small
+// enough to keep memory flat.
+const BlockSize = 1 << 20
+
+// Range is the virtual address range [Start, End).
+type Range struct{ Start, End uint64 }
+
+// Len is the range's length in bytes.
+func (r Range) Len() uint64 { return r.End - r.Start }
+
+func (r Range) String() string { return fmt.Sprintf("%#x-%#x", r.Start, r.End) }
+
+// Block is a piece of memory that Stream delivers, in address order:
+// either bytes present in the dump or a stretch that is absent, and why.
+type Block struct {
+	Addr uint64
+	Len  uint64
+	// Data holds the bytes of a present block. It is valid only during
+	// the callback.
+	Data []byte
+	// Absent is why the bytes are not in the dump (ErrNotDumped,
+	// ErrInParent or ErrLazy); nil for present bytes.
+	Absent error
+}
+
+// Stream reads the ranges (in address order, not overlapping) from the
+// pages image and calls fn for each present block of at most len(buf)
+// bytes (BlockSize when buf is nil) and for each absent stretch. pages may
+// be a stream: a pages image in pagemap order, as CRIU writes it, is read
+// in one forward pass. Problems a pagemap alone reveals (disorder on a
+// stream) are reported before fn is first called.
+func (ix *Index) Stream(pages io.Reader, ranges []Range, buf []byte, fn func(Block) error) error {
+	if len(buf) == 0 {
+		buf = make([]byte, BlockSize)
+	}
+	var spans []Span
+	for i, r := range ranges {
+		if r.End < r.Start || i > 0 && r.Start < ranges[i-1].End {
+			return errors.New("ranges must be in address order and must not overlap")
+		}
+		spans = append(spans, ix.Spans(r.Start, r.Len())...)
+	}
+	src := newSource(pages)
+	if !src.random() && !offsetsAscend(spans) {
+		return ErrUnordered
+	}
+	for _, s := range spans {
+		if s.Absent != nil {
+			if err := fn(Block{Addr: s.Addr, Len: s.Len, Absent: s.Absent}); err != nil {
+				return err
+			}
+			continue
+		}
+		for done := uint64(0); done < s.Len; {
+			n := min(uint64(len(buf)), s.Len-done)
+			p := buf[:n]
+			if err := src.readAt(p, s.Offset+int64(done)); err != nil {
+				return fmt.Errorf("%#x: %w", s.Addr+done, err)
+			}
+			if err := fn(Block{Addr: s.Addr + done, Len: n, Data: p}); err != nil {
+				return err
+			}
+			done += n
+		}
+	}
+	return nil
+}
+
+// offsetsAscend says whether the present spans can be read from a stream
+// in address order.
+func offsetsAscend(spans []Span) bool {
+	var next int64
+	for _, s := range spans {
+		if s.Absent != nil {
+			continue
+		}
+		if s.Offset < next {
+			return false
+		}
+		next = s.Offset + int64(s.Len)
+	}
+	return true
+}
+
+// Present returns the present bytes of the index as ranges of contiguous
+// memory, in address order: adjacent runs are merged, because a string
+// that crosses from one pagemap entry into the next is contiguous in the
+// process.
+func (ix *Index) Present() []Range {
+	var out []Range
+	for _, r := range ix.Runs {
+		if !r.Present() {
+			continue
+		}
+		if n := len(out); n > 0 && out[n-1].End == r.Start {
+			out[n-1].End = r.End()
+			continue
+		}
+		out = append(out, Range{r.Start, r.End()})
+	}
+	return out
+}
