@@ -1,0 +1,263 @@
+package diff
+
+import (
+	"fmt"
+	"hash/maphash"
+	"io"
+	"slices"
+
+	"github.com/ckpt-dev/ckpt/mem"
+	"github.com/ckpt-dev/ckpt/proc"
+)
+
+// pageHashes is one pagemap with a hash of each page its pages image
+// holds: 8 bytes per page, so a GiB of memory costs 2 MiB.
+type pageHashes struct {
+	runs []mem.Run
+	// hashes[i] is the hash of the i-th page of the pages image (offset
+	// i*PageSize).
+	hashes []uint64
+}
+
+// newPageHasher returns a hasher for the pages image of ix. What the
+// pagemap claims is allocated up front only to 4 GiB of pages (8 MiB of
+// hashes), which saves regrowing the slice; beyond that the hashes grow as
+// pages arrive, so a lying pagemap costs no more than the data that is
+// there.
+func newPageHasher(seed maphash.Seed, ix *mem.Index) *pageHasher {
+	want := ix.ImageBytes / mem.PageSize
+	return &pageHasher{seed: seed, want: want, out: make([]uint64, 0, min(want, 1<<20))}
+}
+
+// hashes returns the pagemap with the hashes read so far.
+func (h *pageHasher) hashes(ix *mem.Index) *pageHashes {
+	return &pageHashes{runs: ix.Runs, hashes: h.out}
+}
+
+// pageHasher hashes the pages image as it is written to it, page by page.
+type pageHasher struct {
+	seed    maphash.Seed
+	want    int64 // pages the pagemap needs
+	out     []uint64
+	written int64 // bytes received
+	partial int   // bytes of an unfinished page in buf
+	buf     [mem.PageSize]byte
+}
+
+func (h *pageHasher) Write(p []byte) (int, error) {
+	n := len(p)
+	h.written += int64(n)
+	if h.partial > 0 {
+		k := copy(h.buf[h.partial:], p)
+		h.partial += k
+		p = p[k:]
+		if h.partial < mem.PageSize {
+			return n, nil
+		}
+		h.page(h.buf[:])
+		h.partial = 0
+	}
+	for len(p) >= mem.PageSize {
+		h.page(p[:mem.PageSize])
+		p = p[mem.PageSize:]
+	}
+	h.partial = copy(h.buf[:], p)
+	return n, nil
+}
+
+func (h *pageHasher) page(b []byte) {
+	if int64(len(h.out)) < h.want {
+		h.out = append(h.out, maphash.Bytes(h.seed, b))
+	}
+}
+
+// fill hashes the rest of the pages image, as far as the pagemap needs
+// (anything after that is ignored), reading through buf.
+func (h *pageHasher) fill(r io.Reader, buf []byte) error {
+	total := h.want * mem.PageSize
+	for h.written < total {
+		n, err := io.ReadFull(r, buf[:min(int64(len(buf)), total-h.written)])
+		h.Write(buf[:n])
+		if err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return fmt.Errorf("pages image ends at offset %d, before the pagemap says (%d bytes): %w", h.written, total, io.ErrUnexpectedEOF)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+// page states in a walk over a pagemap.
+type pageState uint8
+
+const (
+	stateAbsent  pageState = iota // not in the pagemap
+	statePresent                  // in this dump's pages image
+	stateUnknown                  // in a parent image, or lazy
+)
+
+// pageCursor walks the pages of a pagemap in address order.
+type pageCursor struct {
+	ph  *pageHashes
+	run int
+	at  uint64 // page within the run
+}
+
+// peek returns the address, state and hash of the current page; ok is
+// false past the last page.
+func (c *pageCursor) peek() (addr uint64, st pageState, h uint64, ok bool) {
+	if c.ph == nil || c.run >= len(c.ph.runs) {
+		return 0, stateAbsent, 0, false
+	}
+	r := c.ph.runs[c.run]
+	addr = r.Start + c.at*mem.PageSize
+	if !r.Present() {
+		return addr, stateUnknown, 0, true
+	}
+	i := r.Offset/mem.PageSize + int64(c.at)
+	if i < 0 || i >= int64(len(c.ph.hashes)) {
+		return addr, stateUnknown, 0, true
+	}
+	return addr, statePresent, c.ph.hashes[i], true
+}
+
+// remaining counts the pages left in the current run.
+func (c *pageCursor) remaining() uint64 { return c.ph.runs[c.run].Pages - c.at }
+
+// advance moves n pages on, within the current run.
+func (c *pageCursor) advance(n uint64) {
+	c.at += n
+	if c.at >= c.ph.runs[c.run].Pages {
+		c.run++
+		c.at = 0
+	}
+}
+
+// mappingFinder names the mapping that holds an address, for page runs.
+type mappingFinder struct {
+	maps []proc.Mapping // sorted by start
+	last int
+}
+
+// find returns the start and label of the mapping holding addr; ok is
+// false outside every mapping.
+func (f *mappingFinder) find(addr uint64) (start uint64, label string, ok bool) {
+	if f == nil || len(f.maps) == 0 {
+		return 0, "", false
+	}
+	if m := f.maps[f.last]; m.Start <= addr && addr < m.End {
+		return m.Start, mappingLabel(m), true
+	}
+	i, found := slices.BinarySearchFunc(f.maps, addr, func(m proc.Mapping, a uint64) int {
+		switch {
+		case m.End <= a:
+			return -1
+		case m.Start > a:
+			return 1
+		}
+		return 0
+	})
+	if !found {
+		return 0, "", false
+	}
+	f.last = i
+	return f.maps[i].Start, mappingLabel(f.maps[i]), true
+}
+
+func mappingLabel(m proc.Mapping) string {
+	if m.File != "" {
+		return m.File
+	}
+	return "[" + m.Kind + "]"
+}
+
+// comparePages compares two pagemaps with their hashes. mapsA and mapsB
+// name the mappings of runs (nil for shared memory).
+func comparePages(a, b *pageHashes, mapsA, mapsB *mappingFinder) *PageDiff {
+	d := &PageDiff{Runs: []PageRun{}}
+	ca, cb := pageCursor{ph: a}, pageCursor{ph: b}
+	var cur PageRun
+	var curMap uint64
+	flush := func() {
+		if cur.Pages > 0 {
+			d.Runs = append(d.Runs, cur)
+		}
+		cur = PageRun{}
+	}
+	note := func(addr uint64, change string, maps *mappingFinder) {
+		mstart, label, _ := maps.find(addr)
+		if cur.Pages > 0 && cur.End == addr && cur.Change == change && curMap == mstart {
+			cur.End += mem.PageSize
+			cur.Pages++
+			return
+		}
+		flush()
+		cur = PageRun{Start: addr, End: addr + mem.PageSize, Pages: 1, Change: change, Mapping: label}
+		curMap = mstart
+	}
+	// Present pages are visited one by one (there are no more of them than
+	// the pages images hold); runs without content, which a hostile pagemap
+	// can make 2^40 pages long, are skipped in one step.
+	for {
+		addrA, stA, hA, okA := ca.peek()
+		addrB, stB, hB, okB := cb.peek()
+		switch {
+		case !okA && !okB:
+			flush()
+			return d
+		case okA && (!okB || addrA < addrB):
+			if stA == statePresent {
+				ca.advance(1)
+				d.Removed++
+				note(addrA, Removed, mapsA)
+				continue
+			}
+			n := ca.remaining()
+			if okB {
+				n = min(n, (addrB-addrA)/mem.PageSize)
+			}
+			ca.advance(n)
+			d.NotComparable += n
+		case okB && (!okA || addrB < addrA):
+			if stB == statePresent {
+				cb.advance(1)
+				d.Added++
+				note(addrB, Added, mapsB)
+				continue
+			}
+			n := cb.remaining()
+			if okA {
+				n = min(n, (addrA-addrB)/mem.PageSize)
+			}
+			cb.advance(n)
+			d.NotComparable += n
+		case stA != statePresent || stB != statePresent:
+			// The same pages on both sides, one without content.
+			n := min(ca.remaining(), cb.remaining())
+			ca.advance(n)
+			cb.advance(n)
+			d.NotComparable += n
+		default:
+			ca.advance(1)
+			cb.advance(1)
+			if hA == hB {
+				d.Unchanged++
+			} else {
+				d.Changed++
+				note(addrA, Changed, mapsB)
+			}
+		}
+	}
+}
+
+func (p *PageCounts) addDiff(d *PageDiff) {
+	if d == nil {
+		return
+	}
+	p.Unchanged += d.Unchanged
+	p.Changed += d.Changed
+	p.Added += d.Added
+	p.Removed += d.Removed
+	p.NotComparable += d.NotComparable
+}

@@ -1,0 +1,215 @@
+package diff
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"strings"
+
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/mm"
+
+	"github.com/ckpt-dev/ckpt/archive"
+	"github.com/ckpt-dev/ckpt/criu"
+	"github.com/ckpt-dev/ckpt/mem"
+	"github.com/ckpt-dev/ckpt/proc"
+)
+
+// Options configure a Differ.
+type Options struct {
+	Limits archive.Limits
+	// Force compares checkpoints whose identities say they are of
+	// different containers; the report then carries a warning. Without it
+	// Compare fails with ErrDifferentContainers.
+	Force bool
+	// RevealEnv fills in the values of changed environment variables.
+	RevealEnv bool
+}
+
+// Differ reads archives into snapshots and compares them. Page hashes are
+// keyed with a seed chosen per Differ, so only snapshots of one Differ can
+// be compared, and nobody can craft pages whose hashes collide.
+type Differ struct {
+	opt  Options
+	seed maphash.Seed
+}
+
+// New returns a Differ.
+func New(opt Options) *Differ { return &Differ{opt: opt, seed: maphash.MakeSeed()} }
+
+// Snapshot is what a Differ keeps of one archive: the process model,
+// mappings, command lines and a 64-bit hash of every memory page, but not
+// the pages. It costs 8 bytes per dumped page plus the decoded images.
+type Snapshot struct {
+	side       Side
+	seed       maphash.Seed
+	containers []*container
+	warnings   []string
+}
+
+// container is one checkpoint of the archive.
+type container struct {
+	prefix   string
+	identity archive.Identity
+	tree     *proc.Tree
+	maps     map[uint32][]proc.Mapping // by pid; sorted by start
+	args     map[uint32]*args
+	// pages by pagemap image name: pagemap-<pid>.img, pagemap-shmem-<id>.img.
+	pages   map[string]*pageHashes
+	rootfs  *archive.Listing
+	content map[string]uint64 // rootfs file content hashes by path
+	deleted []string
+}
+
+// args is a process's argument and environment areas.
+type args struct {
+	cmdline, env             []string
+	cmdComplete, envComplete bool
+}
+
+// Read reads an archive in one pass and keeps what Compare needs. Pages
+// are hashed as they stream by and never stored. Cancelling ctx stops the
+// reading of pages and rootfs files.
+func (d *Differ) Read(ctx context.Context, a *archive.Archive) (*Snapshot, error) {
+	s := &Snapshot{seed: d.seed, side: Side{Archive: a.Name(), Layers: a.Layers()}}
+	type key struct{ prefix, name string }
+	type pidKey struct {
+		prefix string
+		pid    uint32
+	}
+	pages := map[key]*pageHashes{}
+	argsOf := map[pidKey]*args{}
+	content := map[string]map[string]uint64{}
+	buf := make([]byte, 1<<20)
+	contents, err := archive.Load(a, archive.LoadOptions{
+		Limits: d.opt.Limits,
+		Pages: mem.Hook(func(c *archive.Checkpoint, pid uint32, ix *mem.Index, r io.Reader) error {
+			r = ctxReader{ctx, r}
+			hw := newPageHasher(d.seed, ix)
+			var ae *mem.ArgsEnv
+			if m := criu.First[*mm.MmEntry](c.Images, fmt.Sprintf("mm-%d.img", pid)); pid != 0 && m != nil {
+				// The argument and environment areas are read from the same
+				// stream the hasher sees, in the same pass.
+				x := mem.NewExtractor(ix)
+				v := mem.WantArgsEnv(x, m)
+				ae = &v
+				if err := x.Feed(io.TeeReader(r, hw)); err != nil {
+					return err
+				}
+			}
+			if err := hw.fill(r, buf); err != nil {
+				return err
+			}
+			pages[key{c.Prefix, ix.Name}] = hw.hashes(ix)
+			if ae != nil {
+				var a args
+				a.cmdline, a.cmdComplete = ae.Argv()
+				a.env, a.envComplete = ae.Environ()
+				argsOf[pidKey{c.Prefix, pid}] = &a
+			}
+			return nil
+		}, func(c *archive.Checkpoint, p *archive.PagesImage) {
+			s.warnings = append(s.warnings, fmt.Sprintf("%s: %s: no pagemap refers to it (or it came before its pagemap in the stream): its pages are not compared", a.Name(), p.Entry.Name))
+		}),
+		RootFS: func(c *archive.Checkpoint, f *archive.ListedFile, r io.Reader) error {
+			var h maphash.Hash
+			h.SetSeed(d.seed)
+			if _, err := io.Copy(&h, ctxReader{ctx, r}); err != nil {
+				return err
+			}
+			if content[c.Prefix] == nil {
+				content[c.Prefix] = map[string]uint64{}
+			}
+			content[c.Prefix][f.Path] = h.Sum64()
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range contents.Warnings {
+		s.warnings = append(s.warnings, a.Name()+": "+w)
+	}
+	for _, c := range contents.Checkpoints {
+		ct, warn, err := newContainer(a, c)
+		if err != nil {
+			return nil, err
+		}
+		for name, ph := range pages {
+			if name.prefix == c.Prefix {
+				ct.pages[name.name] = ph
+			}
+		}
+		for _, p := range ct.tree.Processes {
+			if v := argsOf[pidKey{c.Prefix, p.PID}]; v != nil {
+				ct.args[p.PID] = v
+			}
+			if p.MM == nil {
+				continue
+			}
+			name := fmt.Sprintf("pagemap-%d.img", p.PID)
+			if ct.pages[name] != nil {
+				continue
+			}
+			// No pages image came by. That is fine when the pagemap holds no
+			// present page; otherwise the image is missing.
+			ix, err := mem.NewIndex(c.Images.Get(name))
+			if err == nil && ix.ImageBytes == 0 {
+				ct.pages[name] = &pageHashes{runs: ix.Runs}
+				continue
+			}
+			warn = append(warn, fmt.Sprintf("pid %d: its pages image is missing: memory, command line and environment are not compared", p.PID))
+		}
+		ct.content = content[c.Prefix]
+		for _, w := range warn {
+			s.warnings = append(s.warnings, where(a.Name(), c.Prefix)+w)
+		}
+		s.containers = append(s.containers, ct)
+	}
+	return s, nil
+}
+
+// newContainer builds the process model of one checkpoint.
+func newContainer(a *archive.Archive, c *archive.Checkpoint) (*container, []string, error) {
+	fail := func(err error) error {
+		var ae *archive.Error
+		if errors.As(err, &ae) {
+			return err
+		}
+		return &archive.Error{Archive: a.Name(), Entry: c.Prefix + "checkpoint", Err: err}
+	}
+	if len(c.ImageErrors) > 0 {
+		return nil, nil, c.ImageErrors[0].Err
+	}
+	tree, err := proc.Build(c.Images)
+	if err != nil {
+		return nil, nil, fail(err)
+	}
+	ct := &container{
+		prefix: c.Prefix, identity: c.Identity, tree: tree,
+		maps: map[uint32][]proc.Mapping{}, args: map[uint32]*args{}, pages: map[string]*pageHashes{},
+		rootfs: c.RootFS, deleted: c.Metadata.Deleted,
+	}
+	var warn []string
+	for _, p := range tree.Processes {
+		maps, err := tree.Maps(c.Images, p)
+		if err != nil {
+			return nil, nil, fail(fmt.Errorf("pid %d: %w", p.PID, err))
+		}
+		ct.maps[p.PID] = maps
+	}
+	if c.RootFS != nil && c.RootFS.Truncated {
+		warn = append(warn, fmt.Sprintf("rootfs-diff.tar lists more than %d files: only the first are compared", len(c.RootFS.Files)))
+	}
+	return ct, warn, nil
+}
+
+// where names an archive, and the container inside a pod archive, at the
+// start of a warning.
+func where(archiveName, prefix string) string {
+	if prefix == "" {
+		return archiveName + ": "
+	}
+	return archiveName + ": " + strings.TrimSuffix(prefix, "/") + ": "
+}
