@@ -24,7 +24,8 @@ type Limits struct {
 	MaxListing int
 }
 
-func (l Limits) withDefaults() Limits {
+// WithDefaults returns l with its zero fields set to their defaults.
+func (l Limits) WithDefaults() Limits {
 	if l.MaxMetadata <= 0 {
 		l.MaxMetadata = 16 << 20
 	}

@@ -41,8 +41,12 @@ type ListedFile struct {
 // NestedFileFunc receives the content of each regular file of a nested tar.
 type NestedFileFunc func(f *ListedFile, r io.Reader) error
 
-// readListing lists a nested tar, plain or compressed.
-func readListing(r io.Reader, limits Limits, onFile NestedFileFunc) (*Listing, error) {
+// ReadListing lists a tar nested in an archive member (the rootfs diff,
+// /dev/shm, CRIU's tmpfs tarballs), plain or compressed, with the same
+// decompression bomb guard as the archive. onFile, when not nil, receives
+// each regular file's content.
+func ReadListing(r io.Reader, limits Limits, onFile NestedFileFunc) (*Listing, error) {
+	limits = limits.WithDefaults()
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(SniffLen)
 	l := &Listing{}

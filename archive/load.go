@@ -37,8 +37,10 @@ type LoadOptions struct {
 	// Payload receives the raw data that follows CRIU entries: pipe and
 	// FIFO buffers, socket queues, TCP streams, ghost files.
 	Payload func(c *Checkpoint, img *criu.Image, i int, m proto.Message, r io.Reader) error
-	// RootFS receives the content of each regular file of the rootfs diff.
+	// RootFS receives the content of each regular file of the rootfs diff,
+	// and DevShm of the /dev/shm tarball (Podman).
 	RootFS func(c *Checkpoint, f *ListedFile, r io.Reader) error
+	DevShm func(c *Checkpoint, f *ListedFile, r io.Reader) error
 	// Other receives entries Load does not interpret (container logs,
 	// unknown files, raw images other than pages).
 	Other func(c *Checkpoint, e *Entry, r io.Reader) error
@@ -52,7 +54,7 @@ type LoadOptions struct {
 func Load(a *Archive, opt LoadOptions) (*Contents, error) {
 	l := &loader{a: a, opt: opt, limits: a.limits, byPrefix: map[string]*Checkpoint{}}
 	if opt.Limits != (Limits{}) {
-		l.limits = opt.Limits.withDefaults()
+		l.limits = opt.Limits.WithDefaults()
 	}
 	trailer, err := a.Walk(l.entry)
 	if err != nil {
@@ -183,12 +185,12 @@ func (l *loader) containerFile(c *Checkpoint, e *Entry, rel string, r io.Reader)
 		return nil
 	case rel == metadata.RootFsDiffTar:
 		c.Sizes.RootFS += e.Size
-		lst, err := readListing(r, l.limits, l.nestedHook(c))
+		lst, err := ReadListing(r, l.limits, l.nestedHook(c, l.opt.RootFS))
 		c.RootFS = lst
 		return err
 	case rel == metadata.DevShmCheckpointTar:
 		c.Sizes.DevShm += e.Size
-		lst, err := readListing(r, l.limits, nil)
+		lst, err := ReadListing(r, l.limits, l.nestedHook(c, l.opt.DevShm))
 		c.DevShm = lst
 		return err
 	case hasDir(rel, metadata.CheckpointDirectory):
@@ -215,11 +217,11 @@ func (l *loader) identityComplete(prefix, rel string) bool {
 	return rel != metadata.DumpLogFile && !isMetadataFile(rel)
 }
 
-func (l *loader) nestedHook(c *Checkpoint) NestedFileFunc {
-	if l.opt.RootFS == nil {
+func (l *loader) nestedHook(c *Checkpoint, hook func(*Checkpoint, *ListedFile, io.Reader) error) NestedFileFunc {
+	if hook == nil {
 		return nil
 	}
-	return func(f *ListedFile, r io.Reader) error { return l.opt.RootFS(c, f, r) }
+	return func(f *ListedFile, r io.Reader) error { return hook(c, f, r) }
 }
 
 // image handles one file under checkpoint/.

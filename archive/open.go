@@ -82,7 +82,7 @@ func Open(path string, opt Options) (*Archive, error) {
 // OpenReader opens an archive read sequentially from r. name is used in
 // messages.
 func OpenReader(name string, r io.Reader, opt Options) (*Archive, error) {
-	a := &Archive{name: name, size: -1, limits: opt.Limits.withDefaults()}
+	a := &Archive{name: name, size: -1, limits: opt.Limits.WithDefaults()}
 	if err := a.peelStream(r, opt); err != nil {
 		a.Close()
 		return nil, err
@@ -91,7 +91,7 @@ func OpenReader(name string, r io.Reader, opt Options) (*Archive, error) {
 }
 
 func openReaderAt(name string, ra io.ReaderAt, size int64, opt Options) (*Archive, error) {
-	a := &Archive{name: name, size: size, limits: opt.Limits.withDefaults()}
+	a := &Archive{name: name, size: size, limits: opt.Limits.WithDefaults()}
 	head, err := readHead(ra, size)
 	if err != nil {
 		return nil, a.errorf("", err)

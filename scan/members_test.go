@@ -39,7 +39,12 @@ func TestTmpfsTarball(t *testing.T) {
 			case 2:
 				ms[i].Body = []byte("not a tarball")
 			case 3:
-				ms[i].Body = tartest.Gzip(tartest.Tar([]tartest.Member{{Name: "zeros", Type: tar.TypeReg, Body: make([]byte, 70<<20)}}))
+				// 400 MiB of zeros, past the reader's 256 MiB grace.
+				bomb, err := tartest.Bad("bomb-gzip", filepath.Join(fixtures, "podman-simple.tar"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				ms[i].Body = bomb
 			}
 		}
 	}
@@ -61,8 +66,8 @@ func TestTmpfsTarball(t *testing.T) {
 	if got == nil || got.Count != 1 || got.Locations[0] != want {
 		t.Fatalf("finding %+v, want one at %+v", got, want)
 	}
-	if ns := r.Archives[0].NotScanned; len(ns) != 3 || !strings.HasPrefix(ns[0], tmpfs[1]+": neither a tar nor a gzipped tar") ||
-		ns[1] != tmpfs[2]+": decompression ratio exceeds the limit (possible decompression bomb)" {
+	if ns := r.Archives[0].NotScanned; len(ns) != 2 || ns[0] != tmpfs[1]+": not a tar archive" ||
+		!strings.HasPrefix(ns[1], tmpfs[2]+": decompression ratio exceeds limit (possible decompression bomb)") {
 		t.Errorf("not scanned: %q", ns)
 	}
 	if r.Found([]scan.Kind{scan.EnvSecret}) != 1 {
@@ -221,4 +226,35 @@ func TestCommandLineOptions(t *testing.T) {
 			t.Errorf("%s: locations %+v", f.Value, f.Locations)
 		}
 	}
+}
+
+// TestDevShm scans the files of a Podman export's /dev/shm tarball.
+func TestDevShm(t *testing.T) {
+	ms, err := tartest.Read(filepath.Join(fixtures, "podman-simple.tar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := fakesByKind()[scan.AWSAccessKeyID]
+	found := false
+	for i, m := range ms {
+		if m.Name == "devshm-checkpoint.tar" {
+			ms[i].Body = tartest.Tar([]tartest.Member{{Name: "shared-buf", Type: tar.TypeReg, Body: []byte("xx " + f.Text + "\n")}})
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("no devshm-checkpoint.tar in the fixture")
+	}
+	path := filepath.Join(t.TempDir(), "devshm.tar")
+	if err := os.WriteFile(path, tartest.Tar(ms), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := scanFiles(t, scan.Options{}, path)
+	want := scan.Location{Archive: path, Source: scan.SourceFile, File: "devshm-checkpoint.tar", Path: "/shared-buf", Offset: 3}
+	for _, fd := range r.Findings {
+		if fd.Kind == scan.AWSAccessKeyID && fd.Locations[0] == want {
+			return
+		}
+	}
+	t.Fatalf("no finding at %+v in %+v", want, r.Findings)
 }

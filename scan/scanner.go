@@ -96,6 +96,7 @@ func (s *Scanner) Scan(ctx context.Context, a *archive.Archive) error {
 		},
 		Payload: as.payload,
 		RootFS:  as.rootfs,
+		DevShm:  as.devshm,
 		Other:   as.other,
 	})
 	if err != nil {
@@ -105,9 +106,6 @@ func (s *Scanner) Scan(ctx context.Context, a *archive.Archive) error {
 		as.spec(c)
 		as.describeMemory(c)
 		as.sum.Processes += countProcesses(c)
-		if c.DevShm != nil && len(c.DevShm.Files) > 0 {
-			as.sum.NotScanned = append(as.sum.NotScanned, fmt.Sprintf("%sdevshm-checkpoint.tar: the content of /dev/shm (%s; the archive reader does not pass it on)", c.Prefix, files(len(c.DevShm.Files))))
-		}
 	}
 	as.sum.Containers = len(contents.Checkpoints)
 	as.sum.Warnings = append(as.sum.Warnings, contents.Warnings...)
@@ -193,15 +191,12 @@ func (as *archiveScan) payload(c *archive.Checkpoint, img *criu.Image, i int, _ 
 
 // rootfs scans a file of the rootfs diff.
 func (as *archiveScan) rootfs(c *archive.Checkpoint, f *archive.ListedFile, r io.Reader) error {
-	base := as.location(c, SourceRootFS, "rootfs-diff.tar")
-	base.Path = f.Path
-	n, err := as.stream(r, func(m Match) (Location, bool) {
-		l := base
-		l.Offset = m.Start
-		return l, true
-	})
-	as.scanned(SourceRootFS, n)
-	return err
+	return as.nestedFile(as.location(c, SourceRootFS, "rootfs-diff.tar"), f, r)
+}
+
+// devshm scans a file of the container's /dev/shm (Podman exports it).
+func (as *archiveScan) devshm(c *archive.Checkpoint, f *archive.ListedFile, r io.Reader) error {
+	return as.nestedFile(as.location(c, SourceFile, "devshm-checkpoint.tar"), f, r)
 }
 
 // other scans the container log and the files Load does not interpret,
