@@ -41,6 +41,40 @@ func (a ArgsEnv) Environ() (env []string, complete bool) {
 	return split(a.env), a.env.Complete()
 }
 
+// String is one string of the argument or environment area and where it
+// starts in the process's memory.
+type String struct {
+	Addr  uint64
+	Value string
+}
+
+// ArgvAt returns the arguments with their addresses.
+func (a ArgsEnv) ArgvAt() []String { return splitAt(a.cmdline) }
+
+// EnvironAt returns the environment strings with their addresses.
+func (a ArgsEnv) EnvironAt() []String { return splitAt(a.env) }
+
+// splitAt cuts a NUL-separated area into non-empty strings, keeping each
+// one's address: empty strings (an argument "") still take their NUL.
+func splitAt(c *Chunk) []String {
+	out := []String{}
+	if c == nil {
+		return out
+	}
+	data := c.Prefix()
+	for off := 0; off < len(data); {
+		end := bytes.IndexByte(data[off:], 0)
+		if end < 0 {
+			end = len(data) - off
+		}
+		if end > 0 {
+			out = append(out, String{Addr: c.Addr + uint64(off), Value: string(data[off : off+end])})
+		}
+		off += end + 1
+	}
+	return out
+}
+
 // split cuts a NUL-separated area into strings.
 func split(c *Chunk) []string {
 	out := []string{}

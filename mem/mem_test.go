@@ -239,3 +239,12 @@ func FuzzIndex(f *testing.F) {
 		}
 	})
 }
+
+func TestStringsKeepTheirAddresses(t *testing.T) {
+	c := &Chunk{Addr: 0x1000, Data: []byte("a\x00\x00bc\x00d"), Have: []bool{true, true, true, true, true, true, true}}
+	got := splitAt(c)
+	want := []String{{0x1000, "a"}, {0x1003, "bc"}, {0x1006, "d"}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("%+v, want %+v", got, want)
+	}
+}

@@ -96,26 +96,21 @@ func (as *archiveScan) environ(base Location, ix *mem.Index, m *mm.MmEntry, ae m
 		}
 		return l
 	}
-	// The kernel lays the strings out one after the other, each with its
-	// NUL.
-	argv, _ := ae.Argv()
-	addrs := make([]uint64, len(argv))
-	for i, addr := 0, m.GetMmArgStart(); i < len(argv); i++ {
-		addrs[i] = addr
-		addr += uint64(len(argv[i])) + 1
+	args := ae.ArgvAt()
+	argv := make([]string, len(args))
+	addrs := make([]uint64, len(args))
+	for i, a := range args {
+		argv[i], addrs[i] = a.Value, a.Addr
 	}
 	for _, o := range secretOptions(argv) {
 		// No field: the address says which argument, and this way the
 		// place is the same as the matcher's when it sees NAME=value.
 		as.s.found.add(EnvSecret, []byte(o.value), o.name, at(SourceCmdline, addrs[o.arg]+uint64(o.at), ""))
 	}
-	env, _ := ae.Environ()
-	addr := m.GetMmEnvStart()
-	for i, kv := range env {
-		if name, value, ok := secretVariable(kv); ok {
-			as.s.found.add(EnvSecret, []byte(value), name, at(SourceEnviron, addr, fmt.Sprintf("environ[%d]", i)))
+	for i, kv := range ae.EnvironAt() {
+		if name, value, ok := secretVariable(kv.Value); ok {
+			as.s.found.add(EnvSecret, []byte(value), name, at(SourceEnviron, kv.Addr, fmt.Sprintf("environ[%d]", i)))
 		}
-		addr += uint64(len(kv)) + 1
 	}
 }
 
