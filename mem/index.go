@@ -1,6 +1,7 @@
 package mem
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -87,15 +88,7 @@ func NewIndex(img *criu.Image) (*Index, error) {
 	ix.ImageBytes = off
 	// CRIU writes entries in address order; sort anyway, then insist on no
 	// overlap.
-	slices.SortStableFunc(ix.Runs, func(a, b Run) int {
-		switch {
-		case a.Start < b.Start:
-			return -1
-		case a.Start > b.Start:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(ix.Runs, func(a, b Run) int { return cmp.Compare(a.Start, b.Start) })
 	for i := 1; i < len(ix.Runs); i++ {
 		if ix.Runs[i].Start < ix.Runs[i-1].End() {
 			return nil, fmt.Errorf("%s: entries overlap at %#x", img.Name, ix.Runs[i].Start)

@@ -1,6 +1,7 @@
 package mem
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -82,15 +83,7 @@ func (x *Extractor) Want(addr uint64, n int) *Chunk {
 // Feed reads the pages image and fills the chunks. A reader that is also
 // an io.ReaderAt is read only where wanted.
 func (x *Extractor) Feed(r io.Reader) error {
-	slices.SortFunc(x.pieces, func(a, b piece) int {
-		switch {
-		case a.off < b.off:
-			return -1
-		case a.off > b.off:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(x.pieces, func(a, b piece) int { return cmp.Compare(a.off, b.off) })
 	if ra, ok := r.(io.ReaderAt); ok {
 		for _, p := range x.pieces {
 			if err := p.fill(func(b []byte) (int, error) { return ra.ReadAt(b, p.off) }); err != nil {

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"slices"
 )
@@ -96,19 +97,9 @@ func (c *collector) report() ([]KindSummary, []Finding) {
 			return c
 		}
 		if a.Detail != b.Detail {
-			return cmpString(a.Detail, b.Detail)
+			return cmp.Compare(a.Detail, b.Detail)
 		}
-		return cmpString(a.Preview, b.Preview)
+		return cmp.Compare(a.Preview, b.Preview)
 	})
 	return summary, out
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"cmp"
 	"io"
 	"slices"
 )
@@ -204,9 +205,9 @@ func (m *Matcher) flush(upTo int64) {
 	}
 	slices.SortFunc(q, func(a, b Match) int {
 		if a.ValueStart != b.ValueStart {
-			return cmp64(a.ValueStart, b.ValueStart)
+			return cmp.Compare(a.ValueStart, b.ValueStart)
 		}
-		return cmp64(a.valueEnd(), b.valueEnd())
+		return cmp.Compare(a.valueEnd(), b.valueEnd())
 	})
 	kept := q[:0]
 	for i := 0; i < len(q); {
@@ -252,16 +253,6 @@ func (m *Matcher) emitGroup(g []Match) {
 			m.emit(g[i])
 		}
 	}
-}
-
-func cmp64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Find returns the matches in b, scanned as one stream.

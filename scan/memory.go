@@ -1,6 +1,7 @@
 package scan
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -30,7 +31,7 @@ type segment struct {
 func segments(ix *mem.Index) []segment {
 	var out []segment
 	runs := slices.Clone(ix.Runs)
-	slices.SortFunc(runs, func(a, b mem.Run) int { return cmp64(a.Offset, b.Offset) })
+	slices.SortFunc(runs, func(a, b mem.Run) int { return cmp.Compare(a.Offset, b.Offset) })
 	for _, r := range runs {
 		if !r.Present() {
 			continue

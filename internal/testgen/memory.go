@@ -1,6 +1,7 @@
 package testgen
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
@@ -398,8 +399,8 @@ func (m *mem) planBulk(budget uint64, parents, maxRun int, r *rand.Rand) {
 // finish sorts the mappings and entries and gives each present entry its
 // offset in the pages image.
 func (m *mem) finish() {
-	slices.SortFunc(m.vmas, func(a, b mapping) int { return cmpU64(a.Start, b.Start) })
-	slices.SortFunc(m.entries, func(a, b pmEntry) int { return cmpU64(a.vaddr, b.vaddr) })
+	slices.SortFunc(m.vmas, func(a, b mapping) int { return cmp.Compare(a.Start, b.Start) })
+	slices.SortFunc(m.entries, func(a, b pmEntry) int { return cmp.Compare(a.vaddr, b.vaddr) })
 	var off int64
 	m.present = 0
 	for i := range m.entries {
@@ -412,16 +413,6 @@ func (m *mem) finish() {
 			e.off = -1
 		}
 	}
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // covered reports whether [v, v+n) lies in present pages that are
@@ -550,7 +541,7 @@ func (m *mem) addOverlays(markers []Marker, addrs []uint64, idx []int) error {
 	for k, mk := range markers {
 		m.overlays = append(m.overlays, overlay{vaddr: addrs[k], data: mk.Data})
 	}
-	slices.SortStableFunc(m.overlays, func(a, b overlay) int { return cmpU64(a.vaddr, b.vaddr) })
+	slices.SortStableFunc(m.overlays, func(a, b overlay) int { return cmp.Compare(a.vaddr, b.vaddr) })
 	for i := 1; i < len(m.overlays); i++ {
 		prev, cur := m.overlays[i-1], m.overlays[i]
 		if prev.vaddr+uint64(len(prev.data)) > cur.vaddr {
