@@ -30,7 +30,9 @@ func FuzzLoad(f *testing.F) {
 	limits := Limits{MaxMetadata: 1 << 20, MaxEntry: 1 << 20, MaxImage: 4 << 20, MaxRatio: 100, MaxListing: 1000}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		for _, open := range []func() (*Archive, error){
-			func() (*Archive, error) { return openReaderAt("x", bytes.NewReader(b), int64(len(b)), Options{Limits: limits}) },
+			func() (*Archive, error) {
+				return openReaderAt("x", bytes.NewReader(b), int64(len(b)), Options{Limits: limits})
+			},
 			func() (*Archive, error) { return OpenReader("x", bytes.NewReader(b), Options{Limits: limits}) },
 		} {
 			a, err := open()

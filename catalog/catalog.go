@@ -73,7 +73,7 @@ func List(paths []string, opt Options) *Catalog {
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
-			c.Directories = append(c.Directories, Directory{Path: p, Problems: []string{}, Error: err.Error()})
+			c.Directories = append(c.Directories, Directory{Path: p, Problems: []string{}, Error: err.Error()}) // *PathError names p
 			continue
 		}
 		if !st.IsDir() {
@@ -104,7 +104,7 @@ func List(paths []string, opt Options) *Catalog {
 			}
 			full := filepath.Join(p, name)
 			if e.Type()&fs.ModeSymlink != 0 {
-				c.Archives = append(c.Archives, Entry{Path: full, Problems: []string{}, Sidecars: []string{}, Error: "symbolic link: not followed"})
+				c.Archives = append(c.Archives, Entry{Path: full, Problems: []string{}, Sidecars: []string{}, Error: full + ": symbolic link: not followed"})
 				continue
 			}
 			if e.IsDir() {
@@ -138,7 +138,7 @@ func describe(path string, opt Options) Entry {
 	e.Size, e.Mode, e.ModTime = st.Size(), uint32(st.Mode().Perm()), st.ModTime().UTC()
 	e.UID, e.GID = owner(st)
 	if !st.Mode().IsRegular() {
-		e.Error = "not a regular file"
+		e.Error = path + ": not a regular file"
 		return e
 	}
 	if e.Mode&0o077 != 0 {

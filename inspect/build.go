@@ -81,7 +81,7 @@ func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint
 		return nil, fail(err)
 	}
 	r := &Report{
-		Archive: ArchiveInfo{Name: a.Name(), Layers: a.Layers(), Size: a.Size(), RandomAccess: a.RandomAccess(), Trailer: contents.Trailer, Pod: contents.Pod},
+		Archive:   ArchiveInfo{Name: a.Name(), Layers: a.Layers(), Size: a.Size(), RandomAccess: a.RandomAccess(), Trailer: contents.Trailer, Pod: contents.Pod},
 		Container: c.Prefix, Identity: c.Identity, Sizes: c.Sizes,
 		Processes: []Process{}, Warnings: []string{},
 	}

@@ -3,20 +3,25 @@ package main
 import (
 	"errors"
 	"fmt"
+
+	"github.com/ckpt-dev/ckpt/crypto/keys"
+	"github.com/ckpt-dev/ckpt/crypto/seal"
 )
 
 // Exit codes. Scripts rely on them; README.md documents them and they never
 // change meaning.
 const (
 	exitOK          = 0
-	exitFailure     = 1 // bad input, I/O error, anything refused
-	exitUsage       = 2 // wrong flags or arguments
-	exitChecksum    = 3 // a sha256 checksum did not match
-	exitSignature   = 4 // a signature is missing, invalid or untrusted
-	exitDecrypt     = 5 // no identity could decrypt the file
-	exitCorrupt     = 6 // ciphertext failed authentication or is truncated
-	exitManifest    = 7 // the manifest does not describe the file
-	exitFindings    = 8 // scan found data of a kind named in --fail-on
+	exitFailure     = 1  // bad input, I/O error, anything refused
+	exitUsage       = 2  // wrong flags or arguments
+	exitChecksum    = 3  // a sha256 checksum did not match
+	exitSignature   = 4  // a signature is missing, invalid or untrusted
+	exitDecrypt     = 5  // no identity could decrypt the file
+	exitCorrupt     = 6  // ciphertext failed authentication or is truncated
+	exitManifest    = 7  // the manifest does not describe the file
+	exitFindings    = 8  // scan found data of a kind named in --fail-on
+	exitAssurance   = 9  // shred --require overwritten: all shredded, some only best-effort (copy-on-write, SSD, virtual disk)
+	exitDifferent   = 10 // diff --exit-code: the checkpoints differ (a code of its own, so failures stay 1)
 	exitInterrupted = 130
 )
 
@@ -63,4 +68,11 @@ func exitCode(err error) int {
 var errorCodes = []struct {
 	target error
 	code   int
-}{}
+}{
+	{seal.ErrChecksum, exitChecksum},
+	{seal.ErrSignature, exitSignature},
+	{seal.ErrNoIdentity, exitDecrypt},
+	{keys.ErrWrongPassphrase, exitDecrypt},
+	{seal.ErrCorrupt, exitCorrupt},
+	{seal.ErrManifest, exitManifest},
+}

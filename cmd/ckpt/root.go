@@ -39,7 +39,20 @@ after transfer, and shred them when they are no longer needed.`,
 }
 
 // commands lists the constructors of the subcommands, in help order.
-var commands = []func(*app) *cobra.Command{}
+var commands = []func(*app) *cobra.Command{
+	newLsCmd,
+	newInspectCmd,
+	newMemCmd,
+	newScanCmd,
+	newImagesCmd,
+	newDecodeCmd,
+	newSealCmd,
+	newVerifyCmd,
+	newOpenCmd,
+	newKeygenCmd,
+	newShredCmd,
+	newDiffCmd,
+}
 
 func run(args []string, a *app) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

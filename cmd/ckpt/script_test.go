@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/ckpt-dev/ckpt/internal/tartest"
 )
 
 // TestMain lets the scripts run the real ckpt command in a subprocess, with
@@ -34,6 +37,15 @@ func TestScript(t *testing.T) {
 		RequireExplicitExec: true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"status": cmdStatus,
+			"mkbad":  cmdMkbad,
+			"memgen": cmdMemgen,
+		},
+		Condition: func(cond string) (bool, error) {
+			switch cond {
+			case "root":
+				return os.Geteuid() == 0, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("FIXTURES", fixtures)
@@ -61,4 +73,19 @@ func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {
 	if got != want {
 		ts.Fatalf("exit status %d, want %d", got, want)
 	}
+}
+
+// cmdMkbad writes one of internal/tartest's bad archives, built from the
+// simple kubelet-style fixture: `mkbad KIND FILE`.
+func cmdMkbad(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: mkbad KIND FILE")
+	}
+	base, err := filepath.Glob(filepath.Join(ts.Getenv("FIXTURES"), "checkpoint-simple-*.tar"))
+	if err != nil || len(base) != 1 {
+		ts.Fatalf("simple fixture not found")
+	}
+	b, err := tartest.Bad(args[0], base[0])
+	ts.Check(err)
+	ts.Check(os.WriteFile(ts.MkAbs(args[1]), b, 0o600))
 }

@@ -1,0 +1,58 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"testing"
+
+	"github.com/ckpt-dev/ckpt/internal/benchutil"
+	"github.com/ckpt-dev/ckpt/internal/testgen"
+)
+
+// BenchmarkInspect times `ckpt inspect --all` on plain archives whose
+// memory pages grow from 64 MiB to 4 GiB: on a plain tar the pages are
+// skipped with Seek, so the time must stay flat and RSS small. It also
+// times a zstd archive against one `zstd -d` of the same file.
+// Run with `make bench` (archives are cached in $CKPT_BENCH_DIR).
+func BenchmarkInspect(b *testing.B) {
+	bin := benchutil.Binary(b, "../..")
+	spec := func(pages int64) testgen.Spec {
+		return testgen.Spec{Processes: 8, ThreadsPerProcess: 4, PageBytes: pages, Fill: testgen.FillRandom, Seed: 1}
+	}
+	for _, size := range []struct {
+		name  string
+		bytes int64
+	}{{"64MiB", 64 << 20}, {"1GiB", 1 << 30}, {"4GiB", 4 << 30}} {
+		path := benchutil.Archive(b, "inspect-"+size.name+".tar", spec(size.bytes), testgen.None)
+		b.Run("plain-"+size.name, func(b *testing.B) {
+			var r benchutil.Result
+			for range b.N {
+				r = benchutil.Run(b, bin, "inspect", "--all", "-o", "json", path)
+			}
+			benchutil.Report(b, r, 0)
+		})
+	}
+	text := spec(1 << 30)
+	text.Fill = testgen.FillText
+	zst := benchutil.Archive(b, "inspect-1GiB-text.tar.zst", text, testgen.Zstd)
+	st, _ := os.Stat(zst)
+	b.Run("zstd-1GiB", func(b *testing.B) {
+		var r benchutil.Result
+		for range b.N {
+			r = benchutil.Run(b, bin, "inspect", "--all", "-o", "json", zst)
+		}
+		benchutil.Report(b, r, st.Size())
+	})
+	if _, err := exec.LookPath("zstd"); err == nil {
+		b.Run("zstd-d-1GiB", func(b *testing.B) {
+			var r benchutil.Result
+			for range b.N {
+				r = benchutil.Run(b, "zstd", "-d", "-q", "-f", "-o", os.DevNull, zst)
+			}
+			benchutil.Report(b, r, st.Size())
+		})
+	} else {
+		fmt.Fprintln(os.Stderr, "zstd not installed: no reference decompression time")
+	}
+}

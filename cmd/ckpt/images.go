@@ -1,0 +1,120 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ckpt-dev/ckpt/archive"
+	"github.com/ckpt-dev/ckpt/criu"
+	"github.com/ckpt-dev/ckpt/internal/render"
+)
+
+// imageRow is one CRIU image in `ckpt images`.
+type imageRow struct {
+	Name         string `json:"name"`
+	Type         string `json:"type"` // the magic name, or "raw" for pages and blobs
+	Entries      int    `json:"entries"`
+	Size         int64  `json:"size"`
+	PayloadBytes int64  `json:"payload_bytes"`
+	Error        string `json:"error"`
+}
+
+// imagesReport is the images of one archive (one container).
+type imagesReport struct {
+	Archive   string     `json:"archive"`
+	Container string     `json:"container_path,omitempty"`
+	Images    []imageRow `json:"images"`
+}
+
+func newImagesCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "images ARCHIVE...",
+		Short: "List the CRIU images in a checkpoint with their type, entry count and size",
+		Args:  cobra.MinimumNArgs(1),
+	}
+	out := addOutputFlags(cmd, false)
+	src := addSourceFlags(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		var reports []imagesReport
+		broken := 0
+		for _, name := range args {
+			ar, err := src.open(a, name)
+			if err != nil {
+				return err
+			}
+			contents, err := archive.Load(ar, archive.LoadOptions{Limits: src.limits})
+			ar.Close()
+			if err != nil {
+				return err
+			}
+			for _, c := range contents.Checkpoints {
+				r := imagesOf(name, c)
+				for _, row := range r.Images {
+					if row.Error != "" {
+						broken++
+					}
+				}
+				reports = append(reports, r)
+			}
+		}
+		if err := out.emit(a.stdout, reports, func(w io.Writer) error { return renderImages(w, reports) }); err != nil {
+			return err
+		}
+		if broken > 0 {
+			return fmt.Errorf("%d images could not be decoded (see the error column)", broken)
+		}
+		return nil
+	}
+	return cmd
+}
+
+func imagesOf(name string, c *archive.Checkpoint) imagesReport {
+	r := imagesReport{Archive: name, Container: c.Prefix, Images: []imageRow{}}
+	for _, imgName := range c.Images.Names() {
+		img := c.Images.Get(imgName)
+		r.Images = append(r.Images, imageRow{Name: imgName, Type: img.Magic.String(), Entries: len(img.Entries), Size: img.Size, PayloadBytes: img.PayloadBytes})
+	}
+	for _, ie := range c.ImageErrors {
+		r.Images = append(r.Images, imageRow{Name: ie.Name, Type: "unreadable", Error: ie.Err.Error()})
+	}
+	for _, e := range c.Entries {
+		base := path.Base(e.Name)
+		if e.Type == archive.TypeFile && strings.HasPrefix(e.Name, c.Prefix+"checkpoint/") && criu.IsRaw(base) {
+			row := imageRow{Name: base, Type: "raw", Size: e.Size}
+			if strings.HasPrefix(base, "pages-") {
+				row.Type, row.Entries = "pages", int(e.Size/4096)
+			}
+			r.Images = append(r.Images, row)
+		}
+	}
+	slices.SortFunc(r.Images, func(a, b imageRow) int { return strings.Compare(a.Name, b.Name) })
+	return r
+}
+
+func renderImages(w io.Writer, reports []imagesReport) error {
+	for i, r := range reports {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		if len(reports) > 1 {
+			fmt.Fprintf(w, "%s%s\n", r.Archive, prefixed(": ", strings.TrimSuffix(r.Container, "/")))
+		}
+		var rows [][]string
+		for _, img := range r.Images {
+			entries := fmt.Sprint(img.Entries)
+			if img.Type == "pages" {
+				entries += " pages"
+			}
+			rows = append(rows, []string{img.Name, img.Type, entries, fmt.Sprint(img.Size), fmt.Sprint(img.PayloadBytes), img.Error})
+		}
+		if err := render.Table(w, []string{"image", "type", "entries", "size", "payload", "error"}, rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,304 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ckpt-dev/ckpt/archive"
+	"github.com/ckpt-dev/ckpt/crypto/seal"
+	"github.com/ckpt-dev/ckpt/crypto/sign"
+	"github.com/ckpt-dev/ckpt/inspect"
+	"github.com/ckpt-dev/ckpt/internal/progress"
+	"github.com/ckpt-dev/ckpt/internal/render"
+)
+
+// inspectPlaintext returns what checks, for verify --deep, that the archive
+// called name decodes as its plaintext streams by: the tar, the metadata,
+// every CRIU image and the process tree, as inspect reads them. Nothing is
+// written anywhere.
+func inspectPlaintext(name string) func(io.Reader) error {
+	plainName := strings.TrimSuffix(name, ".age")
+	return func(r io.Reader) error {
+		a, err := archive.OpenReader(plainName, r, archive.Options{})
+		if err != nil {
+			return fmt.Errorf("the sealed archive does not decode: %w", err)
+		}
+		defer a.Close()
+		if _, err := inspect.Build(a, inspect.Options{}); err != nil {
+			return fmt.Errorf("the sealed archive does not decode: %w", err)
+		}
+		return nil
+	}
+}
+
+// policyFlags say what a signature must satisfy, on verify and open.
+type policyFlags struct {
+	allowedSigners string
+	signer         string
+	require        bool
+}
+
+func addPolicyFlags(cmd *cobra.Command) *policyFlags {
+	p := &policyFlags{}
+	fl := cmd.Flags()
+	fl.StringVar(&p.allowedSigners, "allowed-signers", "", "OpenSSH allowed signers `FILE` the manifest's signer must be in (ssh-keygen(1), ALLOWED SIGNERS); implies --require-signature")
+	fl.StringVarP(&p.signer, "signer", "I", "", "require the signer to be allowed as `PRINCIPAL` (as ssh-keygen -Y verify -I)")
+	fl.BoolVar(&p.require, "require-signature", false, "fail when the manifest is not signed (without --allowed-signers any valid signature passes, untrusted)")
+	return p
+}
+
+// policy builds the signature policy. --allowed-signers implies
+// --require-signature: once the user says whose signatures count, a file
+// whose signature was deleted must not pass as merely unsigned.
+func (p *policyFlags) policy() (seal.Policy, error) {
+	pol := seal.Policy{Principal: p.signer, RequireSignature: p.require || p.allowedSigners != ""}
+	if p.allowedSigners == "" {
+		if p.signer != "" {
+			return pol, usageErrorf("--signer needs --allowed-signers FILE, the list it is looked up in")
+		}
+		return pol, nil
+	}
+	data, err := os.ReadFile(p.allowedSigners)
+	if err != nil {
+		return pol, fmt.Errorf("--allowed-signers: %w", err)
+	}
+	pol.AllowedSigners, err = sign.ParseAllowedSigners(p.allowedSigners, data)
+	if err != nil {
+		return pol, fmt.Errorf("--allowed-signers: %w", err)
+	}
+	return pol, nil
+}
+
+// warnUntrusted says that a signature checked without allowed signers
+// proves nothing about who made it.
+func warnUntrusted(a *app, file string, s *sign.Signature) {
+	if s != nil && !s.Trusted {
+		a.warnf("%s: the signature by %s is valid, but was not checked against --allowed-signers: it does not show who sealed the file", file, s.Fingerprint)
+	}
+}
+
+// signatureInfo is a verified signature in command output.
+type signatureInfo struct {
+	// Signer is the fingerprint of the signing key.
+	Signer string `json:"signer"`
+	// Principals are the allowed signers names that accept the key.
+	Principals []string `json:"principals"`
+	// Trusted says an allowed signers file accepted the key.
+	Trusted bool `json:"trusted"`
+}
+
+func newSignatureInfo(s *sign.Signature) *signatureInfo {
+	if s == nil {
+		return nil
+	}
+	p := s.Principals
+	if p == nil {
+		p = []string{}
+	}
+	return &signatureInfo{Signer: s.Fingerprint, Principals: p, Trusted: s.Trusted}
+}
+
+func (s *signatureInfo) String() string {
+	switch {
+	case s == nil:
+		return "unsigned"
+	case s.Trusted:
+		return strings.Join(s.Principals, ",")
+	}
+	return "untrusted " + s.Signer
+}
+
+func newVerifyCmd(a *app) *cobra.Command {
+	var deep bool
+	cmd := &cobra.Command{
+		Use:   "verify SEALED... [--allowed-signers FILE] [--deep -i IDENTITY]",
+		Short: "Check sealed archives after transfer: signature, checksum, manifest",
+		Long: `verify checks each sealed file against the files beside it, in this order:
+the SSH signature of the manifest (when there is one, or when
+--require-signature is given) against --allowed-signers; the SHA-256 of the
+sealed file against its .sha256 line and the manifest. With --deep it also
+decrypts the file in memory (-i) and checks the plaintext's size and
+SHA-256 against the manifest. Nothing is written.
+
+Exit codes: 3 checksum mismatch, 4 signature, 5 no identity matched,
+6 ciphertext corrupt or truncated, 7 manifest does not match the file,
+1 anything else (e.g. a sidecar missing).`,
+		Example: `  ckpt verify ./checkpoint-*.tar.age --allowed-signers allowed_signers
+  ckpt verify ./x.tar.age --allowed-signers allowed_signers -I node1 --deep -i key.txt -o json`,
+		Args: cobra.MinimumNArgs(1),
+	}
+	o := addOutputFlags(cmd, false)
+	pf := addPolicyFlags(cmd)
+	idf := addIdentityFlags(cmd)
+	cmd.Flags().BoolVar(&deep, "deep", false, "also decrypt in memory (needs -i or a passphrase) and check the plaintext against the manifest")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if deep && !idf.given() && !(&secrets{a: a}).canPrompt() {
+			return usageErrorf("--deep decrypts: give the key with -i KEYFILE (or --passphrase-file)")
+		}
+		if !deep && idf.given() {
+			return usageErrorf("-i and --passphrase-file are for --deep")
+		}
+		pol, err := pf.policy()
+		if err != nil {
+			return err
+		}
+		return runVerify(cmd.Context(), a, o, pol, idf, deep, args)
+	}
+	return cmd
+}
+
+type verifyReport struct {
+	Files []verifiedFile `json:"files"`
+}
+
+type verifiedFile struct {
+	File string `json:"file"`
+	OK   bool   `json:"ok"`
+	// Checks lists what was checked, in order.
+	Checks    []string         `json:"checks"`
+	Signature *signatureInfo   `json:"signature"`
+	Sealed    seal.FileDigest  `json:"sealed"`
+	Archive   seal.FileDigest  `json:"archive"`
+	Identity  seal.ArchiveInfo `json:"identity"`
+	SealedAt  string           `json:"sealed_at"`
+	Node      string           `json:"node"`
+	Error     string           `json:"error"`
+	ExitCode  int              `json:"exit_code"`
+}
+
+func runVerify(ctx context.Context, a *app, o *outputFlag, pol seal.Policy, idf *identityFlags, deep bool, args []string) error {
+	opts := seal.VerifyOptions{Policy: pol}
+	if deep {
+		ids, err := idf.identities(a)
+		if err != nil {
+			return err
+		}
+		opts.Identities = ids
+	}
+	report := verifyReport{Files: []verifiedFile{}}
+	b := &batch{a: a, total: len(args)}
+	for _, path := range args {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		out := verifiedFile{File: path, Checks: []string{}}
+		rep, err := verifyOne(ctx, a, path, opts, idf)
+		if err != nil {
+			out.Error, out.ExitCode = oneLine(err), exitCode(err)
+			b.fail(err)
+		} else {
+			out.OK = true
+			out.Checks = checksDone(rep, deep && inspectPlaintext(path) != nil)
+			out.Signature = newSignatureInfo(rep.Signature)
+			out.Sealed, out.Archive, out.Identity = rep.Manifest.Sealed, rep.Manifest.Archive, rep.Manifest.Identity
+			out.SealedAt, out.Node = rep.Manifest.SealedAt, rep.Manifest.Node
+			warnUntrusted(a, path, rep.Signature)
+		}
+		report.Files = append(report.Files, out)
+	}
+	if err := o.emit(a.stdout, report, report.table); err != nil {
+		return err
+	}
+	return b.err()
+}
+
+func verifyOne(ctx context.Context, a *app, path string, opts seal.VerifyOptions, idf *identityFlags) (*seal.Report, error) {
+	if seal.IsSidecar(path) {
+		return nil, usageErrorf("%s is a sidecar: give the sealed file it belongs to", path)
+	}
+	var size int64
+	if st, err := os.Stat(path); err == nil {
+		size = st.Size()
+	}
+	bar := progress.New(a.stderr, "verifying "+path, size)
+	opts.Progress = bar.Add
+	if len(opts.Identities) > 0 {
+		opts.Inspect = inspectPlaintext(path)
+	}
+	rep, err := seal.VerifyFile(ctx, path, opts)
+	if err != nil {
+		bar.Clear()
+		return nil, idf.explainNoIdentity(err)
+	}
+	bar.Finish()
+	return rep, nil
+}
+
+func checksDone(rep *seal.Report, decoded bool) []string {
+	var c []string
+	if rep.Signature != nil {
+		if rep.Signature.Trusted {
+			c = append(c, "signature")
+		} else {
+			c = append(c, "signature-untrusted")
+		}
+	}
+	c = append(c, "checksum", "manifest")
+	if rep.Plaintext != nil {
+		c = append(c, "plaintext")
+	}
+	if decoded {
+		c = append(c, "archive")
+	}
+	return c
+}
+
+func (r verifyReport) table(w io.Writer) error {
+	var rows [][]string
+	for _, f := range r.Files {
+		result := "ok"
+		if !f.OK {
+			result = failureClass(f.ExitCode)
+		}
+		what := "-"
+		if f.OK {
+			what = archiveLabel(f.Identity, f.Archive.Name)
+		}
+		signed := "-"
+		if f.OK {
+			signed = f.Signature.String()
+		}
+		checks := strings.Join(f.Checks, ",")
+		if checks == "" {
+			checks = "-"
+		}
+		rows = append(rows, []string{f.File, result, signed, checks, what})
+	}
+	return render.Table(w, []string{"file", "result", "signed by", "checked", "archive"}, rows)
+}
+
+func failureClass(code int) string {
+	switch code {
+	case exitChecksum:
+		return "CHECKSUM MISMATCH"
+	case exitSignature:
+		return "BAD SIGNATURE"
+	case exitDecrypt:
+		return "NO IDENTITY"
+	case exitCorrupt:
+		return "CORRUPT"
+	case exitManifest:
+		return "MANIFEST MISMATCH"
+	}
+	return "FAILED"
+}
+
+// archiveLabel names the container an archive is of, namespace/pod/container,
+// or falls back to the archive's file name when the manifest does not say.
+func archiveLabel(id seal.ArchiveInfo, fallback string) string {
+	var parts []string
+	for _, v := range []string{id.Namespace, id.Pod, id.Container} {
+		if v != "" {
+			parts = append(parts, v)
+		}
+	}
+	if len(parts) == 0 {
+		return fallback
+	}
+	return strings.Join(parts, "/")
+}
