@@ -7,19 +7,14 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ckpt-dev/ckpt/internal/writeback"
 )
 
 // chunkSize is the unit of writing and of noticing an interruption: large
 // enough that syscalls cost nothing next to the copy, small enough that
 // SIGINT takes effect within a few milliseconds.
 const chunkSize = 1 << 20
-
-// writeback is how much of a pass is written before the kernel is asked to
-// start writing it out. Waiting for the window before that one keeps the
-// dirty page cache per file (and the final fdatasync) to two windows: a
-// 1 GiB pass neither floods memory nor stalls at the end, and the progress
-// bar follows the disk rather than the cache.
-const writeback = 32 << 20
 
 // overwriter writes passes over one open file, counting every byte.
 type overwriter struct {
@@ -37,7 +32,10 @@ func newOverwriter(f *os.File, length int64, progress func(int64)) *overwriter {
 // pass writes p over the whole length and makes it durable. It stops
 // between two writes when ctx is cancelled.
 func (w *overwriter) pass(ctx context.Context, p pattern) error {
-	var flushed int64 // start of the window not yet handed to writeback
+	// Handing each window to writeback as it is written keeps a 1 GiB pass
+	// from flooding memory or stalling at the end, and the progress bar
+	// follows the disk rather than the cache.
+	wb := writeback.New(w.f)
 	for off := int64(0); off < w.length; {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -53,24 +51,9 @@ func (w *overwriter) pass(ctx context.Context, p pattern) error {
 		if err != nil {
 			return err
 		}
-		if off-flushed >= writeback {
-			w.startWriteback(flushed, off)
-			flushed = off
-		}
+		wb.Wrote(off)
 	}
 	return w.sync()
-}
-
-// startWriteback asks the kernel to write [from, to) out now and waits
-// for the window before it. Only a hint: errors are left to fdatasync,
-// which is what makes a pass durable.
-func (w *overwriter) startWriteback(from, to int64) {
-	fd := int(w.f.Fd())
-	_ = unix.SyncFileRange(fd, from, to-from, unix.SYNC_FILE_RANGE_WRITE)
-	if from >= writeback {
-		_ = unix.SyncFileRange(fd, from-writeback, writeback,
-			unix.SYNC_FILE_RANGE_WAIT_BEFORE|unix.SYNC_FILE_RANGE_WRITE|unix.SYNC_FILE_RANGE_WAIT_AFTER)
-	}
 }
 
 // sync makes what was written durable: data only, the size is restored or

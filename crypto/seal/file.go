@@ -14,6 +14,7 @@ import (
 
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/internal/atomicfile"
+	"github.com/ckpt-dev/ckpt/internal/writeback"
 )
 
 // FileOptions configure SealFile.
@@ -94,7 +95,7 @@ func sealFrom(ctx context.Context, src io.Reader, path, name, dst string, opts F
 		}
 	}
 
-	res, err := Seal(ctx, out, src, opts.Recipients, opts.Options)
+	res, err := Seal(ctx, writeback.NewWriter(out.File), src, opts.Recipients, opts.Options)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
