@@ -11,11 +11,11 @@ func Identify(a *Archive) (*Contents, error) {
 }
 
 // ReadIdentity reads the identity of the plaintext archive streaming
-// through r, and then drains r to its end: it is meant to sit on a tee of a
-// stream that something else consumes (sealing). A pod archive yields the
+// through r. It reads only as far as it needs (on a compressed archive, up
+// to the metadata): a caller that feeds it a tee of a stream something else
+// consumes, as sealing does, discards the rest. A pod archive yields the
 // identity of its first container.
 func ReadIdentity(name string, r io.Reader) (*Identity, error) {
-	defer io.Copy(io.Discard, r)
 	a, err := OpenReader(name, r, Options{})
 	if err != nil {
 		return nil, err

@@ -9,6 +9,8 @@ import (
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
+
+	"github.com/ckpt-dev/ckpt/internal/writeback"
 )
 
 // OpenOptions configure OpenFile.
@@ -57,8 +59,12 @@ func OpenFile(ctx context.Context, path string, dst io.Writer, opts OpenOptions)
 		return nil
 	}}
 	if at, ok := dst.(io.WriterAt); ok && opts.Uncommitted {
-		// A temporary file: the workers write their blocks in parallel.
+		// A temporary file: the workers write their blocks in parallel, and
+		// what is written, in order, goes to writeback as it comes.
 		out = output{at: at}
+		if f, ok := dst.(writeback.File); ok {
+			out.written = writeback.New(f).Wrote
+		}
 	}
 	if opts.NoVerify {
 		pt, err := decryptFile(ctx, d, f, st.Size(), out, opts.Progress)

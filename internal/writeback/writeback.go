@@ -12,15 +12,19 @@ import "os"
 // writing it out.
 const Window = 32 << 20
 
+// File is what a Tracker needs of a file: *os.File, or a type embedding
+// one.
+type File interface{ Fd() uintptr }
+
 // Tracker hands the ranges of a file written so far to writeback. It is
 // only a hint: errors are left to the fsync that makes the file durable.
 type Tracker struct {
-	f       *os.File
+	f       File
 	flushed int64 // start of the window not yet handed to writeback
 }
 
 // New returns a Tracker for f.
-func New(f *os.File) *Tracker { return &Tracker{f: f} }
+func New(f File) *Tracker { return &Tracker{f: f} }
 
 // Wrote tells the tracker that everything before end has been written.
 func (t *Tracker) Wrote(end int64) {

@@ -1,14 +1,12 @@
 package writeback
 
 import (
-	"os"
-
 	"golang.org/x/sys/unix"
 )
 
 // start asks the kernel to write [from, to) out now, and waits for the
 // window before it, so that at most two windows are dirty at a time.
-func start(f *os.File, from, to int64) {
+func start(f File, from, to int64) {
 	fd := int(f.Fd())
 	_ = unix.SyncFileRange(fd, from, to-from, unix.SYNC_FILE_RANGE_WRITE)
 	if from >= Window {

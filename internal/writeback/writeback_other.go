@@ -2,8 +2,6 @@
 
 package writeback
 
-import "os"
-
 // start does nothing where there is no sync_file_range: the final fsync
 // writes everything.
-func start(f *os.File, from, to int64) {}
+func start(f File, from, to int64) {}
