@@ -3,6 +3,7 @@ package criu
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"io"
 	"os"
@@ -11,10 +12,12 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
-// fixtureImages returns the members under checkpoint/ of a fixture archive
-// (only the plain tar fixtures: this package does not decompress).
+// fixtureImages returns the members under checkpoint/ (and stats-dump) of a
+// fixture archive, plain or compressed.
 func fixtureImages(t *testing.T, archive string) map[string][]byte {
 	t.Helper()
 	f, err := os.Open(archive)
@@ -22,8 +25,24 @@ func fixtureImages(t *testing.T, archive string) map[string][]byte {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	var r io.Reader = f
+	switch {
+	case strings.HasSuffix(archive, ".gz"):
+		zr, err := gzip.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = zr
+	case strings.HasSuffix(archive, ".zst"):
+		zr, err := zstd.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer zr.Close()
+		r = zr
+	}
 	out := map[string][]byte{}
-	tr := tar.NewReader(f)
+	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
@@ -43,19 +62,19 @@ func fixtureImages(t *testing.T, archive string) map[string][]byte {
 	}
 }
 
-func plainFixtures(t *testing.T) []string {
+func allFixtures(t *testing.T) []string {
 	t.Helper()
-	m, err := filepath.Glob("../testdata/fixtures/*.tar")
-	if err != nil || len(m) < 4 {
+	m, err := filepath.Glob("../testdata/fixtures/*.tar*")
+	if err != nil || len(m) < 7 {
 		t.Fatalf("fixtures missing: %v %v", m, err)
 	}
 	return m
 }
 
-// TestMatchesCrit decodes every image with a magic in every plain fixture
-// and compares it, value by value, with what CRIU's own crit printed.
+// TestMatchesCrit decodes every image with a magic in every fixture and
+// compares it, value by value, with what CRIU's own crit printed.
 func TestMatchesCrit(t *testing.T) {
-	for _, archive := range plainFixtures(t) {
+	for _, archive := range allFixtures(t) {
 		images := fixtureImages(t, archive)
 		expectDir := filepath.Join("../testdata/fixtures/expected", filepath.Base(archive), "show")
 		compared := 0
