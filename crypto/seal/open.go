@@ -9,8 +9,6 @@ import (
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
-
-	"github.com/ckpt-dev/ckpt/internal/writeback"
 )
 
 // OpenOptions configure OpenFile.
@@ -59,12 +57,10 @@ func OpenFile(ctx context.Context, path string, dst io.Writer, opts OpenOptions)
 		return nil
 	}}
 	if at, ok := dst.(io.WriterAt); ok && opts.Uncommitted {
-		// A temporary file: the workers write their blocks in parallel, and
-		// what is written, in order, goes to writeback as it comes.
+		// A temporary file: the workers write their blocks in parallel.
+		// (Handing them to writeback as they come doubled the system time
+		// on btrfs: the kernel's own writeback does better here.)
 		out = output{at: at}
-		if f, ok := dst.(writeback.File); ok {
-			out.written = writeback.New(f).Wrote
-		}
 	}
 	if opts.NoVerify {
 		pt, err := decryptFile(ctx, d, f, st.Size(), out, opts.Progress)

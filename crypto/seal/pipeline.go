@@ -22,9 +22,6 @@ type output struct {
 	// sizeOnly skips hashing the plaintext, for when a verified ciphertext
 	// already fixes it (see OpenFile).
 	sizeOnly bool
-	// written, when set, learns how much of the plaintext is in at, in
-	// order, so it can be handed to writeback.
-	written func(end int64)
 }
 
 // inOrder returns out as a sink only: for sequential decryption, writes to
@@ -133,9 +130,6 @@ func decryptAt(ctx context.Context, d *Decrypter, src io.ReaderAt, size int64, o
 				err = out.sink(b.bytes())
 			}
 			dig.Size += int64(b.n)
-			if out.written != nil {
-				out.written(dig.Size)
-			}
 			b.release()
 			if err != nil {
 				return err
