@@ -1,19 +1,16 @@
 package diff
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"hash/maphash"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/ckpt-dev/ckpt/archive"
+	"github.com/ckpt-dev/ckpt/internal/benchutil"
 	"github.com/ckpt-dev/ckpt/internal/testgen"
 	"github.com/ckpt-dev/ckpt/mem"
 )
@@ -26,16 +23,7 @@ import (
 // per second count the pages of both archives. `make bench-diff` runs
 // them; they are not part of `make test`.
 
-func benchSize(b *testing.B) int64 {
-	if s := os.Getenv("CKPT_BENCH_SIZE"); s != "" {
-		n, err := testgen.ParseSize(s)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return n
-	}
-	return 1 << 30
-}
+func benchSize(b *testing.B) int64 { return benchutil.Size(b, "CKPT_BENCH_SIZE", 1<<30) }
 
 // benchPair returns the two archives, generating them when needed.
 func benchPair(b *testing.B, c testgen.Compression) (string, string) {
@@ -71,7 +59,7 @@ func BenchmarkDiff1GiB(b *testing.B) {
 		b.Run(c.String(), func(b *testing.B) {
 			pa, pb := benchPair(b, c)
 			b.SetBytes(2 * benchSize(b))
-			cpu := cpuTime()
+			cpu := benchutil.CPUTime()
 			var r *Report
 			for b.Loop() {
 				a, err := archive.Open(pa, archive.Options{})
@@ -92,7 +80,7 @@ func BenchmarkDiff1GiB(b *testing.B) {
 			if r.Summary.Pages.Changed == 0 || r.Summary.Pages.Changed > 256 || r.Summary.Processes.Changed != 4 {
 				b.Fatalf("unexpected report: %+v", r.Summary)
 			}
-			used := cpuTime() - cpu
+			used := benchutil.CPUTime() - cpu
 			b.ReportMetric(float64(2*benchSize(b))*float64(b.N)/used.Seconds()/1e6, "MB/cpu-s")
 			var ru syscall.Rusage
 			syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
@@ -108,55 +96,13 @@ func BenchmarkDiff1GiB(b *testing.B) {
 // afresh), not by the benchmark process, which holds the archives' memory
 // of the benchmarks before it.
 func BenchmarkDiffCLI1GiB(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), "ckpt")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/ckpt").CombinedOutput(); err != nil {
-		b.Skipf("cannot build ckpt: %v\n%s", err, out)
-	}
+	bin := benchutil.Binary(b, "..")
 	for _, c := range []testgen.Compression{testgen.None, testgen.Zstd} {
 		b.Run(c.String(), func(b *testing.B) {
 			pa, pb := benchPair(b, c)
-			b.SetBytes(2 * benchSize(b))
-			var rss, cpu float64
-			for b.Loop() {
-				cmd := exec.Command(os.Args[0], "-test.run=^TestSpawn$")
-				cmd.Env = append(os.Environ(), "CKPT_DIFF_SPAWN="+strings.Join([]string{bin, "diff", "-o", "json", pa, pb}, "\n"))
-				var stdout, stderr bytes.Buffer
-				cmd.Stdout, cmd.Stderr = &stdout, &stderr
-				if err := cmd.Run(); err != nil {
-					b.Fatalf("ckpt diff: %v\n%s", err, stderr.String())
-				}
-				var maxrss int64
-				var used float64
-				if _, err := fmt.Sscanf(stdout.String(), "maxrss %d cpu %g", &maxrss, &used); err != nil {
-					b.Fatalf("spawner said %q: %v", stdout.String(), err)
-				}
-				rss = max(rss, float64(maxrss)/1024)
-				cpu += used
-			}
-			b.ReportMetric(rss, "peak-RSS-MiB")
-			b.ReportMetric(float64(2*benchSize(b))*float64(b.N)/cpu/1e6, "MB/cpu-s")
+			benchutil.Measure(b, 2*benchSize(b), bin, "diff", "-o", "json", pa, pb)
 		})
 	}
-}
-
-// TestSpawn is the spawner of BenchmarkDiffCLI1GiB: with CKPT_DIFF_SPAWN
-// set (a command line, one argument a line) it runs the command and prints the
-// child's peak RSS in KiB and its CPU seconds.
-func TestSpawn(t *testing.T) {
-	args := os.Getenv("CKPT_DIFF_SPAWN")
-	if args == "" {
-		t.Skip("only a helper of BenchmarkDiffCLI1GiB")
-	}
-	argv := strings.Split(args, "\n")
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		t.Fatal(err)
-	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	fmt.Printf("maxrss %d cpu %g\n", ru.Maxrss, time.Duration(ru.Utime.Nano()+ru.Stime.Nano()).Seconds())
-	os.Stdout.Sync()
-	os.Exit(0)
 }
 
 // BenchmarkHashPages is the page hashing alone, in memory.
@@ -172,12 +118,4 @@ func BenchmarkHashPages(b *testing.B) {
 		h := newPageHasher(seed, ix)
 		h.Write(data)
 	}
-}
-
-// cpuTime is the process's CPU time so far: on a shared machine wall-clock
-// rates say little.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

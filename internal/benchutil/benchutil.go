@@ -60,7 +60,8 @@ func Binary(b testing.TB, moduleRoot string) string {
 // Result is one measured run.
 type Result struct {
 	Wall   time.Duration
-	MaxRSS int64 // bytes
+	CPU    time.Duration // user and system
+	MaxRSS int64         // bytes
 }
 
 // Run runs prog with args, its output discarded, and measures it.
@@ -75,7 +76,7 @@ func Run(b testing.TB, prog string, args ...string) Result {
 	cmd := exec.Command(prog, args...)
 	viaTime := false
 	if t, err := exec.LookPath("/usr/bin/time"); err == nil {
-		cmd = exec.Command(t, append([]string{"-f", "%M", "-o", rssFile, prog}, args...)...)
+		cmd = exec.Command(t, append([]string{"-f", "%M %U %S", "-o", rssFile, prog}, args...)...)
 		viaTime = true
 	}
 	cmd.Stdout, cmd.Stderr = nil, os.Stderr
@@ -85,15 +86,74 @@ func Run(b testing.TB, prog string, args ...string) Result {
 	}
 	r := Result{Wall: time.Since(start)}
 	if viaTime {
-		if s, err := os.ReadFile(rssFile); err == nil {
-			var kib int64
-			fmt.Sscan(string(s), &kib)
-			r.MaxRSS = kib * 1024
+		s, err := os.ReadFile(rssFile)
+		if err != nil {
+			b.Fatal(err)
 		}
+		var kib int64
+		var user, sys float64
+		if _, err := fmt.Sscanf(string(s), "%d %g %g", &kib, &user, &sys); err != nil {
+			b.Fatalf("GNU time wrote %q: %v", s, err)
+		}
+		r.MaxRSS, r.CPU = kib*1024, time.Duration((user+sys)*float64(time.Second))
 	} else if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.MaxRSS = ru.Maxrss * 1024
+		r.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
 	return r
+}
+
+// Measure runs prog b.N times and reports its peak RSS, MB/s and MB per
+// CPU-second for bytes of work per run. On a shared machine the CPU figure
+// says what the work costs when the wall clock says little. It returns the
+// sums of the runs' times and the highest peak.
+func Measure(b *testing.B, bytes int64, prog string, args ...string) Result {
+	b.Helper()
+	var sum Result
+	for b.Loop() {
+		r := Run(b, prog, args...)
+		sum.Wall += r.Wall
+		sum.CPU += r.CPU
+		sum.MaxRSS = max(sum.MaxRSS, r.MaxRSS)
+	}
+	b.ReportMetric(float64(sum.MaxRSS)/(1<<20), "peak-RSS-MiB")
+	if bytes > 0 {
+		b.ReportMetric(float64(bytes)*float64(b.N)/sum.Wall.Seconds()/1e6, "MB/s")
+		if sum.CPU > 0 {
+			b.ReportMetric(float64(bytes)*float64(b.N)/sum.CPU.Seconds()/1e6, "MB/cpu-s")
+		}
+	}
+	b.ReportMetric(0, "ns/op")
+	return sum
+}
+
+// Size is a benchmark size from the environment variable env ("1GiB",
+// "4096"), or def.
+func Size(b testing.TB, env string, def int64) int64 {
+	s := os.Getenv(env)
+	if s == "" {
+		return def
+	}
+	n, err := testgen.ParseSize(s)
+	if err != nil {
+		b.Fatalf("%s: %v", env, err)
+	}
+	return n
+}
+
+// CPUTime is this process's CPU time so far, for in-process benchmarks.
+func CPUTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// ReportCPU reports MB per CPU-second of in-process work on bytes per
+// iteration since start (a CPUTime).
+func ReportCPU(b *testing.B, start time.Duration, bytes int64) {
+	if used := CPUTime() - start; used > 0 {
+		b.ReportMetric(float64(bytes)*float64(b.N)/used.Seconds()/1e6, "MB/cpu-s")
+	}
 }
 
 // Report adds a result's figures to b.

@@ -4,11 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/ckpt-dev/ckpt/internal/benchutil"
 	"github.com/ckpt-dev/ckpt/internal/testgen"
@@ -30,32 +27,10 @@ func benchSpec(size int64) testgen.Spec {
 	}}
 }
 
-func benchSize(b *testing.B) int64 {
-	size := int64(1 << 30)
-	if s := os.Getenv("CKPT_BENCH_SIZE"); s != "" {
-		n, err := testgen.ParseSize(s)
-		if err != nil {
-			b.Fatal(err)
-		}
-		size = n
-	}
-	return size
-}
+func benchSize(b *testing.B) int64 { return benchutil.Size(b, "CKPT_BENCH_SIZE", 1<<30) }
 
 func benchArchive(b *testing.B, size int64) string {
 	return benchutil.Archive(b, fmt.Sprintf("mem-%d.tar", size), benchSpec(size), testgen.None)
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-func reportCPU(b *testing.B, start time.Duration, bytes int64) {
-	if used := cpuTime() - start; used > 0 {
-		b.ReportMetric(float64(bytes)*float64(b.N)/used.Seconds()/1e6, "MB/cpu-s")
-	}
 }
 
 // BenchmarkSearch: the library on 1 GiB of pages. Targets: literal
@@ -83,7 +58,7 @@ func BenchmarkSearch(b *testing.B) {
 				m = re
 			}
 			b.SetBytes(size)
-			cpu := cpuTime()
+			cpu := benchutil.CPUTime()
 			for b.Loop() {
 				res, err := Search(context.Background(), open(b, path), SearchOptions{Matcher: m})
 				if err != nil {
@@ -93,7 +68,7 @@ func BenchmarkSearch(b *testing.B) {
 					b.Fatalf("%d matches, want %d", res.Total, tc.want)
 				}
 			}
-			reportCPU(b, cpu, size)
+			benchutil.ReportCPU(b, cpu, size)
 		})
 	}
 }
@@ -127,7 +102,7 @@ func BenchmarkHexdump(b *testing.B) {
 	}
 	defer null.Close()
 	b.SetBytes(m.Present)
-	cpu := cpuTime()
+	cpu := benchutil.CPUTime()
 	for b.Loop() {
 		hd := mem.NewHexdump(null)
 		_, err := Read(context.Background(), open(b, path), ReadOptions{
@@ -146,7 +121,7 @@ func BenchmarkHexdump(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, cpu, m.Present)
+	benchutil.ReportCPU(b, cpu, m.Present)
 }
 
 // BenchmarkCLI runs every mem command of the real binary on 1 GiB and on
@@ -154,14 +129,7 @@ func BenchmarkHexdump(b *testing.B) {
 // peak RSS, which must stay under 64 MiB.
 func BenchmarkCLI(b *testing.B) {
 	bin := benchutil.Binary(b, "../..")
-	big := int64(4 << 30)
-	if s := os.Getenv("CKPT_BENCH_BIG_SIZE"); s != "" {
-		n, err := testgen.ParseSize(s)
-		if err != nil {
-			b.Fatal(err)
-		}
-		big = n
-	}
+	big := benchutil.Size(b, "CKPT_BENCH_BIG_SIZE", 4<<30)
 	for _, size := range []int64{benchSize(b), big} {
 		path := benchArchive(b, size)
 		pid, m := bulk(b, path)
@@ -180,26 +148,8 @@ func BenchmarkCLI(b *testing.B) {
 			{"core", m.Present, []string{"mem", "core", path, "--pid", fmt.Sprint(pid), "-o", core, "--force"}},
 		} {
 			b.Run(fmt.Sprintf("%dMiB/%s", size>>20, tc.name), func(b *testing.B) {
-				var rss int64
-				var cpu, wall time.Duration
-				for b.Loop() {
-					cmd := exec.Command(bin, tc.args...)
-					cmd.Stderr = os.Stderr
-					start := time.Now()
-					if err := cmd.Run(); err != nil {
-						b.Fatalf("ckpt %v: %v", tc.args, err)
-					}
-					wall += time.Since(start)
-					ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-					rss = max(rss, ru.Maxrss*1024)
-					cpu += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-				}
-				b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
-				b.ReportMetric(float64(tc.bytes)*float64(b.N)/wall.Seconds()/1e6, "MB/s")
-				b.ReportMetric(float64(tc.bytes)*float64(b.N)/cpu.Seconds()/1e6, "MB/cpu-s")
-				b.ReportMetric(0, "ns/op")
-				if rss >= 64<<20 {
-					b.Errorf("peak RSS %.1f MiB, over the 64 MiB budget", float64(rss)/(1<<20))
+				if r := benchutil.Measure(b, tc.bytes, bin, tc.args...); r.MaxRSS >= 64<<20 {
+					b.Errorf("peak RSS %.1f MiB, over the 64 MiB budget", float64(r.MaxRSS)/(1<<20))
 				}
 			})
 		}
