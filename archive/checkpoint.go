@@ -51,7 +51,7 @@ type Sizes struct {
 type Contents struct {
 	Entries []*Entry
 	Trailer Trailer
-	// Pod is set for pod archives (pod.options at the top).
+	// Pod is set for pod archives (pod.options or pod.dump at the top).
 	Pod *Pod
 	// Checkpoints has one element for a container archive and one per
 	// container, sorted by prefix, for a pod archive.
@@ -62,7 +62,7 @@ type Contents struct {
 
 // Pod describes a pod archive.
 type Pod struct {
-	Options *PodOptions `json:"options"`
+	Options *PodOptions `json:"options"` // nil without pod.options
 	// Containers are the container names pod.options lists, sorted.
 	Containers []string `json:"containers"`
 }

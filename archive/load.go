@@ -151,7 +151,22 @@ func (l *loader) topLevel(e *Entry, r io.Reader) error {
 		if err := readJSON(r, l.limits.MaxMetadata, &po); err != nil {
 			return l.a.errorf(e.Name, err)
 		}
+		containers := []string{}
+		if l.out.Pod != nil {
+			containers = l.out.Pod.Containers
+		}
 		l.out.Pod = podFrom(&po)
+		l.out.Pod.Containers = append(l.out.Pod.Containers, containers...)
+		return nil
+	case metadata.PodDumpFile:
+		// The pod's sandbox configuration: its presence alone says this is
+		// a pod archive, whatever else it holds.
+		if l.out.Pod == nil {
+			l.out.Pod = &Pod{Containers: []string{}}
+		}
+		if l.opt.Other != nil {
+			return l.opt.Other(nil, e, r)
+		}
 		return nil
 	}
 	if l.opt.Other != nil && e.Type == TypeFile {
@@ -372,7 +387,8 @@ func podFrom(po *metadata.CheckpointedPodOptions) *Pod {
 	return p
 }
 
-// reconcile adds containers found in the archive that pod.options omits.
+// reconcile adds containers found in the archive that pod.options omits,
+// and sorts the list.
 func (p *Pod) reconcile(cs []*Checkpoint) {
 	for _, c := range cs {
 		name := strings.TrimSuffix(c.Prefix, "/")
@@ -381,6 +397,7 @@ func (p *Pod) reconcile(cs []*Checkpoint) {
 		}
 	}
 	slices.Sort(p.Containers)
+	p.Containers = slices.Compact(p.Containers)
 }
 
 func imageSetOf(img *criu.Image) *criu.ImageSet {

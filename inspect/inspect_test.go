@@ -109,3 +109,25 @@ func TestPodArchive(t *testing.T) {
 		t.Errorf("pod info %+v", pi)
 	}
 }
+
+// TestPodDumpMarksAPod: pod.dump alone (no pod.options) makes a pod
+// archive whose containers are its directories.
+func TestPodDumpMarksAPod(t *testing.T) {
+	pod := []tartest.Member{{Name: "pod.dump", Type: '0', Body: []byte(`{"id":"sandbox"}`)}}
+	ms, err := tartest.Read(fixture(t, "checkpoint-simple-*.tar"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		m.Name = "app/" + m.Name
+		pod = append(pod, m)
+	}
+	p := filepath.Join(t.TempDir(), "pod.tar")
+	if err := os.WriteFile(p, tartest.Tar(pod), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rs := buildReports(t, p, Sections{})
+	if len(rs) != 1 || rs[0].Archive.Pod == nil || !slices.Equal(rs[0].Archive.Pod.Containers, []string{"app"}) || rs[0].Archive.Pod.Options != nil {
+		t.Fatalf("pod %+v", rs[0].Archive.Pod)
+	}
+}
