@@ -3,13 +3,35 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build install test race fuzz bench vet clean
+.PHONY: build install docs test race fuzz bench vet clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ckpt ./cmd/ckpt
 
-install:
-	$(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/ckpt
+# `make install` puts the binary, one man page per command and the bash,
+# zsh and fish completions under PREFIX (PREFIX=$$HOME/.local for a user;
+# DESTDIR for packaging). Man pages and completions come from the binary
+# itself, so they always match it.
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
+DATADIR ?= $(PREFIX)/share
+install: build
+	rm -rf bin/man && bin/ckpt generate --man bin/man
+	install -d '$(DESTDIR)$(BINDIR)' '$(DESTDIR)$(MANDIR)/man1' \
+		'$(DESTDIR)$(DATADIR)/bash-completion/completions' \
+		'$(DESTDIR)$(DATADIR)/zsh/site-functions' \
+		'$(DESTDIR)$(DATADIR)/fish/vendor_completions.d'
+	install -m 0755 bin/ckpt '$(DESTDIR)$(BINDIR)/ckpt'
+	install -m 0644 bin/man/*.1 '$(DESTDIR)$(MANDIR)/man1/'
+	bin/ckpt completion bash > '$(DESTDIR)$(DATADIR)/bash-completion/completions/ckpt'
+	bin/ckpt completion zsh > '$(DESTDIR)$(DATADIR)/zsh/site-functions/_ckpt'
+	bin/ckpt completion fish > '$(DESTDIR)$(DATADIR)/fish/vendor_completions.d/ckpt.fish'
+
+# The command reference in docs/cli, generated from the commands' help.
+# A test (TestDocsCurrent) fails while it is stale: run this and commit.
+docs: build
+	bin/ckpt generate --markdown docs/cli
 
 vet:
 	$(GO) vet ./...
