@@ -1,0 +1,112 @@
+package main
+
+import (
+	"go/ast"
+	"go/constant"
+	"go/parser"
+	"go/token"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestExitCodesDocumented keeps the README's exit code table and exit.go
+// saying the same thing: every exit* constant has a row, and every row is
+// a constant. Both files are parsed, so a code added to exit.go without a
+// row (or a row for a code that is gone) fails here.
+func TestExitCodesDocumented(t *testing.T) {
+	code := exitConstants(t, "exit.go")
+	doc := readmeExitCodes(t, "../../README.md")
+	if len(code) < 10 || len(doc) < 10 {
+		t.Fatalf("parsed %d codes from exit.go and %d rows from README.md: the parsers no longer match the files", len(code), len(doc))
+	}
+	for name, c := range code {
+		if !slices.Contains(doc, c) {
+			t.Errorf("exit.go: %s = %d has no row in README.md's exit code table", name, c)
+		}
+	}
+	for _, c := range doc {
+		found := false
+		for _, v := range code {
+			found = found || v == c
+		}
+		if !found {
+			t.Errorf("README.md documents exit code %d, which exit.go does not define", c)
+		}
+	}
+	if !slices.IsSorted(doc) {
+		t.Errorf("README.md's exit codes are not in order: %v", doc)
+	}
+}
+
+// exitConstants parses the constants named exit* in file, by value.
+func exitConstants(t *testing.T, file string) map[string]int {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, d := range f.Decls {
+		g, ok := d.(*ast.GenDecl)
+		if !ok || g.Tok != token.CONST {
+			continue
+		}
+		for _, s := range g.Specs {
+			vs := s.(*ast.ValueSpec)
+			for i, n := range vs.Names {
+				if !strings.HasPrefix(n.Name, "exit") || i >= len(vs.Values) {
+					continue
+				}
+				lit, ok := vs.Values[i].(*ast.BasicLit)
+				if !ok || lit.Kind != token.INT {
+					t.Fatalf("%s: %s is not an integer literal; the test reads literals only", file, n.Name)
+				}
+				v, ok := constant.Int64Val(constant.MakeFromLiteral(lit.Value, lit.Kind, 0))
+				if !ok {
+					t.Fatalf("%s: %s: %s", file, n.Name, lit.Value)
+				}
+				out[n.Name] = int(v)
+			}
+		}
+	}
+	return out
+}
+
+var tableRow = regexp.MustCompile(`^\|\s*(\d+)\s*\|`)
+
+// readmeExitCodes parses the first column of the table under the
+// "## Exit codes" heading.
+func readmeExitCodes(t *testing.T, file string) []int {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(data), "\n## Exit codes\n")
+	if !ok {
+		t.Fatalf("%s: no \"## Exit codes\" section", file)
+	}
+	if end := strings.Index(section, "\n#"); end >= 0 {
+		section = section[:end]
+	}
+	var codes []int
+	for line := range strings.Lines(section) {
+		m := tableRow.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		c, err := strconv.Atoi(m[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.Contains(codes, c) {
+			t.Errorf("%s: exit code %d has two rows", file, c)
+		}
+		codes = append(codes, c)
+	}
+	return codes
+}
