@@ -10,7 +10,10 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/spf13/cobra"
 )
 
 // TestExitCodesDocumented keeps the README's exit code table and exit.go
@@ -109,4 +112,40 @@ func readmeExitCodes(t *testing.T, file string) []int {
 		codes = append(codes, c)
 	}
 	return codes
+}
+
+// TestUsageExitCodes checks that what cobra refuses exits 2 and that a
+// system error whose text looks like cobra's ("invalid argument" is how
+// EINVAL prints) exits 1: usage is a type, not a message.
+func TestUsageExitCodes(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"no-such-command"}, exitUsage, `unknown command "no-such-command" for "ckpt"`},
+		{[]string{"inspect"}, exitUsage, "requires at least 1 arg(s)"},
+		{[]string{"diff", "a"}, exitUsage, "accepts 2 arg(s), received 1"},
+		{[]string{"completion", "bash", "extra"}, exitUsage, "unknown command"},
+		{[]string{"--no-such-flag"}, exitUsage, "unknown flag: --no-such-flag"},
+		{[]string{"inspect", "--max-entry=abc", "x.tar"}, exitUsage, `invalid argument "abc"`},
+		{[]string{"einval"}, exitFailure, "read x.tar: invalid argument"},
+		{[]string{"einval", "unknown command", "accepts 1"}, exitFailure, "read x.tar: invalid argument"},
+	} {
+		var stderr strings.Builder
+		a := testRoot()
+		a.stderr = &stderr
+		root := newRootCmd(a)
+		root.AddCommand(&cobra.Command{
+			Use:  "einval",
+			Args: cobra.ArbitraryArgs,
+			RunE: func(*cobra.Command, []string) error {
+				return &os.PathError{Op: "read", Path: "x.tar", Err: syscall.EINVAL}
+			},
+		})
+		code := execute(root, tc.args, a)
+		if code != tc.code || !strings.Contains(stderr.String(), tc.msg) {
+			t.Errorf("ckpt %s: exit %d, stderr %q; want exit %d and %q", strings.Join(tc.args, " "), code, stderr.String(), tc.code, tc.msg)
+		}
+	}
 }

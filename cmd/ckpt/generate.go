@@ -51,11 +51,8 @@ func newGenerateCmd(a *app) *cobra.Command {
 }
 
 // docCommands lists root and every command a user can run, in the order
-// cobra's help shows them; hidden ones and `help` are left out. Cobra adds
-// its `completion` command only when it executes, so it is added here too:
-// the pages are the same whether made by `ckpt generate` or by a test.
+// cobra's help shows them; hidden ones and `help` are left out.
 func docCommands(root *cobra.Command) []*cobra.Command {
-	root.InitDefaultCompletionCmd()
 	var walk func(*cobra.Command) []*cobra.Command
 	walk = func(c *cobra.Command) []*cobra.Command {
 		list := []*cobra.Command{c}

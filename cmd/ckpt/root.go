@@ -35,7 +35,26 @@ after transfer, and shred them when they are no longer needed.`,
 	for _, add := range commands {
 		root.AddCommand(add(a))
 	}
+	// Added now rather than when cobra executes, so that its argument
+	// checks are marked below like every other command's.
+	root.InitDefaultCompletionCmd()
+	markUsageErrors(root)
 	return root
+}
+
+// markUsageErrors makes the argument checks of c and its subcommands
+// return usage errors (exit 2), as the flag error function does for flags.
+// Their messages cannot say it: "invalid argument" is also how EINVAL
+// prints.
+func markUsageErrors(c *cobra.Command) {
+	if check := c.Args; check != nil {
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			return withCode(exitUsage, check(cmd, args))
+		}
+	}
+	for _, sub := range c.Commands() {
+		markUsageErrors(sub)
+	}
 }
 
 // commands lists the constructors of the subcommands, in help order.
@@ -56,16 +75,23 @@ var commands = []func(*app) *cobra.Command{
 }
 
 func run(args []string, a *app) int {
+	return execute(newRootCmd(a), args, a)
+}
+
+// execute runs root with args and turns its error into an exit code and
+// one line on stderr.
+func execute(root *cobra.Command, args []string, a *app) int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	root := newRootCmd(a)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return exitOK
 	}
 	code := exitCode(err)
-	if code == exitFailure && isCobraUsage(err) {
+	if _, _, findErr := root.Find(args); code == exitFailure && findErr != nil {
+		// Arguments that name no command fail in cobra's Find, before
+		// any command or hook runs; asking Find again tells that case.
 		code = exitUsage
 	}
 	if ctx.Err() != nil && code == exitFailure {
@@ -73,18 +99,6 @@ func run(args []string, a *app) int {
 	}
 	fmt.Fprintf(a.stderr, "ckpt: %s\n", oneLine(err))
 	return code
-}
-
-// isCobraUsage recognises cobra's own argument and command errors, which it
-// does not let us wrap.
-func isCobraUsage(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "accepts ", "requires at least", "requires at most", "unknown flag", "unknown shorthand flag", "invalid argument"} {
-		if strings.HasPrefix(msg, p) || strings.Contains(msg, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // oneLine keeps an error to one line, so every failure is one grep-able line.
