@@ -6,7 +6,7 @@ import "errors"
 // an *Error that names the archive and the entry.
 var (
 	ErrNotArchive   = errors.New("not a checkpoint archive (no tar, gzip, zstd, bzip2, xz or age data)")
-	ErrSealed       = errors.New("archive is sealed with age: give an identity with -i")
+	ErrSealed       = errors.New("archive is sealed with age, and no decrypter was given")
 	ErrUnsafeEntry  = errors.New("unsafe entry")
 	ErrDuplicate    = errors.New("duplicate entry")
 	ErrTooLarge     = errors.New("entry exceeds its size limit")

@@ -44,7 +44,8 @@ esac
 proxy=$(printf '%s' "${GOPROXY:-https://proxy.golang.org}" | cut -d, -f1 | cut -d'|' -f1)
 case $proxy in http*) ;; *) proxy=https://proxy.golang.org ;; esac
 base=$proxy/golang.org/toolchain/@v
-version=$(curl -fsSL "$base/list" | grep -E "^v0\.0\.1-go$want(\.[0-9]+)?\.linux-$arch\$" | sort -V | tail -n1)
+list=$(curl -fsSL "$base/list")
+version=$(printf '%s\n' "$list" | grep -E "^v0\.0\.1-go$want(\.[0-9]+)?\.linux-$arch\$" | sort -V | tail -n1)
 if [ -z "$version" ]; then
 	echo "setup-debian: no Go $want for linux-$arch at $base" >&2
 	exit 1

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"go/ast"
 	"go/constant"
 	"go/parser"
@@ -14,6 +16,9 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ckpt-dev/ckpt/archive"
+	"github.com/ckpt-dev/ckpt/mem/procmem"
 )
 
 // TestExitCodesDocumented keeps the README's exit code table and exit.go
@@ -147,5 +152,27 @@ func TestUsageExitCodes(t *testing.T) {
 		if code != tc.code || !strings.Contains(stderr.String(), tc.msg) {
 			t.Errorf("ckpt %s: exit %d, stderr %q; want exit %d and %q", strings.Join(tc.args, " "), code, stderr.String(), tc.code, tc.msg)
 		}
+	}
+}
+
+// TestFlagHints checks that the flags a user can act on are named here,
+// where the flags are, and not in the library's errors.
+func TestFlagHints(t *testing.T) {
+	for _, tc := range []struct {
+		lib, hint error
+		flag      string
+	}{
+		{archive.ErrSealed, (&identityFlags{}).explainNoIdentity(&archive.Error{Archive: "x.tar.age", Err: archive.ErrSealed}), "-i KEYFILE"},
+		{procmem.ErrAmbiguous, explainAmbiguous(fmt.Errorf("pid 1: %w", procmem.ErrAmbiguous)), "--container NAME"},
+	} {
+		if strings.Contains(tc.lib.Error(), "-") {
+			t.Errorf("library error %q names a flag", tc.lib)
+		}
+		if !strings.Contains(tc.hint.Error(), tc.flag) || !errors.Is(tc.hint, tc.lib) {
+			t.Errorf("%q: want the hint %q, still wrapping %q", tc.hint, tc.flag, tc.lib)
+		}
+	}
+	if err := (&identityFlags{files: []string{"key.txt"}}).explainNoIdentity(archive.ErrSealed); strings.Contains(err.Error(), "-i") {
+		t.Errorf("with -i given, no hint to give it: %q", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/crypto/seal"
 )
@@ -160,9 +161,9 @@ func (f *identityFlags) decrypter(a *app) (*seal.Decrypter, error) {
 }
 
 // explainNoIdentity adds what the user can do to a "no identity matched"
-// error.
+// or "sealed" error: the library's errors name no flags.
 func (f *identityFlags) explainNoIdentity(err error) error {
-	if errors.Is(err, seal.ErrNoIdentity) && len(f.files) == 0 && !errors.Is(err, keys.ErrWrongPassphrase) {
+	if (errors.Is(err, seal.ErrNoIdentity) || errors.Is(err, archive.ErrSealed)) && len(f.files) == 0 && !errors.Is(err, keys.ErrWrongPassphrase) {
 		return fmt.Errorf("%w; give the key with -i KEYFILE", err)
 	}
 	return err

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -23,7 +25,22 @@ for lazy restore) is reported as absent, never shown as zeros.`,
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(newMemMapsCmd(a), newMemReadCmd(a), newMemSearchCmd(a), newMemCoreCmd(a))
+	for _, sub := range cmd.Commands() {
+		run := sub.RunE
+		sub.RunE = func(cmd *cobra.Command, args []string) error {
+			return explainAmbiguous(run(cmd, args))
+		}
+	}
 	return cmd
+}
+
+// explainAmbiguous adds the flag that resolves a pid shared by containers:
+// the library's errors name no flags.
+func explainAmbiguous(err error) error {
+	if errors.Is(err, procmem.ErrAmbiguous) {
+		return fmt.Errorf("%w; choose one with --container NAME", err)
+	}
+	return err
 }
 
 // addSelectFlags adds --pid and --container.

@@ -34,10 +34,12 @@ func (s *sourceFlags) open(a *app, path string) (*archive.Archive, error) {
 		return nil, err
 	}
 	opt := archive.Options{Decrypter: d, Limits: s.limits}
+	var ar *archive.Archive
 	if path == "-" {
-		return archive.OpenReader("-", a.stdin, opt)
+		ar, err = archive.OpenReader("-", a.stdin, opt)
+	} else {
+		ar, err = archive.Open(path, opt)
 	}
-	ar, err := archive.Open(path, opt)
 	if err != nil {
 		return nil, s.ids.explainNoIdentity(err)
 	}

@@ -23,7 +23,7 @@ import (
 // in an *archive.Error that names the archive and the image.
 var (
 	ErrNoMemory    = errors.New("a zombie has no memory")
-	ErrAmbiguous   = errors.New("pid is in more than one container of the pod archive (choose one with --container)")
+	ErrAmbiguous   = errors.New("pid is in more than one container of the pod archive")
 	ErrNoContainer = errors.New("no such container in the archive")
 	ErrOutside     = errors.New("outside every mapping")
 	ErrNoMapping   = errors.New("no such mapping")
