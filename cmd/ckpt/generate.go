@@ -16,7 +16,7 @@ import (
 // (checked in, and a test fails when it is stale) and man pages for
 // `make install`. Hidden: it serves packagers and `make docs`, not operators.
 // Shell completions come from cobra's own `ckpt completion`.
-func newGenerateCmd(a *app) *cobra.Command {
+func newGenerateCmd(*app) *cobra.Command {
 	var markdownDir, manDir string
 	cmd := &cobra.Command{
 		Use:    "generate --markdown DIR | --man DIR",
