@@ -1,5 +1,5 @@
 #!/bin/sh
-# Installs what building and testing ckpt needs on Debian or Ubuntu: the
+# Installs what building and testing ckpt needs on Debian (12 or later): the
 # tools the tests drive (the stock age CLI, ssh-keygen, gdb for core files,
 # mkfs for the filesystems shred is tested on, hexdump and readelf that mem
 # output is compared with), make and git, and the Go release go.mod names
