@@ -1,0 +1,190 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/mod/sumdb/note"
+)
+
+// testKey returns a signer and verifier for a test log.
+func testKey(t testing.TB, name string) (note.Signer, note.Verifier) {
+	t.Helper()
+	skey, vkey, err := GenerateKey(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := note.NewSigner(skey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, v
+}
+
+func sampleRecord(i int) Record {
+	return Record{
+		Action: ActionSeal, Result: ResultOK, File: fmt.Sprintf("/var/lib/kubelet/checkpoints/checkpoint-web-%d_default-app-2025-01-02T03:04:05Z.tar", i),
+		Archive:    &Archive{Name: fmt.Sprintf("checkpoint-web-%d_default-app-2025-01-02T03:04:05Z.tar", i), Namespace: "default", Pod: "web", Container: "app", CheckpointedAt: "2025-01-02T03:04:05Z"},
+		Digests:    []Digest{{Name: "archive", Size: 1 << 30, SHA256: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}},
+		Recipients: []string{"X25519:age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq"},
+		Actor:      Actor{PID: 1234, UID: 0, GID: 0, Exe: "/usr/local/bin/ckpt"},
+	}
+}
+
+// writeLog makes a log of n records in dir, signed, one checkpoint at
+// the end (and every `every` records).
+func writeLog(t testing.TB, dir string, n int, every int64, s note.Signer) string {
+	t.Helper()
+	path := filepath.Join(dir, "audit.log")
+	l, err := Open(path, Options{Signer: s, CheckpointEvery: every, Node: "node1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := l.Append(context.Background(), sampleRecord(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func lines(t *testing.T, path string) [][]byte {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.SplitAfter(data, []byte("\n"))
+}
+
+func TestVerifyTamper(t *testing.T) {
+	s, v := testKey(t, "node1/ckpt-audit")
+	other, _ := testKey(t, "node1/ckpt-audit")
+	flip := func(path string, off int) func(*testing.T, string) {
+		return func(t *testing.T, log string) {
+			p := log + path
+			data, _ := os.ReadFile(p)
+			if off < 0 {
+				off += len(data)
+			}
+			data[off] ^= 0x01
+			os.WriteFile(p, data, 0o600)
+		}
+	}
+	edit := func(f func([][]byte) [][]byte) func(*testing.T, string) {
+		return func(t *testing.T, log string) {
+			ls := lines(t, log)
+			os.WriteFile(log, bytes.Join(f(ls), nil), 0o600)
+		}
+	}
+	cases := []struct {
+		name   string
+		tamper func(*testing.T, string)
+		want   error
+	}{
+		{"record byte", flip("", 300), ErrChanged},
+		{"hash byte", flip(HashesSuffix, 5*32+7), ErrHashes},
+		{"signature byte", flip(CheckpointsSuffix, -10), ErrCheckpointSignature},
+		{"checkpoint root", func(t *testing.T, log string) {
+			data, _ := os.ReadFile(log + CheckpointsSuffix)
+			i := bytes.Index(data, []byte("\n10\n")) + 5
+			data[i] ^= 0x01
+			os.WriteFile(log+CheckpointsSuffix, data, 0o600)
+		}, ErrCheckpointSignature},
+		{"delete first", edit(func(l [][]byte) [][]byte { return l[1:] }), ErrRemoved},
+		{"delete middle", edit(func(l [][]byte) [][]byte { return append(l[:4:4], l[5:]...) }), ErrRemoved},
+		{"delete last", edit(func(l [][]byte) [][]byte { return append(l[:9:9], l[10:]...) }), ErrRemoved},
+		{"swap", edit(func(l [][]byte) [][]byte { l[3], l[6] = l[6], l[3]; return l }), ErrReordered},
+		{"insert", edit(func(l [][]byte) [][]byte {
+			forged := bytes.Replace(l[2], []byte("web-2_"), []byte("web-X_"), 1)
+			return append(l[:3:3], append([][]byte{forged}, l[3:]...)...)
+		}), ErrInserted},
+		{"truncate", func(t *testing.T, log string) {
+			// Cut inside a line: at a line boundary a cut is the removal
+			// of the last records, and verify says so.
+			data, _ := os.ReadFile(log)
+			cut := len(data) / 2
+			for data[cut-1] == '\n' || data[cut] == '\n' {
+				cut++
+			}
+			os.Truncate(log, int64(cut))
+		}, ErrTruncated},
+		{"other key", func(t *testing.T, log string) {
+			data, _ := os.ReadFile(log + CheckpointsSuffix)
+			notes, _ := splitNotes(data)
+			c, err := OpenCheckpoint(notes[0], v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			forged, _ := signCheckpoint(c, other)
+			os.WriteFile(log+CheckpointsSuffix, append(forged, notes[1]...), 0o600)
+		}, ErrCheckpointKey},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeLog(t, t.TempDir(), 10, 5, s)
+			if _, err := Verify(path, VerifyOptions{Verifier: v}); err != nil {
+				t.Fatalf("before tampering: %v", err)
+			}
+			tc.tamper(t, path)
+			_, err := Verify(path, VerifyOptions{Verifier: v})
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+func TestConsistency(t *testing.T) {
+	s, v := testKey(t, "node1/ckpt-audit")
+	dir := t.TempDir()
+	path := writeLog(t, dir, 7, 1000, s)
+	rep, err := Verify(path, VerifyOptions{Verifier: v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := []byte(rep.Latest.Note)
+	l, err := Open(path, Options{Signer: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		l.Append(context.Background(), sampleRecord(100+i))
+	}
+	l.Close()
+	rep, err = Verify(path, VerifyOptions{Verifier: v, Old: old})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Consistency == nil || rep.Consistency.OldSize != 7 || rep.Consistency.Size != 27 || len(rep.Consistency.Proof) == 0 {
+		t.Fatalf("consistency %+v", rep.Consistency)
+	}
+	// Rewrite history: a new log with other records, re-signed with the
+	// same key, is not an extension of the old checkpoint.
+	for _, suf := range []string{"", HashesSuffix, CheckpointsSuffix} {
+		os.Remove(path + suf)
+	}
+	l, _ = Open(path, Options{Signer: s})
+	for i := range 30 {
+		l.Append(context.Background(), sampleRecord(200+i))
+	}
+	l.Close()
+	if _, err := Verify(path, VerifyOptions{Verifier: v}); err != nil {
+		t.Fatalf("the rewritten log is self-consistent, so verify alone passes: %v", err)
+	}
+	if _, err := Verify(path, VerifyOptions{Verifier: v, Old: old}); !errors.Is(err, ErrInconsistent) {
+		t.Fatalf("got %v, want ErrInconsistent", err)
+	}
+}
