@@ -151,3 +151,20 @@ func LoadVerifier(path string) (note.Verifier, error) {
 	}
 	return v, nil
 }
+
+// LatestCheckpoint returns the last signed checkpoint of the log at path,
+// unchecked.
+func LatestCheckpoint(path string) ([]byte, error) {
+	data, err := os.ReadFile(path + CheckpointsSuffix)
+	if err != nil {
+		return nil, err
+	}
+	notes, err := splitNotes(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s%s: %w", path, CheckpointsSuffix, err)
+	}
+	if len(notes) == 0 {
+		return nil, fmt.Errorf("%s: no checkpoint yet (the writers need a signing key)", path)
+	}
+	return notes[len(notes)-1], nil
+}

@@ -86,7 +86,7 @@ type Archive struct {
 type Digest struct {
 	Name   string `json:"name"`
 	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Actor is a process: who ran it and what it is. Container and Pod come
