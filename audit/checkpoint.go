@@ -78,31 +78,61 @@ func OpenCheckpoint(msg []byte, v note.Verifier) (Checkpoint, error) {
 
 // splitNotes cuts the checkpoints file into its signed notes. A note is
 // text lines, a blank line, then signature lines that start with "— ";
-// the next note starts at the first line after them that does not.
-func splitNotes(data []byte) ([][]byte, error) {
-	var notes [][]byte
+// the next note starts at the first line after them that does not. torn
+// is an unfinished last note (a writer stopped mid-write).
+func splitNotes(data []byte) (notes [][]byte, torn []byte, err error) {
+	sigPrefix := []byte("— ")
 	for len(data) > 0 {
 		blank := bytes.Index(data, []byte("\n\n"))
 		if blank < 0 {
-			return notes, errors.New("checkpoints file ends inside a note")
+			return notes, data, nil
 		}
 		end := blank + 2
 		sigs := 0
-		for end < len(data) && bytes.HasPrefix(data[end:], []byte("— ")) {
+		for end < len(data) && bytes.HasPrefix(data[end:], sigPrefix) {
 			nl := bytes.IndexByte(data[end:], '\n')
 			if nl < 0 {
-				return notes, errors.New("checkpoints file ends inside a signature line")
+				return notes, data, nil
 			}
 			end += nl + 1
 			sigs++
 		}
 		if sigs == 0 {
-			return notes, fmt.Errorf("note %d has no signature", len(notes)+1)
+			if end == len(data) || len(sigPrefix) > len(data)-end && bytes.HasPrefix(sigPrefix, data[end:]) {
+				return notes, data, nil
+			}
+			return notes, nil, fmt.Errorf("note %d has no signature", len(notes)+1)
 		}
 		notes = append(notes, data[:end])
 		data = data[end:]
 	}
-	return notes, nil
+	return notes, nil, nil
+}
+
+// tornNoteTail returns how many bytes at the end of the checkpoints file
+// (whose last bytes are tail) belong to an unfinished note: everything
+// after the last complete signature line. ok is false when tail does not
+// reach back to one.
+func tornNoteTail(tail []byte, whole bool) (n int, ok bool) {
+	if len(tail) == 0 {
+		return 0, true
+	}
+	end := len(tail)
+	for end > 0 {
+		if tail[end-1] != '\n' {
+			end = bytes.LastIndexByte(tail[:end], '\n') + 1
+			continue
+		}
+		start := bytes.LastIndexByte(tail[:end-1], '\n') + 1
+		if start == 0 && !whole {
+			return 0, false
+		}
+		if bytes.HasPrefix(tail[start:], []byte("— ")) {
+			return len(tail) - end, true
+		}
+		end = start
+	}
+	return len(tail), whole
 }
 
 // GenerateKey makes a checkpoint signing key called name (the log's
@@ -159,7 +189,7 @@ func LatestCheckpoint(path string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	notes, err := splitNotes(data)
+	notes, _, err := splitNotes(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s%s: %w", path, CheckpointsSuffix, err)
 	}

@@ -311,6 +311,9 @@ func (l *Log) Checkpoint() ([]byte, error) {
 
 // checkpoint signs the tree of n records and appends it; the flock is held.
 func (l *Log) checkpoint(n int64) error {
+	if err := l.repairCheckpoints(); err != nil {
+		return err
+	}
 	var none []tlog.Hash
 	root, err := tlog.TreeHash(n, l.hashReader(tlog.StoredHashCount(n), &none))
 	if err != nil {
@@ -327,6 +330,32 @@ func (l *Log) checkpoint(n int64) error {
 		return fmt.Errorf("audit: %s%s: sync: %w", l.path, CheckpointsSuffix, err)
 	}
 	l.lastCP, l.lastCPTime, l.latest, l.appended = n, time.Now(), msg, false
+	return nil
+}
+
+// repairCheckpoints removes an unfinished note at the end of the
+// checkpoints file, left by a writer that stopped while writing it.
+func (l *Log) repairCheckpoints() error {
+	st, err := l.cps.Stat()
+	if err != nil {
+		return err
+	}
+	n := min(st.Size(), 8<<10)
+	tail := make([]byte, n)
+	if _, err := l.cps.ReadAt(tail, st.Size()-n); err != nil && err != io.EOF {
+		return err
+	}
+	cut, ok := tornNoteTail(tail, n == st.Size())
+	if !ok {
+		return fmt.Errorf("audit: %s%s: does not end with a signed note", l.path, CheckpointsSuffix)
+	}
+	if cut == 0 {
+		return nil
+	}
+	if err := l.cps.Truncate(st.Size() - int64(cut)); err != nil {
+		return err
+	}
+	l.opts.Warn(fmt.Sprintf("%s%s: removed an unfinished checkpoint of %d bytes", l.path, CheckpointsSuffix, cut))
 	return nil
 }
 

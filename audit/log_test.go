@@ -122,7 +122,7 @@ func TestVerifyTamper(t *testing.T) {
 		}, ErrTruncated},
 		{"other key", func(t *testing.T, log string) {
 			data, _ := os.ReadFile(log + CheckpointsSuffix)
-			notes, _ := splitNotes(data)
+			notes, _, _ := splitNotes(data)
 			c, err := OpenCheckpoint(notes[0], v)
 			if err != nil {
 				t.Fatal(err)
@@ -186,5 +186,64 @@ func TestConsistency(t *testing.T) {
 	}
 	if _, err := Verify(path, VerifyOptions{Verifier: v, Old: old}); !errors.Is(err, ErrInconsistent) {
 		t.Fatalf("got %v, want ErrInconsistent", err)
+	}
+}
+
+// A torn last line is cut off by the next append and described in a
+// repair record; a whole record that lacks only its newline is kept.
+func TestTornTail(t *testing.T) {
+	s, v := testKey(t, "node1/ckpt-audit")
+	dir := t.TempDir()
+	path := writeLog(t, dir, 3, 1000, s)
+	var warnings []string
+	appendOne := func(i int) {
+		l, err := Open(path, Options{Signer: s, Warn: func(m string) { warnings = append(warnings, m) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Append(context.Background(), sampleRecord(i)); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Half a record, as a writer killed in the middle of its write leaves.
+	f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	f.WriteString(`{"seq":3,"time":"2026-01-01T00:00:00Z","no`)
+	f.Close()
+	rep, err := Verify(path, VerifyOptions{Verifier: v})
+	if err != nil || rep.TornBytes != 42 {
+		t.Fatalf("torn tail: %v %+v", err, rep)
+	}
+	appendOne(10)
+	rep, err = Verify(path, VerifyOptions{Verifier: v})
+	if err != nil || rep.TornBytes != 0 || rep.Records != 5 {
+		t.Fatalf("after repair: %v %+v", err, rep)
+	}
+	ls := lines(t, path)
+	rec, err := ParseRecord(bytes.TrimSpace(ls[3]))
+	if err != nil || rec.Action != ActionRepair || !bytes.Contains([]byte(rec.Detail), []byte("removed 42 bytes")) {
+		t.Fatalf("repair record %+v %v", rec, err)
+	}
+
+	// A whole record without its newline, and no hashes: kept.
+	r := sampleRecord(20)
+	r.Seq, r.Node = 5, "node1"
+	line, _ := marshalLine(&r)
+	f, _ = os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	f.Write(line)
+	f.Close()
+	appendOne(21)
+	rep, err = Verify(path, VerifyOptions{Verifier: v})
+	if err != nil || rep.Records != 7 {
+		t.Fatalf("after completing: %v %+v", err, rep)
+	}
+	if got := lines(t, path)[5]; !bytes.Equal(got, append(line, '\n')) {
+		t.Fatalf("record 5 is %s", got)
+	}
+	if len(warnings) != 3 {
+		t.Fatalf("warnings: %q", warnings)
 	}
 }

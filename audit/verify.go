@@ -39,6 +39,9 @@ type Report struct {
 	HashesBehind int64 `json:"hashes_behind"`
 	// Checkpoints is the number of signed checkpoints in the log's file.
 	Checkpoints int `json:"checkpoints"`
+	// TornCheckpointBytes is an unfinished last checkpoint (a writer
+	// stopped mid-write); the next checkpoint removes it.
+	TornCheckpointBytes int64 `json:"torn_checkpoint_bytes"`
 	// Unverified says no key was given, so their signatures were not
 	// checked.
 	Unverified bool `json:"unverified"`
@@ -85,11 +88,11 @@ func Verify(path string, opts VerifyOptions) (*Report, error) {
 	}
 
 	// Checkpoints first: a forged signature is the plainest sign.
-	cps, notes, err := readCheckpoints(path+CheckpointsSuffix, sizes[2], opts.Verifier)
+	cps, notes, torn, err := readCheckpoints(path+CheckpointsSuffix, sizes[2], opts.Verifier)
 	if err != nil {
 		return rep, err
 	}
-	rep.Checkpoints = len(cps)
+	rep.Checkpoints, rep.TornCheckpointBytes = len(cps), int64(torn)
 
 	// The records, hashed as they stream by.
 	st, err := readRecords(path, sizes[0])
@@ -192,14 +195,14 @@ func snapshot(path string) ([3]int64, error) {
 
 // readCheckpoints parses the checkpoints file and checks each signature
 // (when v is given) and that sizes never go down.
-func readCheckpoints(path string, size int64, v note.Verifier) ([]Checkpoint, [][]byte, error) {
+func readCheckpoints(path string, size int64, v note.Verifier) ([]Checkpoint, [][]byte, int, error) {
 	data, err := readPrefix(path, size)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
-	notes, err := splitNotes(data)
+	notes, torn, err := splitNotes(data)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %s: %v", ErrCheckpointSignature, path, err)
+		return nil, nil, 0, fmt.Errorf("%w: %s: %v", ErrCheckpointSignature, path, err)
 	}
 	var cps []Checkpoint
 	for i, msg := range notes {
@@ -214,14 +217,14 @@ func readCheckpoints(path string, size int64, v note.Verifier) ([]Checkpoint, []
 			}
 		}
 		if err != nil {
-			return nil, nil, fmt.Errorf("checkpoint %d: %w", i+1, err)
+			return nil, nil, 0, fmt.Errorf("checkpoint %d: %w", i+1, err)
 		}
 		if i > 0 && c.Size < cps[i-1].Size {
-			return nil, nil, fmt.Errorf("%w: checkpoint %d covers %d records, fewer than the one before it (%d)", ErrCheckpointMismatch, i+1, c.Size, cps[i-1].Size)
+			return nil, nil, 0, fmt.Errorf("%w: checkpoint %d covers %d records, fewer than the one before it (%d)", ErrCheckpointMismatch, i+1, c.Size, cps[i-1].Size)
 		}
 		cps = append(cps, c)
 	}
-	return cps, notes, nil
+	return cps, notes, len(torn), nil
 }
 
 func readPrefix(path string, size int64) ([]byte, error) {
