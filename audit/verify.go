@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
@@ -94,21 +95,21 @@ func Verify(path string, opts VerifyOptions) (*Report, error) {
 	}
 	rep.Checkpoints, rep.TornCheckpointBytes = len(cps), int64(torn)
 
-	// The records, hashed as they stream by.
-	st, err := readRecords(path, sizes[0])
-	if err != nil {
-		return rep, err
-	}
-	n := int64(len(st.leaves))
-	rep.Records, rep.TornBytes = n, int64(len(st.torn))
-	computed := memReader(st.hashes)
-
 	side, err := readHashes(path+HashesSuffix, sizes[1])
 	if err != nil {
 		return rep, err
 	}
 	ns := recordsInHashes(int64(len(side)) * tlog.HashSize)
 	side = side[:tlog.StoredHashCount(ns)]
+
+	// The records, hashed as they stream by.
+	st, err := readRecords(path, sizes[0], ns)
+	if err != nil {
+		return rep, err
+	}
+	n := int64(len(st.leaves))
+	rep.Records, rep.TornBytes = n, int64(len(st.torn))
+	computed := memReader(st.hashes)
 
 	if err := diagnose(st, side, ns, cps); err != nil {
 		return rep, err
@@ -243,15 +244,20 @@ func readPrefix(path string, size int64) ([]byte, error) {
 
 // readHashes reads the hash file's prefix as hashes.
 func readHashes(path string, size int64) ([]tlog.Hash, error) {
-	data, err := readPrefix(path, size)
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) && size == 0 {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	hs := make([]tlog.Hash, len(data)/tlog.HashSize)
-	for i := range hs {
-		copy(hs[i][:], data[i*tlog.HashSize:])
+	defer f.Close()
+	hs := make([]tlog.Hash, size/tlog.HashSize)
+	if len(hs) == 0 {
+		return hs, nil
 	}
-	return hs, nil
+	_, err = io.ReadFull(f, unsafe.Slice(&hs[0][0], len(hs)*tlog.HashSize))
+	return hs, err
 }
 
 // records is the log as read: each line's leaf hash and seq, every stored
@@ -276,16 +282,31 @@ func memReader(hs []tlog.Hash) tlog.HashReader {
 	})
 }
 
-func readRecords(path string, size int64) (*records, error) {
+// readRecords reads the log's prefix of size bytes; expect is how many
+// records there probably are, to size the slices once.
+func readRecords(path string, size, expect int64) (*records, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st := &records{}
+	st := &records{
+		leaves: make([]tlog.Hash, 0, expect),
+		seqs:   make([]int64, 0, expect),
+		hashes: make([]tlog.Hash, 0, tlog.StoredHashCount(expect)+64),
+	}
 	r := bufio.NewReaderSize(io.LimitReader(f, size), 1<<20)
+	// StoredHashes reads at most log n earlier hashes per record, mostly
+	// none or one: a fixed buffer keeps that free of allocations.
+	var out [64]tlog.Hash
 	reader := tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
-		return memReader(st.hashes).ReadHashes(indexes)
+		if len(indexes) > len(out) {
+			return memReader(st.hashes).ReadHashes(indexes)
+		}
+		for i, x := range indexes {
+			out[i] = st.hashes[x]
+		}
+		return out[:len(indexes)], nil
 	})
 	var long []byte
 	for {
