@@ -382,6 +382,9 @@ func (o auditVerifyOutput) text(w io.Writer) error {
 	if r.TornBytes > 0 {
 		fmt.Fprintf(w, "torn last line: %d bytes (a writer stopped mid-append; the next append repairs it)\n", r.TornBytes)
 	}
+	if r.TornCheckpointBytes > 0 {
+		fmt.Fprintf(w, "unfinished last checkpoint: %d bytes (a writer stopped mid-write; the next checkpoint removes it)\n", r.TornCheckpointBytes)
+	}
 	if r.HashesBehind > 0 {
 		fmt.Fprintf(w, "hash file behind by %d records (a writer stopped before adding them; the next append does)\n", r.HashesBehind)
 	}

@@ -62,6 +62,8 @@ func (f *auditFlags) run(ctx context.Context, a *app, fn func(context.Context) e
 			return fmt.Errorf("audit key: %w", err)
 		}
 		opts.Signer = s
+	} else {
+		a.warnf("audit: no --audit-key (%s): the records are not covered by a signed checkpoint", envAuditKey)
 	}
 	l, err := audit.Open(path, opts)
 	if err != nil {
