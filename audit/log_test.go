@@ -247,3 +247,49 @@ func TestTornTail(t *testing.T) {
 		t.Fatalf("warnings: %q", warnings)
 	}
 }
+
+// With no key and the hash file removed, the records' seq numbers still
+// tell a removal, a reordering and a duplicate apart.
+func TestVerifyBySeq(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func([][]byte) [][]byte
+		want error
+	}{
+		{"removed", func(l [][]byte) [][]byte { return append(l[:2:2], l[3:]...) }, ErrRemoved},
+		{"reordered", func(l [][]byte) [][]byte { l[1], l[2] = l[2], l[1]; return l }, ErrReordered},
+		{"duplicated", func(l [][]byte) [][]byte { return append(l[:3:3], l[2:]...) }, ErrInserted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeLog(t, t.TempDir(), 6, 1000, nil)
+			os.WriteFile(path, bytes.Join(tc.edit(lines(t, path)), nil), 0o600)
+			os.Remove(path + HashesSuffix)
+			if _, err := Verify(path, VerifyOptions{}); !errors.Is(err, tc.want) {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestSeqCheck(t *testing.T) {
+	for _, tc := range []struct {
+		seqs []int64
+		want error
+	}{
+		{[]int64{0, 1, 2, 3}, nil},
+		{[]int64{0, -1, 2, 3}, ErrChanged},
+		{[]int64{0, 2, 3}, ErrRemoved},
+		{[]int64{1, 2, 3}, ErrRemoved},
+		{[]int64{0, 2, 1, 3}, ErrReordered},
+		{[]int64{0, 1, 2, 1, 3}, ErrInserted},
+		{[]int64{0, 1, 1, 2}, ErrInserted},
+	} {
+		c := &seqCheck{prev: -1}
+		for _, s := range tc.seqs {
+			c.next(s)
+		}
+		if err := c.err(); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+			t.Errorf("%v: got %v, want %v", tc.seqs, err, tc.want)
+		}
+	}
+}

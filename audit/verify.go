@@ -107,7 +107,7 @@ func Verify(path string, opts VerifyOptions) (*Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	n := int64(len(st.leaves))
+	n := st.n
 	rep.Records, rep.TornBytes = n, int64(len(st.torn))
 	computed := memReader(st.hashes)
 
@@ -263,8 +263,8 @@ func readHashes(path string, size int64) ([]tlog.Hash, error) {
 // records is the log as read: each line's leaf hash and seq, every stored
 // hash of the tree over them, and the torn bytes after the last newline.
 type records struct {
-	leaves []tlog.Hash
-	seqs   []int64 // -1 when a line has no readable seq
+	n      int64
+	seqs   *seqCheck
 	hashes []tlog.Hash
 	torn   []byte
 }
@@ -291,8 +291,6 @@ func readRecords(path string, size, expect int64) (*records, error) {
 	}
 	defer f.Close()
 	st := &records{
-		leaves: make([]tlog.Hash, 0, expect),
-		seqs:   make([]int64, 0, expect),
 		hashes: make([]tlog.Hash, 0, tlog.StoredHashCount(expect)+64),
 	}
 	r := bufio.NewReaderSize(io.LimitReader(f, size), 1<<20)
@@ -308,6 +306,8 @@ func readRecords(path string, size, expect int64) (*records, error) {
 		}
 		return out[:len(indexes)], nil
 	})
+	seqs := &seqCheck{prev: -1}
+	st.seqs = seqs
 	var long []byte
 	for {
 		line, err := r.ReadSlice('\n')
@@ -327,26 +327,26 @@ func readRecords(path string, size, expect int64) (*records, error) {
 			return nil, err
 		}
 		line = line[:len(line)-1]
-		i := int64(len(st.leaves))
+		i := st.n
 		leaf := tlog.RecordHash(line)
 		hs, err := tlog.StoredHashesForRecordHash(i, leaf, reader)
 		if err != nil {
 			return nil, err
 		}
 		st.hashes = append(st.hashes, hs...)
-		st.leaves = append(st.leaves, leaf)
+		st.n++
 		seq, err := lineSeq(line)
 		if err != nil {
 			seq = -1
 		}
-		st.seqs = append(st.seqs, seq)
+		seqs.next(seq)
 	}
 }
 
 // diagnose compares the records with the hash file and the checkpoints and
 // names the first kind of tampering it can tell.
 func diagnose(st *records, side []tlog.Hash, ns int64, cps []Checkpoint) error {
-	n := int64(len(st.leaves))
+	n := st.n
 	computed := memReader(st.hashes)
 	sideReader := memReader(side)
 
@@ -387,16 +387,12 @@ func diagnose(st *records, side []tlog.Hash, ns int64, cps []Checkpoint) error {
 			}
 		}
 		if trusted {
-			leaves := make([]tlog.Hash, ns)
-			for i := range leaves {
-				leaves[i] = side[tlog.StoredHashIndex(0, int64(i))]
-			}
-			if err := align(st.leaves, leaves, len(st.torn) > 0); err != nil {
+			if err := align(leavesOf(st.hashes, n), leavesOf(side, ns), len(st.torn) > 0); err != nil {
 				return err
 			}
 		}
 	}
-	if err := bySeq(st.seqs); err != nil {
+	if err := st.seqs.err(); err != nil {
 		return err
 	}
 	for i, c := range cps {
@@ -462,21 +458,61 @@ func align(got, want []tlog.Hash, torn bool) error {
 	return nil
 }
 
-// bySeq checks that the seq of line i is i.
-func bySeq(seqs []int64) error {
-	prev := int64(-1)
-	for i, s := range seqs {
-		switch {
-		case s < 0:
-			return fmt.Errorf("%w: line %d has no seq", ErrChanged, i+1)
-		case s == prev:
-			return fmt.Errorf("%w: line %d repeats seq %d", ErrInserted, i+1, s)
-		case s < prev:
-			return fmt.Errorf("%w: line %d has seq %d, after %d", ErrReordered, i+1, s, prev)
-		case s > prev+1:
-			return fmt.Errorf("%w: seq %d to %d are missing before line %d", ErrRemoved, prev+1, s-1, i+1)
+// leavesOf returns the leaf hashes of the first n records among stored
+// hashes.
+func leavesOf(stored []tlog.Hash, n int64) []tlog.Hash {
+	leaves := make([]tlog.Hash, n)
+	for i := range leaves {
+		leaves[i] = stored[tlog.StoredHashIndex(0, int64(i))]
+	}
+	return leaves
+}
+
+// seqCheck checks, line by line, that the seq of line i is i, and
+// remembers the first sign of each kind: a repeated seq (an insertion), a
+// seq lower than the one before (a reordering, which also leaves gaps), a
+// gap (a removal), a line without one (a change).
+type seqCheck struct {
+	i, prev                          int64
+	seen                             []uint64 // bit per seq, up to maxSeqBits
+	inserted, reordered, removed, no error
+}
+
+const maxSeqBits = 1 << 28
+
+func (c *seqCheck) next(s int64) {
+	i, prev := c.i, c.prev
+	c.i, c.prev = c.i+1, s
+	switch {
+	case s < 0:
+		c.prev = prev + 1 // as if the line held the seq it should
+		if c.no == nil {
+			c.no = fmt.Errorf("%w: line %d has no seq", ErrChanged, i+1)
 		}
-		prev = s
+		return
+	case s < prev && c.reordered == nil:
+		c.reordered = fmt.Errorf("%w: line %d has seq %d, after %d", ErrReordered, i+1, s, prev)
+	case s > prev+1 && c.removed == nil:
+		c.removed = fmt.Errorf("%w: seq %d to %d are missing before line %d", ErrRemoved, prev+1, s-1, i+1)
+	}
+	if s < maxSeqBits {
+		w := int(s / 64)
+		if w >= len(c.seen) {
+			c.seen = append(c.seen, make([]uint64, w+1-len(c.seen))...)
+		}
+		if c.seen[w]&(1<<(s%64)) != 0 && c.inserted == nil {
+			c.inserted = fmt.Errorf("%w: line %d repeats seq %d", ErrInserted, i+1, s)
+		}
+		c.seen[w] |= 1 << (s % 64)
+	}
+}
+
+// err names what the seq numbers show, the most telling kind first.
+func (c *seqCheck) err() error {
+	for _, err := range []error{c.inserted, c.reordered, c.removed, c.no} {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
