@@ -224,10 +224,15 @@ func (l *Log) write(n int64, recs []Record) (int64, error) {
 	if _, err := l.log.Write(lines.Bytes()); err != nil {
 		return 0, fmt.Errorf("audit: %s: %w", l.path, err)
 	}
+	// Both files go to disk at once: their syncs can share one journal
+	// commit. recover handles a hash file that got there first.
+	herr := make(chan error, 1)
+	go func() { herr <- l.writeHashes(base, hashes) }()
 	if err := unix.Fdatasync(int(l.log.Fd())); err != nil {
+		<-herr
 		return 0, fmt.Errorf("audit: %s: sync: %w", l.path, err)
 	}
-	if err := l.writeHashes(base, hashes); err != nil {
+	if err := <-herr; err != nil {
 		return 0, err
 	}
 	n += int64(len(recs))
@@ -438,11 +443,27 @@ func (l *Log) recover() (int64, *Record, error) {
 		}
 		l.opts.Warn(fmt.Sprintf("%s%s: cut %d bytes of an unfinished hash write", l.path, HashesSuffix, hst.Size()-want))
 	}
+	var repair *Record
 	lines, torn, tornAt, err := l.linesAfter(lst.Size(), ns)
 	if err != nil {
-		return 0, nil, err
+		// The hash file may reach the disk before the log (their syncs run
+		// together), so after a power cut it can hold hashes of records
+		// the log never got; none of them was acknowledged.
+		last, lerr := l.lastSeq(lst.Size())
+		if lerr != nil || last+1 >= ns {
+			return 0, nil, err
+		}
+		if err := l.hashes.Truncate(tlog.StoredHashCount(last+1) * tlog.HashSize); err != nil {
+			return 0, nil, err
+		}
+		msg := fmt.Sprintf("the hash file covered %d records, the log ends with record %d: cut the hashes of the %d records the log never got (a crash before the log reached the disk)", ns, last, ns-last-1)
+		l.opts.Warn(l.path + ": " + msg)
+		repair = &Record{Action: ActionRepair, Result: ResultOK, Actor: Self(), Detail: msg}
+		ns = last + 1
+		if lines, torn, tornAt, err = l.linesAfter(lst.Size(), ns); err != nil {
+			return 0, nil, err
+		}
 	}
-	var repair *Record
 	if len(torn) > 0 {
 		if seq, err := lineSeq(torn); err == nil && seq == ns+int64(len(lines)) && json.Valid(torn) {
 			if _, err := l.log.Write([]byte("\n")); err != nil {
@@ -460,8 +481,11 @@ func (l *Log) recover() (int64, *Record, error) {
 			if len(keep) > 4096 {
 				keep = keep[:4096]
 			}
-			repair = &Record{Action: ActionRepair, Result: ResultOK, Actor: Self(),
-				Detail: msg + "; the first bytes, base64: " + base64.StdEncoding.EncodeToString(keep)}
+			msg += "; the first bytes, base64: " + base64.StdEncoding.EncodeToString(keep)
+			if repair != nil {
+				msg = repair.Detail + "; " + msg
+			}
+			repair = &Record{Action: ActionRepair, Result: ResultOK, Actor: Self(), Detail: msg}
 		}
 		if err := unix.Fdatasync(int(l.log.Fd())); err != nil {
 			return 0, nil, err
@@ -540,6 +564,28 @@ func (l *Log) linesAfter(size, ns int64) (lines [][]byte, torn []byte, tornAt in
 		}
 	}
 	return lines, torn, tornAt, nil
+}
+
+// lastSeq returns the seq of the log's last complete line, -1 when there
+// is none.
+func (l *Log) lastSeq(size int64) (int64, error) {
+	n := min(size, 2*MaxRecord)
+	buf := make([]byte, n)
+	if _, err := l.log.ReadAt(buf, size-n); err != nil && err != io.EOF {
+		return 0, err
+	}
+	end := bytes.LastIndexByte(buf, '\n')
+	if end < 0 {
+		if n == size {
+			return -1, nil
+		}
+		return 0, errors.New("no complete line at the end of the log")
+	}
+	begin := bytes.LastIndexByte(buf[:end], '\n') + 1
+	if begin == 0 && n < size {
+		return 0, errors.New("no complete line at the end of the log")
+	}
+	return lineSeq(buf[begin:end])
 }
 
 // findRecordStart returns where record ns begins in data, the tail of the

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"golang.org/x/mod/sumdb/note"
@@ -291,5 +292,31 @@ func TestSeqCheck(t *testing.T) {
 		if err := c.err(); !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 			t.Errorf("%v: got %v, want %v", tc.seqs, err, tc.want)
 		}
+	}
+}
+
+// A hash file that reached the disk before the log (a power cut between
+// the two syncs) holds hashes of records the log lacks: the next append
+// cuts them and says so in a repair record.
+func TestHashesAhead(t *testing.T) {
+	s, v := testKey(t, "node1/ckpt-audit")
+	path := writeLog(t, t.TempDir(), 5, 1000, nil)
+	ls := lines(t, path)
+	os.WriteFile(path, bytes.Join(ls[:3], nil), 0o600) // records 3 and 4 never reached the disk
+	l, err := Open(path, Options{Signer: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Append(context.Background(), sampleRecord(9)); err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+	rep, err := Verify(path, VerifyOptions{Verifier: v})
+	if err != nil || rep.Records != 5 {
+		t.Fatalf("%v %+v", err, rep)
+	}
+	rec, _ := ParseRecord(bytes.TrimSpace(lines(t, path)[3]))
+	if rec.Action != ActionRepair || !strings.Contains(rec.Detail, "covered 5 records, the log ends with record 2") {
+		t.Fatalf("record 3: %+v", rec)
 	}
 }
