@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -197,4 +198,29 @@ func BenchmarkMonitorOpen(b *testing.B) {
 		open(b)
 		stop()
 	})
+}
+
+// Without CAP_SYS_ADMIN, NewMonitor says monitoring is off. As root the
+// test runs itself again without the capability (setpriv drops it from
+// the bounding set, so the new program never has it).
+func TestMonitorOff(t *testing.T) {
+	if os.Getenv("CKPT_AUDIT_TEST_NOCAP") == "" && os.Geteuid() == 0 {
+		setpriv, err := exec.LookPath("setpriv")
+		if err != nil {
+			t.Skip("setpriv (util-linux) is needed to drop CAP_SYS_ADMIN")
+		}
+		exe, _ := os.Executable()
+		cmd := exec.Command(setpriv, "--bounding-set", "-sys_admin", exe, "-test.run=^TestMonitorOff$", "-test.v")
+		cmd.Env = append(os.Environ(), "CKPT_AUDIT_TEST_NOCAP=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--- PASS: TestMonitorOff") {
+			t.Fatalf("without CAP_SYS_ADMIN: %v\n%s", err, out)
+		}
+		return
+	}
+	_, err := NewMonitor(t.TempDir(), MonitorOptions{})
+	if !errors.Is(err, ErrMonitoringOff) {
+		t.Fatalf("got %v, want ErrMonitoringOff", err)
+	}
+	t.Log(err)
 }

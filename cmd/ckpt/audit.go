@@ -41,7 +41,7 @@ Copy the signed checkpoints off the node: with an older copy,
 ckpt audit verify --checkpoint proves the log only grew since. See
 docs/audit.md.`,
 	}
-	cmd.AddCommand(newAuditKeygenCmd(a), newAuditShowCmd(a), newAuditVerifyCmd(a), newAuditFollowCmd(a), newAuditCheckpointCmd(a))
+	cmd.AddCommand(newAuditKeygenCmd(a), newAuditShowCmd(a), newAuditVerifyCmd(a), newAuditFollowCmd(a), newAuditCheckpointCmd(a), newAuditMonitorCmd(a))
 	return cmd
 }
 
@@ -491,6 +491,49 @@ signature is checked first.`,
 		}
 		_, err = a.stdout.Write(msg)
 		return err
+	}
+	return cmd
+}
+
+func newAuditMonitorCmd(a *app) *cobra.Command {
+	var window time.Duration
+	cmd := &cobra.Command{
+		Use:   "monitor DIR --audit-log PATH",
+		Short: "Record every process that opens a checkpoint in DIR (fanotify; root)",
+		Long: `monitor watches DIR (not its subdirectories) with fanotify until interrupted
+and appends an access record for every open of an archive or sealed file
+by another process: pid, uid, gid, executable, command line, and container
+and pod from its cgroup. Repeated opens by one process within --window are
+one record with a count. It needs CAP_SYS_ADMIN; the agent does the same
+when it runs as root.`,
+		Example: `  ckpt audit monitor /var/lib/kubelet/checkpoints --audit-log /var/log/ckpt/audit.log --audit-key /etc/ckpt/audit.key`,
+		Args:    cobra.ExactArgs(1),
+	}
+	af := addAuditFlags(cmd)
+	cmd.Flags().DurationVar(&window, "window", 2*time.Second, "coalesce repeated opens by one process within `DURATION`")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if af.log == "" && a.getenv(envAuditLog) == "" {
+			return usageErrorf("monitor writes to the audit log: give --audit-log PATH or set %s", envAuditLog)
+		}
+		if window <= 0 {
+			return usageErrorf("--window must be positive")
+		}
+		m, err := audit.NewMonitor(args[0], audit.MonitorOptions{Window: window})
+		if err != nil {
+			return err
+		}
+		return af.run(cmd.Context(), a, func(ctx context.Context) error {
+			sink := auditFrom(ctx)
+			err := m.Run(ctx, func(r audit.Record) {
+				if err := sink.log.Append(context.WithoutCancel(ctx), r); err != nil && sink.err == nil {
+					sink.err = err
+				}
+			})
+			if err == nil && ctx.Err() != nil {
+				return nil
+			}
+			return err
+		})
 	}
 	return cmd
 }
