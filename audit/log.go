@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -116,6 +117,16 @@ func Open(path string, opts Options) (*Log, error) {
 		l.log.Close()
 		l.hashes.Close()
 		return nil, err
+	}
+	for _, f := range []*os.File{l.log, l.hashes, l.cps} {
+		if st, err := f.Stat(); err == nil && st.Mode().Perm()&0o077 != 0 {
+			opts.Warn(fmt.Sprintf("%s: mode %v lets others read the audit trail; chmod 600 it", f.Name(), st.Mode().Perm()))
+		}
+	}
+	// The files' names must survive a crash as well as their contents.
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
 	}
 	return l, nil
 }
