@@ -24,7 +24,10 @@ func Example() {
 		log.Fatal(err)
 	}
 	signer, _ := note.NewSigner(skey)
-	l, err := audit.Open(path, audit.Options{Signer: signer, Node: "node1"})
+	var signed [][]byte
+	l, err := audit.Open(path, audit.Options{Signer: signer, Node: "node1",
+		// The agent prints each checkpoint, so that a copy leaves the node.
+		Checkpointed: func(note []byte) { signed = append(signed, note) }})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -48,5 +51,10 @@ func Example() {
 		log.Fatal(err)
 	}
 	fmt.Println(rep.Records, "records; latest checkpoint covers", rep.Latest.Size)
-	// Output: 2 records; latest checkpoint covers 2
+	fmt.Printf("%d checkpoint signed:\n%s", len(signed), signed[0][:len("node1/ckpt-audit\n2\n")])
+	// Output:
+	// 2 records; latest checkpoint covers 2
+	// 1 checkpoint signed:
+	// node1/ckpt-audit
+	// 2
 }

@@ -42,6 +42,10 @@ type Options struct {
 	// Warn hears about repairs: a torn last line removed or completed,
 	// hashes recomputed after a crash.
 	Warn func(msg string)
+	// Checkpointed hears each checkpoint this writer signs, once it is on
+	// disk: the agent prints it to its own logs, so that a copy leaves
+	// the node. It is called with the log locked: keep it short.
+	Checkpointed func(signed []byte)
 }
 
 // maxBatch caps the records one commit writes, so a commit's memory stays
@@ -346,6 +350,9 @@ func (l *Log) checkpoint(n int64) error {
 		return fmt.Errorf("audit: %s%s: sync: %w", l.path, CheckpointsSuffix, err)
 	}
 	l.lastCP, l.lastCPTime, l.latest, l.appended = n, time.Now(), msg, false
+	if l.opts.Checkpointed != nil {
+		l.opts.Checkpointed(msg)
+	}
 	return nil
 }
 
