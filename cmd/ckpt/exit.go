@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ckpt-dev/ckpt/audit"
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/crypto/seal"
 )
@@ -23,6 +24,20 @@ const (
 	exitAssurance   = 9  // shred --require overwritten: all shredded, some only best-effort (copy-on-write, SSD, virtual disk)
 	exitDifferent   = 10 // diff --exit-code: the checkpoints differ (a code of its own, so failures stay 1)
 	exitInterrupted = 130
+)
+
+// Exit codes of ckpt audit verify: one per kind of tampering found.
+const (
+	exitAuditChanged      = 20 // a record was changed
+	exitAuditRemoved      = 21 // records were removed (first, middle or last)
+	exitAuditReordered    = 22 // records are in another order
+	exitAuditInserted     = 23 // a record was inserted
+	exitAuditSignature    = 24 // a checkpoint's text or signature was altered
+	exitAuditKey          = 25 // a checkpoint is signed by another key
+	exitAuditHashes       = 26 // the hash file was altered
+	exitAuditTruncated    = 27 // the log was cut inside a record
+	exitAuditInconsistent = 28 // not an extension of --checkpoint
+	exitAuditMismatch     = 29 // records and hash file agree, a signed checkpoint does not
 )
 
 // codedError carries an exit code up to run.
@@ -75,4 +90,14 @@ var errorCodes = []struct {
 	{keys.ErrWrongPassphrase, exitDecrypt},
 	{seal.ErrCorrupt, exitCorrupt},
 	{seal.ErrManifest, exitManifest},
+	{audit.ErrChanged, exitAuditChanged},
+	{audit.ErrRemoved, exitAuditRemoved},
+	{audit.ErrReordered, exitAuditReordered},
+	{audit.ErrInserted, exitAuditInserted},
+	{audit.ErrCheckpointSignature, exitAuditSignature},
+	{audit.ErrCheckpointKey, exitAuditKey},
+	{audit.ErrHashes, exitAuditHashes},
+	{audit.ErrTruncated, exitAuditTruncated},
+	{audit.ErrInconsistent, exitAuditInconsistent},
+	{audit.ErrCheckpointMismatch, exitAuditMismatch},
 }

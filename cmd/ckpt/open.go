@@ -53,6 +53,7 @@ match, 1 anything else.`,
 	pf := addPolicyFlags(cmd)
 	cmd.Flags().BoolVar(&f.force, "force", false, "overwrite existing output files")
 	cmd.Flags().BoolVar(&f.noVerify, "no-verify", false, "decrypt without the sidecars (files sealed by other tools)")
+	af := addAuditFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if f.noVerify && (pf.allowedSigners != "" || pf.require || pf.signer != "") {
 			return usageErrorf("--no-verify checks no signature: drop --allowed-signers, --signer and --require-signature")
@@ -61,7 +62,7 @@ match, 1 anything else.`,
 		if err != nil {
 			return err
 		}
-		return runOpen(cmd.Context(), a, f, o, pol, idf, args)
+		return af.run(cmd.Context(), a, func(ctx context.Context) error { return runOpen(ctx, a, f, o, pol, idf, args) })
 	}
 	return cmd
 }
@@ -134,6 +135,7 @@ func runOpen(ctx context.Context, a *app, f *openFlags, o *outputFlag, pol seal.
 			dst = filepath.Join(dir, name)
 		}
 		out, err := openOne(ctx, a, f, pol, ids, src, dst)
+		auditFrom(ctx).open(ctx, src, dst, out, err)
 		if err != nil {
 			b.fail(idf.explainNoIdentity(err))
 			continue

@@ -72,6 +72,7 @@ var commands = []func(*app) *cobra.Command{
 	newShredCmd,
 	newDiffCmd,
 	newGenerateCmd,
+	newAuditCmd,
 }
 
 func run(args []string, a *app) int {

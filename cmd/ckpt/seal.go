@@ -95,8 +95,9 @@ Kubelet names contain ':', which scp reads as host:path: copy them as
 	fl.BoolVar(&f.shredSource, "shred-source", false, "shred each archive after its sealed copy is written and read back")
 	fl.StringVar(&f.node, "node", "", "the `NAME` of the node in the manifest (default: this host's name)")
 	fl.StringVar(&f.name, "name", "", "with -o -, the `NAME` the sidecars give the sealed file (default: ARCHIVE.age)")
+	af := addAuditFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		return runSeal(cmd.Context(), a, f, o, args)
+		return af.run(cmd.Context(), a, func(ctx context.Context) error { return runSeal(ctx, a, f, o, args) })
 	}
 	return cmd
 }
@@ -211,6 +212,7 @@ func runSeal(ctx context.Context, a *app, f *sealFlags, o *outputFlag, args []st
 			}
 			out, err = job.toFile(ctx, arg, dst)
 		}
+		auditFrom(ctx).seal(ctx, arg, out, err)
 		if out != nil {
 			report.Sealed = append(report.Sealed, *out)
 		}

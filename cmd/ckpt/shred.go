@@ -48,6 +48,7 @@ func newShredCmd(a *app) *cobra.Command {
 		recursive bool
 		require   string
 		o         *outputFlag
+		af        *auditFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "shred [flags] PATH...",
@@ -91,7 +92,9 @@ only best-effort, 130 when interrupted.`,
 			if err := opt.Validate(); err != nil {
 				return usageErrorf("%v", err)
 			}
-			return runShred(cmd.Context(), a, args, opt, recursive, shred.Assurance(require), o)
+			return af.run(cmd.Context(), a, func(ctx context.Context) error {
+				return runShred(ctx, a, args, opt, recursive, shred.Assurance(require), o)
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -106,6 +109,7 @@ only best-effort, 130 when interrupted.`,
 	f.StringVar(&require, "require", "", "exit 9 unless every file reaches this assurance (overwritten)")
 	f.DurationVar(&opt.Settle, "settle", shred.DefaultSettle, "watch files modified more recently than this for that long before shredding (0 disables)")
 	o = addOutputFlags(cmd, false)
+	af = addAuditFlags(cmd)
 	return cmd
 }
 
@@ -122,9 +126,11 @@ func runShred(ctx context.Context, a *app, paths []string, opt shred.Options, re
 		}
 		if recursive {
 			rs, _ := shred.Dir(ctx, p, opt)
+			auditFrom(ctx).shred(ctx, rs)
 			rep.Files = append(rep.Files, rs...)
 		} else {
 			r, _ := shred.File(ctx, p, opt)
+			auditFrom(ctx).shred(ctx, []shred.Result{r})
 			rep.Files = append(rep.Files, r)
 		}
 		bars.end(ctx.Err() == nil)

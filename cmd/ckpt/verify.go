@@ -136,6 +136,7 @@ Exit codes: 3 checksum mismatch, 4 signature, 5 no identity matched,
 	pf := addPolicyFlags(cmd)
 	idf := addIdentityFlags(cmd)
 	cmd.Flags().BoolVar(&deep, "deep", false, "also decrypt in memory (needs -i or a passphrase) and check the plaintext against the manifest")
+	af := addAuditFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if deep && !idf.given() && !(&secrets{a: a}).canPrompt() {
 			return usageErrorf("--deep decrypts: give the key with -i KEYFILE (or --passphrase-file)")
@@ -147,7 +148,7 @@ Exit codes: 3 checksum mismatch, 4 signature, 5 no identity matched,
 		if err != nil {
 			return err
 		}
-		return runVerify(cmd.Context(), a, o, pol, idf, deep, args)
+		return af.run(cmd.Context(), a, func(ctx context.Context) error { return runVerify(ctx, a, o, pol, idf, deep, args) })
 	}
 	return cmd
 }
@@ -199,6 +200,7 @@ func runVerify(ctx context.Context, a *app, o *outputFlag, pol seal.Policy, idf 
 			out.SealedAt, out.Node = rep.Manifest.SealedAt, rep.Manifest.Node
 			warnUntrusted(a, path, rep.Signature)
 		}
+		auditFrom(ctx).verify(ctx, out)
 		report.Files = append(report.Files, out)
 	}
 	if err := o.emit(a.stdout, report, report.table); err != nil {
