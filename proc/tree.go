@@ -115,12 +115,21 @@ func (t *Tree) Files() *FileTable { return t.files }
 
 func (t *Tree) fill(images *criu.ImageSet, p *Process, e *pstree.PstreeEntry) error {
 	threads := e.GetThreads()
-	if len(threads) == 0 {
+	if len(threads) == 0 || isZombieThreads(threads) {
+		// CRIU records a zombie's thread list as [0] (it has no threads
+		// left to seize) and writes its core under the pid.
 		threads = []uint32{p.PID}
 	}
+	zombie := isZombieThreads(e.GetThreads())
 	for _, tid := range threads {
 		name := fmt.Sprintf("core-%d.img", tid)
 		core := criu.First[*criu_core.CoreEntry](images, name)
+		if core == nil && zombie {
+			// Nothing but the pstree entry: still a zombie, with its
+			// place in the tree.
+			p.State, p.Threads = "zombie", []Thread{}
+			return nil
+		}
 		if core == nil {
 			return fmt.Errorf("%s: %w (thread %d of pid %d)", name, errMissing, tid, p.PID)
 		}
@@ -159,6 +168,9 @@ func (t *Tree) fill(images *criu.ImageSet, p *Process, e *pstree.PstreeEntry) er
 		p.Comm = p.Threads[0].Comm
 	}
 	if p.State == "zombie" {
+		if zombie {
+			p.Threads = []Thread{} // CRIU's [0]: no thread is left
+		}
 		return nil // a zombie has no files, fs or memory
 	}
 	p.IDs = criu.First[*criu_core.TaskKobjIdsEntry](images, fmt.Sprintf("ids-%d.img", p.PID))
@@ -178,6 +190,9 @@ func (t *Tree) fill(images *criu.ImageSet, p *Process, e *pstree.PstreeEntry) er
 	p.FDs = fds
 	return nil
 }
+
+// isZombieThreads recognises the thread list CRIU's dump_zombies writes.
+func isZombieThreads(threads []uint32) bool { return len(threads) == 1 && threads[0] == 0 }
 
 // taskState names CRIU's task states. CRIU writes zombies as TASK_DEAD
 // (2): a zombie is dead but not yet reaped, and has only its core image.

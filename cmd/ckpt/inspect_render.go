@@ -105,6 +105,9 @@ func processNode(p *inspect.Process, s inspect.Sections) *render.Node {
 	for _, t := range p.Threads {
 		threads = append(threads, fmt.Sprintf("%d %s", t.TID, t.Comm))
 	}
+	if len(threads) == 0 {
+		threads = []string{"none"} // a zombie as CRIU records it
+	}
 	add(fmt.Sprintf("threads: %s", strings.Join(threads, ", ")))
 	add(fmt.Sprintf("ppid %d, pgid %d, sid %d", p.PPID, p.PGID, p.SID))
 	if c := p.Creds; c != nil {
