@@ -182,20 +182,36 @@ func (l *loader) containerFile(c *Checkpoint, e *Entry, rel string, r io.Reader)
 	switch {
 	case isMetadataFile(rel):
 		c.Sizes.Other += e.Size
-		return c.Metadata.parse(rel, r, l.limits.MaxMetadata)
-	case rel == metadata.DumpLogFile:
+		err := c.Metadata.parse(rel, r, l.limits.MaxMetadata)
+		if err != nil && isOptional(rel) && (errors.Is(err, ErrBadMetadata) || errors.Is(err, ErrTooLarge)) {
+			c.unreadable(e.Name, rel, err)
+			return nil
+		}
+		return err
+	case rel == metadata.DumpLogFile, rel == metadata.CheckpointDirectory+"/"+metadata.DumpLogFile:
+		// Runtimes keep CRIU's log at the top or where CRIU wrote it, in
+		// checkpoint/; the top-level copy wins when there are both.
 		c.Sizes.Other += e.Size
 		d, err := readDumpLog(r)
-		c.DumpLog = d
+		if err == nil && (rel == metadata.DumpLogFile || !c.topDumpLog) {
+			c.DumpLog, c.topDumpLog = d, rel == metadata.DumpLogFile
+		}
 		return err
-	case rel == "stats-dump":
+	case rel == "stats-dump", rel == metadata.CheckpointDirectory+"/stats-dump":
 		c.Sizes.Other += e.Size
 		img, err := criu.ReadImage(path.Base(rel), r, criu.Options{Size: e.Size, MaxEntry: l.limits.MaxEntry}, l.limits.MaxImage, nil)
 		if err != nil {
+			if errors.Is(err, criu.ErrFormat) || errors.Is(err, criu.ErrUnknownMagic) {
+				// Statistics only: the dump itself is readable without them.
+				c.unreadable(e.Name, rel, err)
+				return nil
+			}
 			return err
 		}
-		if s := criu.First[*stats.StatsEntry](imageSetOf(img), img.Name); s != nil {
-			c.Stats = s.GetDump()
+		if rel == "stats-dump" || !c.topStats {
+			if s := criu.First[*stats.StatsEntry](imageSetOf(img), img.Name); s != nil {
+				c.Stats, c.topStats = s.GetDump(), rel == "stats-dump"
+			}
 		}
 		return nil
 	case rel == metadata.RootFsDiffTar:
@@ -296,6 +312,24 @@ func (l *loader) pages(c *Checkpoint, e *Entry, id uint32, r io.Reader) error {
 	return l.opt.Pages(c, &PagesImage{Entry: e, ID: id, R: r})
 }
 
+// isOptional says whether a metadata file may be unreadable without
+// stopping the read: config.dump and spec.dump say what the checkpoint is,
+// the rest only add to it.
+func isOptional(rel string) bool {
+	return rel != metadata.ConfigDumpFile && rel != metadata.SpecDumpFile
+}
+
+// unreadable records an optional file that could not be read; reading goes
+// on without it.
+func (c *Checkpoint) unreadable(entry, rel string, err error) {
+	var ae *Error
+	if errors.As(err, &ae) {
+		err = ae.Err
+	}
+	c.Unreadable = append(c.Unreadable, ImageError{Name: rel, Err: err})
+	c.warnings = append(c.warnings, fmt.Sprintf("%s: unreadable, read without it: %v", entry, err))
+}
+
 // pagesID parses the N of pages-N.img.
 func pagesID(name string) (uint32, bool) {
 	var id uint32
@@ -322,6 +356,7 @@ func (l *loader) finish() error {
 		}
 		c.Identity = identify(&c.Metadata, c.DumpLog)
 		l.fallbacks(c)
+		l.out.Warnings = append(l.out.Warnings, c.warnings...)
 	}
 	if l.out.Pod != nil {
 		l.out.Pod.reconcile(l.out.Checkpoints)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"slices"
 
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/mm"
@@ -128,6 +129,11 @@ func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint
 	}
 	if s.Stats {
 		r.Dump = &Dump{Log: c.DumpLog}
+		for _, u := range c.Unreadable {
+			if path.Base(u.Name) == "stats-dump" {
+				r.Dump.StatsError = u.Err.Error()
+			}
+		}
 		if st := c.Stats; st != nil {
 			r.Dump.Stats = &Stats{
 				FreezingTime: st.GetFreezingTime(), FrozenTime: st.GetFrozenTime(), MemdumpTime: st.GetMemdumpTime(),

@@ -88,8 +88,10 @@ type SpecMount struct {
 
 // Dump is how CRIU's dump went.
 type Dump struct {
-	Stats *Stats           `json:"stats"`
-	Log   *archive.DumpLog `json:"log"`
+	Stats *Stats `json:"stats"`
+	// StatsError says why stats-dump, present, could not be read.
+	StatsError string           `json:"stats_error,omitempty"`
+	Log        *archive.DumpLog `json:"log"`
 }
 
 // Stats are CRIU's dump statistics (stats-dump), times in microseconds.

@@ -190,6 +190,8 @@ func renderDump(w io.Writer, d *inspect.Dump) {
 	if st := d.Stats; st != nil {
 		fmt.Fprintf(w, "  freezing %s, frozen %s, memory dump %s, memory write %s\n", us(st.FreezingTime), us(st.FrozenTime), us(st.MemdumpTime), us(st.MemwriteTime))
 		fmt.Fprintf(w, "  pages scanned %d, written %d, skipped (in parent) %d, lazy %d\n", st.PagesScanned, st.PagesWritten, st.PagesSkippedParent, st.PagesLazy)
+	} else if d.StatsError != "" {
+		fmt.Fprintf(w, "  stats-dump unreadable: %s\n", d.StatsError)
 	} else {
 		fmt.Fprintln(w, "  no stats-dump in the archive")
 	}
@@ -199,7 +201,7 @@ func renderDump(w io.Writer, d *inspect.Dump) {
 			fmt.Fprintf(w, "  first error: %s\n", l.FirstError)
 		}
 	} else {
-		fmt.Fprintln(w, "  no dump.log in the archive (Podman keeps it outside the export)")
+		fmt.Fprintln(w, "  no dump.log in the archive")
 	}
 }
 
