@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -21,10 +22,22 @@ type PagesImage struct {
 	Entry *Entry
 	// ID is the N of pages-N.img, which pagemap_head.pages_id refers to.
 	ID uint32
-	// R reads the pages in order. On random-access archives it is also an
-	// io.ReaderAt (an *io.SectionReader).
+	// R reads the pages in order. On random-access archives, and when the
+	// pages were held in memory, it is also an io.ReaderAt.
 	R io.Reader
+	// Final is true when every image of the checkpoint has been read: on a
+	// random-access archive, and when Load hands over again pages a hook
+	// asked for later. A hook cannot return ErrNotYet then.
+	Final bool
 }
+
+// ErrNotYet is returned by a LoadOptions.Pages hook, before it reads
+// anything, when the images it needs to read the pages (the pagemap that
+// indexes them, the process's mm) have not gone by yet: the archive's
+// members are not in CRIU's order. Load hands the pages over again, with
+// Final set, once the pass is over: from a second pass over a file, or
+// from memory on a stream, within Limits.MaxHeld.
+var ErrNotYet = errors.New("the images these pages need have not been read yet")
 
 // LoadOptions choose what Load hands to consumers besides the Checkpoint.
 type LoadOptions struct {
@@ -32,7 +45,8 @@ type LoadOptions struct {
 	// Pages receives each memory pages image. On random-access archives it
 	// is called after the pass, with every image loaded; on sequential ones
 	// during the pass, when the pages stream by (CRIU's sorted order puts
-	// mm-* and pagemap-* before pages-*).
+	// mm-* and pagemap-* before pages-*). In any other order it may return
+	// ErrNotYet and get the pages again after the pass.
 	Pages func(c *Checkpoint, p *PagesImage) error
 	// Payload receives the raw data that follows CRIU entries: pipe and
 	// FIFO buffers, socket queues, TCP streams, ghost files.
@@ -74,11 +88,21 @@ type loader struct {
 	out      Contents
 	byPrefix map[string]*Checkpoint
 	deferred []deferredPages // random access: pages handed over after the pass
+	later    []laterPages    // sequential: pages a hook asked for after the pass
+	held     int64           // bytes of later pages held in memory
 }
 
 type deferredPages struct {
 	c *Checkpoint
 	p *PagesImage
+}
+
+// laterPages is a pages image that came before the images it needs.
+type laterPages struct {
+	c    *Checkpoint
+	e    *Entry
+	id   uint32
+	data []byte // held from a stream; nil when a second pass reads it
 }
 
 // containerLevel says whether a path's first element is something a
@@ -306,10 +330,76 @@ func (l *loader) pages(c *Checkpoint, e *Entry, id uint32, r io.Reader) error {
 		if err != nil {
 			return err
 		}
-		l.deferred = append(l.deferred, deferredPages{c, &PagesImage{Entry: e, ID: id, R: sr}})
+		l.deferred = append(l.deferred, deferredPages{c, &PagesImage{Entry: e, ID: id, R: sr, Final: true}})
 		return nil
 	}
-	return l.opt.Pages(c, &PagesImage{Entry: e, ID: id, R: r})
+	err := l.opt.Pages(c, &PagesImage{Entry: e, ID: id, R: r})
+	if !errors.Is(err, ErrNotYet) {
+		return err
+	}
+	lp := laterPages{c: c, e: e, id: id}
+	if l.a.reopen == nil {
+		// A stream cannot be read again: hold the pages, within bounds.
+		if l.held+e.Size > l.limits.MaxHeld {
+			return fmt.Errorf("%w: it comes before the images that index it (its pagemap or mm) in this stream, not in CRIU's order, so it must be held in memory until they come, and %d bytes of held pages would exceed the %d-byte limit: read the archive from a file, which can be read twice, or raise the limit", ErrOutOfOrder, l.held+e.Size, l.limits.MaxHeld)
+		}
+		b, err := io.ReadAll(io.LimitReader(r, e.Size))
+		if err != nil {
+			return err
+		}
+		l.held += int64(len(b))
+		lp.data = b
+	}
+	l.later = append(l.later, lp)
+	return nil
+}
+
+// handLater gives the hook the pages it asked for after the pass: from
+// memory, or from a second pass over the file.
+func (l *loader) handLater() error {
+	again := map[string]laterPages{}
+	for _, lp := range l.later {
+		if lp.data == nil {
+			again[lp.e.Name] = lp
+			continue
+		}
+		if err := l.opt.Pages(lp.c, &PagesImage{Entry: lp.e, ID: lp.id, R: bytes.NewReader(lp.data), Final: true}); err != nil {
+			return l.a.errorf(lp.e.Name, err)
+		}
+	}
+	if len(again) == 0 {
+		return nil
+	}
+	l.a.debugf("%d pages images come before the images that index them (not CRIU's member order): reading the archive a second time for them", len(again))
+	b, err := l.a.reopen()
+	if err != nil {
+		return l.a.errorf("", fmt.Errorf("opening it again for a second pass: %w", err))
+	}
+	defer b.Close()
+	_, err = b.Walk(func(e *Entry, r io.Reader) error {
+		lp, ok := again[e.Name]
+		if !ok {
+			return nil
+		}
+		delete(again, e.Name)
+		if e.Size != lp.e.Size {
+			return fmt.Errorf("%w: changed between the two passes (%d bytes, then %d)", ErrTruncated, lp.e.Size, e.Size)
+		}
+		if err := l.opt.Pages(lp.c, &PagesImage{Entry: lp.e, ID: lp.id, R: r, Final: true}); err != nil {
+			return err
+		}
+		if len(again) == 0 {
+			return SkipRest
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for name := range again {
+		return l.a.errorf(name, fmt.Errorf("%w: gone in the second pass (the file changed while it was read)", ErrTruncated))
+	}
+	return nil
 }
 
 // isOptional says whether a metadata file may be unreadable without
@@ -372,7 +462,7 @@ func (l *loader) finish() error {
 			return l.a.errorf(d.p.Entry.Name, err)
 		}
 	}
-	return nil
+	return l.handLater()
 }
 
 // validate requires the metadata every engine writes.

@@ -47,7 +47,7 @@ func Build(a *archive.Archive, opt Options) ([]*Report, error) {
 			args[memKey{c.Prefix, pid}] = ae
 			return nil
 		}, func(c *archive.Checkpoint, p *archive.PagesImage) {
-			warnings = append(warnings, fmt.Sprintf("%s: no pagemap refers to it (or it came before its pagemap in the stream): command lines unavailable", p.Entry.Name))
+			warnings = append(warnings, fmt.Sprintf("%s: no pagemap refers to it: command lines unavailable", p.Entry.Name))
 		}),
 	})
 	if err != nil {

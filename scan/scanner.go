@@ -89,6 +89,9 @@ func (s *Scanner) Scan(ctx context.Context, a *archive.Archive) error {
 	contents, err := archive.Load(a, archive.LoadOptions{
 		Limits: s.opt.Limits,
 		Pages: func(c *archive.Checkpoint, p *archive.PagesImage) error {
+			if !mem.Ready(c, p) {
+				return archive.ErrNotYet
+			}
 			if _, _, ok := mem.PagemapFor(c.Images, p.ID); !ok {
 				return as.orphanPages(c, p)
 			}

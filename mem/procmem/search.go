@@ -103,7 +103,7 @@ func Search(ctx context.Context, a *archive.Archive, opt SearchOptions) (*Search
 			case opt.PID == 0:
 				return true
 			case shmem:
-				// A segment the process maps: its mm streams by first.
+				// A segment the process maps (its mm has been read).
 				m := mmOf(c, opt.PID)
 				return m != nil && slices.ContainsFunc(m.GetVmas(), func(v *vma.VmaEntry) bool {
 					return v.GetStatus()&vmaAnonShared != 0 && uint32(v.GetShmid()) == shmid
@@ -130,6 +130,7 @@ func Search(ctx context.Context, a *archive.Archive, opt SearchOptions) (*Search
 				return nil
 			})
 		})
+	pg.mmOf = opt.PID // shared memory is searched when opt.PID maps it
 	contents, err := load(a, opt.Limits, pg)
 	if err != nil {
 		return nil, err
