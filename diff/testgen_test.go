@@ -350,16 +350,17 @@ func TestSyntheticBroken(t *testing.T) {
 		err   string // the error, or "" for a report
 		warn  string // a warning the report must carry
 		nilPg uint32 // a pid whose pages are not compared
-		// streamOnly: a plain tar is read at random, in any order; only a
-		// stream suffers from the damage.
-		streamOnly bool
+		// same: the damage must not show (the order of members, which
+		// the answer never depends on).
+		same bool
 	}{
 		{name: "pagemap past end", brk: testgen.Break{PagemapPastEnd: true}, err: "pagemap-1.img: the pagemap needs"},
 		{name: "overlapping pagemap", brk: testgen.Break{OverlapPagemap: true}, err: "entries overlap"},
 		{name: "no pstree", brk: testgen.Break{Omit: []string{"checkpoint/pstree.img"}}, err: "pstree.img: missing"},
 		{name: "corrupt image", brk: testgen.Break{CorruptLength: "checkpoint/core-1.img"}, err: "core-1.img"},
 		{name: "pages missing", brk: testgen.Break{Omit: []string{"checkpoint/pages-2.img"}}, warn: "pid 2: its pages image is missing", nilPg: 2},
-		{name: "pages before pagemap", brk: testgen.Break{PagesBeforePagemap: true}, warn: "came before its pagemap", nilPg: 1, streamOnly: true},
+		// Read in a second pass when compressed: nothing differs.
+		{name: "pages before pagemap", brk: testgen.Break{PagesBeforePagemap: true}, same: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := base()
@@ -376,9 +377,9 @@ func TestSyntheticBroken(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", c, err)
 				}
-				if tc.streamOnly && c == testgen.None {
+				if tc.same {
 					if r.Different || len(r.Warnings) > 0 {
-						t.Errorf("%s: read at random, the damage shows: %+v %q", c, r.Summary, r.Warnings)
+						t.Errorf("%s: the member order shows: %+v %q", c, r.Summary, r.Warnings)
 					}
 					continue
 				}
