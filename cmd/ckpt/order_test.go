@@ -22,7 +22,7 @@ func TestMemberOrderProperty(t *testing.T) {
 	specs := []testgen.Spec{
 		{Engine: testgen.EngineCRIO, Seed: 21, Processes: 4, Zombies: 1, ThreadsPerProcess: 2, PageBytes: 1 << 20, MaxRunPages: 8,
 			Env: []string{"PATH=/bin", "DB_PASSWORD=s3cr3t-order-test"}, Pipes: []testgen.Pipe{{Data: []byte("pipe data")}},
-			TCP: []testgen.TCPConn{{Port: 8080, ToServer: []byte("GET /"), ToClient: []byte("200 OK")}},
+			TCP:     []testgen.TCPConn{{Port: 8080, ToServer: []byte("GET /"), ToClient: []byte("200 OK")}},
 			Markers: []testgen.Marker{{Data: []byte("ORDER-MARKER"), Process: 1, Straddle: testgen.StraddlePage}}},
 		{Engine: testgen.EnginePodman, Seed: 22, Processes: 3, Zombies: 1, PageBytes: 512 << 10, ParentEntries: 2,
 			Markers: []testgen.Marker{{Data: []byte("ORDER-MARKER"), Process: 0, Region: testgen.RegionAnon}}},
@@ -37,11 +37,11 @@ func TestMemberOrderProperty(t *testing.T) {
 		{"images", "-o", "json", "{}"},
 	}
 	mustHold := map[string][]string{
-		"inspect --all":  {`"cmdline":["/`, `"state":"zombie"`, `"warnings":[]`},
-		"mem search":     {`"match":"ORDER-MARKER"`},
-		"mem maps":       {`"present_bytes":4096`},
-		"images -o":      {`"pagemap-`},
-		"scan -o":        {`"memory"`},
+		"inspect --all": {`"cmdline":["/`, `"state":"zombie"`, `"warnings":[]`},
+		"mem search":    {`"match":"ORDER-MARKER"`},
+		"mem maps":      {`"present_bytes":4096`},
+		"images -o":     {`"pagemap-`},
+		"scan -o":       {`"memory"`},
 	}
 	for _, spec := range specs {
 		t.Run(spec.Engine, func(t *testing.T) {
