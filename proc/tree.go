@@ -44,6 +44,10 @@ type Process struct {
 	Exe      string     `json:"exe"`
 	FDs      []FD       `json:"fds"`
 	Locks    []FileLock `json:"locks"`
+	// Missing names the images this process's facts come from that the
+	// dump lacks (fs-N.img, mm-N.img, files.img, ...): those facts are
+	// unknown, not empty. FDs is nil when they are unknown.
+	Missing []string `json:"missing_images"`
 	// Children in pid order.
 	Children []*Process `json:"-"`
 	// IDs groups the process's shared kernel objects (files table, mm, ...).
@@ -114,6 +118,7 @@ func (t *Tree) Find(pid uint32) (*Process, error) {
 func (t *Tree) Files() *FileTable { return t.files }
 
 func (t *Tree) fill(images *criu.ImageSet, p *Process, e *pstree.PstreeEntry) error {
+	p.Missing = []string{}
 	threads := e.GetThreads()
 	if len(threads) == 0 || isZombieThreads(threads) {
 		// CRIU records a zombie's thread list as [0] (it has no threads
@@ -173,15 +178,36 @@ func (t *Tree) fill(images *criu.ImageSet, p *Process, e *pstree.PstreeEntry) er
 		}
 		return nil // a zombie has no files, fs or memory
 	}
-	p.IDs = criu.First[*criu_core.TaskKobjIdsEntry](images, fmt.Sprintf("ids-%d.img", p.PID))
+	missing := func(name string) bool {
+		if images.Get(name) == nil {
+			p.Missing = append(p.Missing, name)
+			return true
+		}
+		return false
+	}
+	if !missing(fmt.Sprintf("ids-%d.img", p.PID)) {
+		p.IDs = criu.First[*criu_core.TaskKobjIdsEntry](images, fmt.Sprintf("ids-%d.img", p.PID))
+	}
 	if f := criu.First[*fs.FsEntry](images, fmt.Sprintf("fs-%d.img", p.PID)); f != nil {
 		p.Cwd = t.files.Path(f.GetCwdId())
 		p.Root = t.files.Path(f.GetRootId())
 		p.Umask = f.GetUmask()
+	} else {
+		missing(fmt.Sprintf("fs-%d.img", p.PID))
 	}
-	p.MM = criu.First[*mm.MmEntry](images, fmt.Sprintf("mm-%d.img", p.PID))
+	if !missing(fmt.Sprintf("mm-%d.img", p.PID)) {
+		p.MM = criu.First[*mm.MmEntry](images, fmt.Sprintf("mm-%d.img", p.PID))
+		missing(fmt.Sprintf("pagemap-%d.img", p.PID))
+	}
 	if p.MM != nil && p.MM.ExeFileId != nil {
 		p.Exe = t.files.Path(p.MM.GetExeFileId())
+	}
+	if p.IDs == nil {
+		return nil // which descriptors it had is unknown
+	}
+	fdinfoMissing := missing(fmt.Sprintf("fdinfo-%d.img", p.IDs.GetFilesId()))
+	if missing("files.img") || fdinfoMissing {
+		return nil
 	}
 	fds, err := t.files.FDs(images, p)
 	if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -113,14 +114,31 @@ func processNode(p *inspect.Process, s inspect.Sections) *render.Node {
 	if c := p.Creds; c != nil {
 		add(fmt.Sprintf("uid %d/%d/%d/%d, gid %d/%d/%d/%d (real/effective/saved/fs), capabilities: %s", c.UID, c.EUID, c.SUID, c.FSUID, c.GID, c.EGID, c.SGID, c.FSGID, p.Capabilities))
 	}
-	if p.Cwd != "" || p.Root != "" {
+	missing := func(prefix string) string {
+		for _, m := range p.MissingImages {
+			if strings.HasPrefix(m, prefix) {
+				return m
+			}
+		}
+		return ""
+	}
+	if m := missing("fs-"); m != "" {
+		add(fmt.Sprintf("cwd, root: unknown (%s is missing)", m))
+	} else if p.Cwd != "" || p.Root != "" {
 		add(fmt.Sprintf("cwd %s, root %s", p.Cwd, p.Root))
 	}
-	if p.State != "zombie" {
+	if mm := missing("mm-"); mm != "" {
+		add(fmt.Sprintf("memory: unknown (%s is missing)", mm))
+	} else if p.State != "zombie" {
 		m := p.Memory
 		add(fmt.Sprintf("memory: %d mappings, %s virtual, %s in the dump, %s shared", m.Mappings, render.Bytes(m.Virtual), render.Bytes(m.Resident), render.Bytes(m.Shared)))
+		if pg := missing("pages-"); pg != "" {
+			add(fmt.Sprintf("memory contents: unknown (%s is missing)", pg))
+		}
 	}
-	if s.Env {
+	if m := cmp.Or(missing("mm-"), missing("pagemap-"), missing("pages-")); s.Env && m != "" && p.State != "zombie" {
+		add("environment", &render.Node{Text: "(unknown: " + m + " is missing)"})
+	} else if s.Env {
 		add("environment", leaves(p.Env)...)
 	}
 	if s.Files || s.Sockets {
@@ -132,7 +150,11 @@ func processNode(p *inspect.Process, s inspect.Sections) *render.Node {
 		if !s.Files {
 			label = "sockets"
 		}
-		add(label, leaves(fds)...)
+		if p.FDs == nil && p.State != "zombie" {
+			add(label, &render.Node{Text: "(unknown: " + unknownFiles(p.MissingImages) + ")"})
+		} else {
+			add(label, leaves(fds)...)
+		}
 	}
 	if s.Files && len(p.Locks) > 0 {
 		var locks []string
@@ -141,7 +163,9 @@ func processNode(p *inspect.Process, s inspect.Sections) *render.Node {
 		}
 		add("locks", leaves(locks)...)
 	}
-	if s.Maps {
+	if s.Maps && missing("mm-") != "" {
+		add("maps", &render.Node{Text: "(unknown: " + missing("mm-") + " is missing)"})
+	} else if s.Maps {
 		var maps []string
 		for _, m := range p.Maps {
 			maps = append(maps, fmt.Sprintf("%012x-%012x %s %08x %-9s %s (%s in dump)", m.Start, m.End, m.Perms, m.Offset, m.Kind, m.File, render.Bytes(m.Present)))
@@ -149,6 +173,17 @@ func processNode(p *inspect.Process, s inspect.Sections) *render.Node {
 		add("maps", leaves(maps)...)
 	}
 	return n
+}
+
+// unknownFiles says which missing images leave the open files unknown.
+func unknownFiles(missing []string) string {
+	var names []string
+	for _, m := range missing {
+		if strings.HasPrefix(m, "ids-") || strings.HasPrefix(m, "fdinfo-") || m == "files.img" {
+			names = append(names, m)
+		}
+	}
+	return strings.Join(names, ", ") + " missing"
 }
 
 func leaves(lines []string) []*render.Node {
