@@ -92,7 +92,8 @@ func TestGeneratedBreakage(t *testing.T) {
 	s.Break = testgen.Break{Omit: []string{"checkpoint/pages-1.img"}}
 	p, _ := generated(t, s, testgen.None)
 	rs, err := tryBuild(p)
-	if err != nil || !slices.ContainsFunc(rs[0].Warnings, func(w string) bool { return strings.Contains(w, "pages image is missing") }) {
+	if err != nil || !slices.ContainsFunc(rs[0].Warnings, func(w string) bool { return strings.Contains(w, "pid 1: pages-1.img missing from the dump") }) ||
+		!slices.Equal(rs[0].Processes[0].MissingImages, []string{"pages-1.img"}) {
 		t.Errorf("missing pages image: %v %v", err, rs)
 	}
 	// Pages before their pagemap in a compressed file are read in a
