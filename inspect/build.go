@@ -79,14 +79,18 @@ func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint
 	if len(c.ImageErrors) > 0 {
 		return nil, c.ImageErrors[0].Err
 	}
-	tree, err := proc.Build(c.Images)
-	if err != nil {
-		return nil, fail(err)
-	}
 	r := &Report{
 		Archive:   ArchiveInfo{Name: a.Name(), Layers: a.Layers(), Size: a.Size(), RandomAccess: a.RandomAccess(), Trailer: contents.Trailer, Pod: contents.Pod},
 		Container: c.Prefix, Identity: c.Identity, Sizes: c.Sizes,
 		Processes: []Process{}, Warnings: []string{},
+	}
+	tree, err := proc.Build(c.Images)
+	if errors.Is(err, proc.ErrNoDump) {
+		// Identity and metadata are still worth showing.
+		r.Warnings = append(r.Warnings, err.Error())
+		tree = &proc.Tree{}
+	} else if err != nil {
+		return nil, fail(err)
 	}
 	for _, p := range tree.Processes {
 		maps, err := tree.Maps(c.Images, p)

@@ -16,6 +16,11 @@ import (
 // ErrNoProcess is returned for a pid that is not in the dump.
 var ErrNoProcess = errors.New("no such process in the checkpoint")
 
+// ErrNoDump is returned for a checkpoint with no CRIU image at all: the
+// runtime's metadata without a process dump (a Podman export made without
+// one, a dump that failed before writing).
+var ErrNoDump = errors.New("no process dump: the archive holds the container's metadata but no CRIU images (no checkpoint/pstree.img)")
+
 // Tree is the process tree of a checkpoint.
 type Tree struct {
 	// Processes in pid order.
@@ -69,6 +74,9 @@ type Thread struct {
 // Build assembles the tree from a checkpoint's images. pstree.img and a
 // core image per thread are required; the rest is read when present.
 func Build(images *criu.ImageSet) (*Tree, error) {
+	if images.Len() == 0 {
+		return nil, ErrNoDump
+	}
 	entries := criu.All[*pstree.PstreeEntry](images, "pstree.img")
 	if len(entries) == 0 {
 		if images.Get("pstree.img") == nil {

@@ -53,7 +53,9 @@ func renderReport(w io.Writer, r *inspect.Report, s inspect.Sections) error {
 	}
 
 	fmt.Fprintln(w, "\nProcesses")
-	if err := render.Tree(w, processTree(r, s)); err != nil {
+	if len(r.Processes) == 0 {
+		fmt.Fprintln(w, "(none: no process dump in the archive)")
+	} else if err := render.Tree(w, processTree(r, s)); err != nil {
 		return err
 	}
 	if r.Mounts != nil {
