@@ -39,7 +39,14 @@ func renderReport(w io.Writer, r *inspect.Report, s inspect.Sections) error {
 	kv("Image", id.Image)
 	kv("Engine", strings.Join(nonEmpty(id.Engine, prefixed("runtime ", id.Runtime), prefixed("CRIU ", id.CRIUVersion)), ", "))
 	kv("Host", id.Host)
-	kv("IP", id.IP)
+	if len(id.Networks) <= 1 {
+		kv("IP", id.IP)
+	}
+	if len(id.Networks) > 1 || len(id.Networks) == 1 && id.Networks[0].Name != "" {
+		for _, n := range id.Networks {
+			kv("Network", strings.Join(nonEmpty(n.Name, n.Interface, strings.Join(n.IPs, " "), prefixed("mac ", n.MAC), prefixed("gateway ", strings.Join(n.Gateways, " "))), ", "))
+		}
+	}
 	kv("Created", when(id.Created))
 	kv("Checkpointed", hinted(when(id.Checkpointed), "checkpointed", id.FromFileName))
 	sz := r.Sizes
