@@ -13,6 +13,7 @@ import (
 
 	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/mem"
+	"github.com/ckpt-dev/ckpt/proc"
 )
 
 // DefaultMaxHits is how many matches Search keeps when not told.
@@ -163,11 +164,27 @@ func keep(c *archive.Checkpoint, pid, shmid uint32, h mem.Hit) Hit {
 }
 
 // check makes sure every selected process with memory was searched.
+//
+// A process whose mm-N.img is missing but whose pagemap and pages are
+// there is searched all the same, with or without --pid: its hits carry
+// no mapping, and a warning says why.
 func check(a *archive.Archive, contents *archive.Contents, sel Select, pg *pages, res *SearchResult) error {
+	noMM := func(c *archive.Checkpoint, p *proc.Process) bool {
+		if p.MM != nil || p.State == "zombie" || p.State == "dead" || c.Images.Get(fmt.Sprintf("pagemap-%d.img", p.PID)) == nil {
+			return false
+		}
+		res.Warnings = append(res.Warnings, fmt.Sprintf("pid %d: mm-%d.img is missing: its memory was searched by its pagemap alone, so its hits have no mapping", p.PID, p.PID))
+		return true
+	}
 	if sel.PID != 0 {
-		t, err := find(a, contents, sel)
+		t, err := findAny(a, contents, sel)
 		if err != nil {
 			return err
+		}
+		if !noMM(t.c, t.p) {
+			if err := hasMemory(a, t.c, t.p); err != nil {
+				return err
+			}
 		}
 		return pg.missing(a, t.c, t.p.PID)
 	}
@@ -181,7 +198,7 @@ func check(a *archive.Archive, contents *archive.Contents, sel Select, pg *pages
 			return err
 		}
 		for _, p := range t.Processes {
-			if p.MM == nil {
+			if p.MM == nil && !noMM(c, p) {
 				continue // a zombie
 			}
 			if err := pg.missing(a, c, p.PID); err != nil {

@@ -108,6 +108,18 @@ type target struct {
 
 // find returns the process sel names, which must have memory.
 func find(a *archive.Archive, contents *archive.Contents, sel Select) (*target, error) {
+	tg, err := findAny(a, contents, sel)
+	if err != nil {
+		return nil, err
+	}
+	if err := hasMemory(a, tg.c, tg.p); err != nil {
+		return nil, err
+	}
+	return tg, nil
+}
+
+// findAny returns the process sel names.
+func findAny(a *archive.Archive, contents *archive.Contents, sel Select) (*target, error) {
 	cs, err := checkpoints(a, contents, sel)
 	if err != nil {
 		return nil, err
@@ -132,11 +144,7 @@ func find(a *archive.Archive, contents *archive.Contents, sel Select) (*target, 
 	case len(found) == 0:
 		return nil, failf(a, cs[0], "pstree.img", fmt.Errorf("pid %d: %w (pids: %s)", sel.PID, proc.ErrNoProcess, strings.Join(pids, ", ")))
 	}
-	tg := found[0]
-	if err := hasMemory(a, tg.c, tg.p); err != nil {
-		return nil, err
-	}
-	return tg, nil
+	return found[0], nil
 }
 
 // hasMemory explains why a process has no memory image, if it has none.
