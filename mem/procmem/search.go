@@ -199,7 +199,10 @@ func check(a *archive.Archive, contents *archive.Contents, sel Select, pg *pages
 		}
 		for _, p := range t.Processes {
 			if p.MM == nil && !noMM(c, p) {
-				continue // a zombie
+				if p.State != "zombie" && p.State != "dead" {
+					res.Warnings = append(res.Warnings, fmt.Sprintf("pid %d: mm-%d.img and pagemap-%d.img are missing: its memory was not searched", p.PID, p.PID, p.PID))
+				}
+				continue // a zombie has no memory
 			}
 			if err := pg.missing(a, c, p.PID); err != nil {
 				return err
