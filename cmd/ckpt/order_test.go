@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/klauspost/compress/zstd"
+
 	"github.com/ckpt-dev/ckpt/internal/testgen"
 )
 
@@ -160,4 +162,54 @@ func firstDiff(a, b string) string {
 	}
 	lo := max(0, i-200)
 	return fmt.Sprintf("want …%s…\n got …%s…", a[lo:min(len(a), i+200)], b[lo:min(len(b), i+200)])
+}
+
+// TestPeerPackings: checkpointctl's diff-sk dumps give the same JSON as
+// the plain tar (random access) whether zstd-compressed in the original
+// order or gzip-compressed by GNU tar (pages before their pagemaps), read
+// from the file (a second pass) or from a pipe (pages held in memory).
+func TestPeerPackings(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"a", "b"} {
+		zst := filepath.Join("..", "..", "testdata", "peer", "diff-sk", name+".tar.zst")
+		gz := filepath.Join("..", "..", "testdata", "peer", "diff-sk", name+".tar.gz")
+		plain := filepath.Join(dir, name+".tar")
+		in, err := os.Open(zst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := zstd.NewReader(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(d)
+		d.Close()
+		in.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(plain, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{
+			{"inspect", "--all", "-o", "json", "{}"},
+			{"mem", "maps", "-o", "json", "{}"},
+			{"mem", "search", "-o", "json", "{}", "--", "--tcp-socket"},
+			{"scan", "-o", "json", "{}"},
+		} {
+			var want string
+			for _, src := range [][2]string{{plain, plain}, {zst, zst}, {gz, gz}, {gz, "-"}} {
+				argv := make([]string, len(args))
+				for i, a := range args {
+					argv[i] = strings.ReplaceAll(a, "{}", src[1])
+				}
+				got := runJSON(t, src[0], src[1], argv)
+				if want == "" {
+					want = got
+				} else if got != want {
+					t.Errorf("%s %q: differs from the plain tar:\n%s", name, argv, firstDiff(want, got))
+				}
+			}
+		}
+	}
 }
