@@ -343,11 +343,12 @@ func (l *loader) pages(c *Checkpoint, e *Entry, id uint32, r io.Reader) error {
 		if l.held+e.Size > l.limits.MaxHeld {
 			return fmt.Errorf("%w: it comes before the images that index it (its pagemap or mm) in this stream, not in CRIU's order, so it must be held in memory until they come, and %d bytes of held pages would exceed the %d-byte limit: read the archive from a file, which can be read twice, or raise the limit", ErrOutOfOrder, l.held+e.Size, l.limits.MaxHeld)
 		}
-		b, err := io.ReadAll(io.LimitReader(r, e.Size))
-		if err != nil {
-			return err
+		// The size is known and bounded: one allocation, no doubling.
+		b := make([]byte, e.Size)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return noEOF(err)
 		}
-		l.held += int64(len(b))
+		l.held += e.Size
 		lp.data = b
 	}
 	l.later = append(l.later, lp)
