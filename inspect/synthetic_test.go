@@ -129,7 +129,9 @@ func TestMissingImagesAreUnknown(t *testing.T) {
 		if !slices.Equal(rp.MissingImages, want) || rp.FDs != nil {
 			t.Errorf("pid %d: missing %q, fds %v; want %q and no fds", rp.PID, rp.MissingImages, rp.FDs, want)
 		}
-		if !slices.ContainsFunc(rs[0].Warnings, func(w string) bool { return strings.HasPrefix(w, fmt.Sprintf("pid %d: ", rp.PID)) && strings.Contains(w, "open files") }) {
+		if !slices.ContainsFunc(rs[0].Warnings, func(w string) bool {
+			return strings.HasPrefix(w, fmt.Sprintf("pid %d: ", rp.PID)) && strings.Contains(w, "open files")
+		}) {
 			t.Errorf("pid %d: no warning in %q", rp.PID, rs[0].Warnings)
 		}
 	}
