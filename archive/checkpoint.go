@@ -20,6 +20,10 @@ type Checkpoint struct {
 	Images *criu.ImageSet
 	// ImageErrors holds the images that could not be decoded.
 	ImageErrors []ImageError
+	// Unreadable holds the optional files (network.status, stats-dump,
+	// status, ...) that could not be read: the rest of the checkpoint was
+	// read without them.
+	Unreadable []ImageError
 	// Pages lists the raw memory pages images, by name.
 	Pages   []*Entry
 	Stats   *stats.DumpStatsEntry // stats-dump, nil when absent
@@ -29,6 +33,9 @@ type Checkpoint struct {
 	Sizes   Sizes
 	// Entries are the archive entries that belong to this container.
 	Entries []*Entry
+
+	topStats, topDumpLog bool     // stats-dump and dump.log came from the top level
+	warnings             []string // for Contents.Warnings
 }
 
 // ImageError is an image that did not decode.

@@ -4,6 +4,7 @@ import (
 	"compress/bzip2"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -17,6 +18,9 @@ func decompressor(f Format, r io.Reader) (io.Reader, func(), error) {
 	case Gzip:
 		z, err := gzip.NewReader(r)
 		if err != nil {
+			if strings.HasPrefix(err.Error(), "gzip: ") {
+				return nil, nil, err // compress/gzip names itself
+			}
 			return nil, nil, fmt.Errorf("gzip: %w", err)
 		}
 		return z, func() { z.Close() }, nil

@@ -15,6 +15,7 @@ var (
 	ErrMissing      = errors.New("missing")
 	ErrBadMetadata  = errors.New("invalid metadata")
 	ErrStreamReused = errors.New("a stream can be read only once")
+	ErrOutOfOrder   = errors.New("members out of order")
 )
 
 // Error reports a problem with an archive, or with one entry in it.

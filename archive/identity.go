@@ -2,6 +2,8 @@ package archive
 
 import (
 	"encoding/json"
+	"fmt"
+	"slices"
 	"time"
 
 	metadata "github.com/checkpoint-restore/checkpointctl/lib"
@@ -16,19 +18,23 @@ const (
 
 // Identity says which container a checkpoint is of and how it was made.
 type Identity struct {
-	Namespace   string    `json:"namespace"`
-	Pod         string    `json:"pod"`
-	PodUID      string    `json:"pod_uid"`
-	Container   string    `json:"container"`
-	ContainerID string    `json:"container_id"`
-	Image       string    `json:"image"`
-	Engine      string    `json:"engine"`  // CRI-O, containerd, Podman
-	Runtime     string    `json:"runtime"` // the OCI runtime: runc, crun
-	CRIUVersion string    `json:"criu_version"`
-	Host        string    `json:"host"`     // the node, from CRIU's log
-	Hostname    string    `json:"hostname"` // the container's own
-	IP          string    `json:"ip"`
-	Created     time.Time `json:"created"`
+	Namespace   string `json:"namespace"`
+	Pod         string `json:"pod"`
+	PodUID      string `json:"pod_uid"`
+	Container   string `json:"container"`
+	ContainerID string `json:"container_id"`
+	Image       string `json:"image"`
+	Engine      string `json:"engine"`  // CRI-O, containerd, Podman
+	Runtime     string `json:"runtime"` // the OCI runtime: runc, crun
+	CRIUVersion string `json:"criu_version"`
+	Host        string `json:"host"`     // the node, from CRIU's log
+	Hostname    string `json:"hostname"` // the container's own
+	IP          string `json:"ip"`       // the first address of Networks
+	// Networks are every network the container was attached to, with
+	// its interface, addresses (v4 and v6), MAC and gateways, sorted by
+	// network and interface name.
+	Networks []Network `json:"networks"`
+	Created  time.Time `json:"created"`
 	// Checkpointed is when the dump was taken.
 	Checkpointed time.Time `json:"checkpointed"`
 	// FromFileName lists the fields read from the kubelet's file name
@@ -47,7 +53,6 @@ const (
 	annPodUID           = "io.kubernetes.pod.uid"
 	annCRIOMetadata     = "io.kubernetes.cri-o.Metadata"
 	annCRIOImageName    = "io.kubernetes.cri-o.ImageName"
-	annCRIOIP           = "io.kubernetes.cri-o.IP.0"
 	annCRIOLabels       = "io.kubernetes.cri-o.Labels"
 	annCRIContainerName = "io.kubernetes.cri.container-name"
 	annCRISandboxName   = "io.kubernetes.cri.sandbox-name"
@@ -93,11 +98,11 @@ func identify(m *Metadata, log *DumpLog) Identity {
 		}
 		id.Namespace, id.Pod, id.PodUID = ann[annPodNamespace], ann[annPodName], ann[annPodUID]
 		id.Image = firstOf(ann[annCRIOImageName], id.Image)
-		id.IP = ann[annCRIOIP]
+		id.Networks = crioNetworks(ann)
 	case ann[annManager] == "libpod":
 		id.Engine = EnginePodman
 		if ns := m.NetworkStatus; ns != nil {
-			id.IP = podmanIP(*ns)
+			id.Networks = podmanNetworks(*ns)
 		}
 	case ann[annCRIContainerName] != "" || m.Status != nil:
 		id.Engine = EngineContainerd
@@ -118,21 +123,66 @@ func identify(m *Metadata, log *DumpLog) Identity {
 		id.CRIUVersion = firstOf(log.CRIUVersion, id.CRIUVersion)
 		id.Host = log.Host
 	}
+	if id.Networks == nil {
+		id.Networks = []Network{}
+	}
+	for _, n := range id.Networks {
+		if len(n.IPs) > 0 {
+			id.IP = n.IPs[0]
+			break
+		}
+	}
 	return id
 }
 
-// podmanIP returns the first address of the first network, by name.
-func podmanIP(ns metadata.PodmanNetworkStatus) string {
+// Network is one network a container was attached to.
+type Network struct {
+	Name      string   `json:"name"` // empty when the engine does not say
+	Interface string   `json:"interface"`
+	IPs       []string `json:"ips"` // with their prefix length when known
+	MAC       string   `json:"mac"`
+	Gateways  []string `json:"gateways"`
+}
+
+// podmanNetworks lists every interface of every network of Podman's
+// network.status, by name.
+func podmanNetworks(ns metadata.PodmanNetworkStatus) []Network {
+	out := []Network{}
 	for _, name := range sortedKeys(ns) {
 		for _, ifname := range sortedKeys(ns[name].Interfaces) {
-			for _, sn := range ns[name].Interfaces[ifname].Subnets {
+			iface := ns[name].Interfaces[ifname]
+			n := Network{Name: name, Interface: ifname, IPs: []string{}, MAC: iface.MacAddress, Gateways: []string{}}
+			for _, sn := range iface.Subnets {
 				if sn.IPNet != "" {
-					return sn.IPNet
+					n.IPs = append(n.IPs, sn.IPNet)
+				}
+				if sn.Gateway != "" && !slices.Contains(n.Gateways, sn.Gateway) {
+					n.Gateways = append(n.Gateways, sn.Gateway)
 				}
 			}
+			out = append(out, n)
 		}
 	}
-	return ""
+	return out
+}
+
+// crioNetworks reads CRI-O's IP.0, IP.1, ... annotations (v4 and v6 of
+// the pod's one network).
+func crioNetworks(ann map[string]string) []Network {
+	n := Network{IPs: []string{}, Gateways: []string{}}
+	for i := 0; ; i++ {
+		ip, ok := ann[fmt.Sprintf("io.kubernetes.cri-o.IP.%d", i)]
+		if !ok {
+			break
+		}
+		if ip != "" {
+			n.IPs = append(n.IPs, ip)
+		}
+	}
+	if len(n.IPs) == 0 {
+		return []Network{}
+	}
+	return []Network{n}
 }
 
 // fillFromFileName completes an identity the metadata left empty with what

@@ -19,6 +19,10 @@ type Limits struct {
 	// leaves room for it. Gzip never exceeds about 1032:1, so a gzip bomb is
 	// caught by its header's claim (on a file) or a lower --max-ratio.
 	MaxRatio int64
+	// MaxHeld caps the memory pages held while a stream (a pipe) is read
+	// whose pages images come before their pagemaps, not in CRIU's order.
+	// A file is read a second time instead. Default 256 MiB.
+	MaxHeld int64
 	// MaxListing caps the files listed from a nested tar (rootfs diff).
 	// Default 1,000,000.
 	MaxListing int
@@ -37,6 +41,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.MaxRatio <= 0 {
 		l.MaxRatio = 10000
+	}
+	if l.MaxHeld <= 0 {
+		l.MaxHeld = 256 << 20
 	}
 	if l.MaxListing <= 0 {
 		l.MaxListing = 1_000_000

@@ -1,6 +1,7 @@
 package archive
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -21,10 +22,22 @@ type PagesImage struct {
 	Entry *Entry
 	// ID is the N of pages-N.img, which pagemap_head.pages_id refers to.
 	ID uint32
-	// R reads the pages in order. On random-access archives it is also an
-	// io.ReaderAt (an *io.SectionReader).
+	// R reads the pages in order. On random-access archives, and when the
+	// pages were held in memory, it is also an io.ReaderAt.
 	R io.Reader
+	// Final is true when every image of the checkpoint has been read: on a
+	// random-access archive, and when Load hands over again pages a hook
+	// asked for later. A hook cannot return ErrNotYet then.
+	Final bool
 }
+
+// ErrNotYet is returned by a LoadOptions.Pages hook, before it reads
+// anything, when the images it needs to read the pages (the pagemap that
+// indexes them, the process's mm) have not gone by yet: the archive's
+// members are not in CRIU's order. Load hands the pages over again, with
+// Final set, once the pass is over: from a second pass over a file, or
+// from memory on a stream, within Limits.MaxHeld.
+var ErrNotYet = errors.New("the images these pages need have not been read yet")
 
 // LoadOptions choose what Load hands to consumers besides the Checkpoint.
 type LoadOptions struct {
@@ -32,7 +45,8 @@ type LoadOptions struct {
 	// Pages receives each memory pages image. On random-access archives it
 	// is called after the pass, with every image loaded; on sequential ones
 	// during the pass, when the pages stream by (CRIU's sorted order puts
-	// mm-* and pagemap-* before pages-*).
+	// mm-* and pagemap-* before pages-*). In any other order it may return
+	// ErrNotYet and get the pages again after the pass.
 	Pages func(c *Checkpoint, p *PagesImage) error
 	// Payload receives the raw data that follows CRIU entries: pipe and
 	// FIFO buffers, socket queues, TCP streams, ghost files.
@@ -74,11 +88,21 @@ type loader struct {
 	out      Contents
 	byPrefix map[string]*Checkpoint
 	deferred []deferredPages // random access: pages handed over after the pass
+	later    []laterPages    // sequential: pages a hook asked for after the pass
+	held     int64           // bytes of later pages held in memory
 }
 
 type deferredPages struct {
 	c *Checkpoint
 	p *PagesImage
+}
+
+// laterPages is a pages image that came before the images it needs.
+type laterPages struct {
+	c    *Checkpoint
+	e    *Entry
+	id   uint32
+	data []byte // held from a stream; nil when a second pass reads it
 }
 
 // containerLevel says whether a path's first element is something a
@@ -182,20 +206,36 @@ func (l *loader) containerFile(c *Checkpoint, e *Entry, rel string, r io.Reader)
 	switch {
 	case isMetadataFile(rel):
 		c.Sizes.Other += e.Size
-		return c.Metadata.parse(rel, r, l.limits.MaxMetadata)
-	case rel == metadata.DumpLogFile:
+		err := c.Metadata.parse(rel, r, l.limits.MaxMetadata)
+		if err != nil && isOptional(rel) && (errors.Is(err, ErrBadMetadata) || errors.Is(err, ErrTooLarge)) {
+			c.unreadable(e.Name, rel, err)
+			return nil
+		}
+		return err
+	case rel == metadata.DumpLogFile, rel == metadata.CheckpointDirectory+"/"+metadata.DumpLogFile:
+		// Runtimes keep CRIU's log at the top or where CRIU wrote it, in
+		// checkpoint/; the top-level copy wins when there are both.
 		c.Sizes.Other += e.Size
 		d, err := readDumpLog(r)
-		c.DumpLog = d
+		if err == nil && (rel == metadata.DumpLogFile || !c.topDumpLog) {
+			c.DumpLog, c.topDumpLog = d, rel == metadata.DumpLogFile
+		}
 		return err
-	case rel == "stats-dump":
+	case rel == "stats-dump", rel == metadata.CheckpointDirectory+"/stats-dump":
 		c.Sizes.Other += e.Size
 		img, err := criu.ReadImage(path.Base(rel), r, criu.Options{Size: e.Size, MaxEntry: l.limits.MaxEntry}, l.limits.MaxImage, nil)
 		if err != nil {
+			if errors.Is(err, criu.ErrFormat) || errors.Is(err, criu.ErrUnknownMagic) {
+				// Statistics only: the dump itself is readable without them.
+				c.unreadable(e.Name, rel, err)
+				return nil
+			}
 			return err
 		}
-		if s := criu.First[*stats.StatsEntry](imageSetOf(img), img.Name); s != nil {
-			c.Stats = s.GetDump()
+		if rel == "stats-dump" || !c.topStats {
+			if s := criu.First[*stats.StatsEntry](imageSetOf(img), img.Name); s != nil {
+				c.Stats, c.topStats = s.GetDump(), rel == "stats-dump"
+			}
 		}
 		return nil
 	case rel == metadata.RootFsDiffTar:
@@ -290,10 +330,95 @@ func (l *loader) pages(c *Checkpoint, e *Entry, id uint32, r io.Reader) error {
 		if err != nil {
 			return err
 		}
-		l.deferred = append(l.deferred, deferredPages{c, &PagesImage{Entry: e, ID: id, R: sr}})
+		l.deferred = append(l.deferred, deferredPages{c, &PagesImage{Entry: e, ID: id, R: sr, Final: true}})
 		return nil
 	}
-	return l.opt.Pages(c, &PagesImage{Entry: e, ID: id, R: r})
+	err := l.opt.Pages(c, &PagesImage{Entry: e, ID: id, R: r})
+	if !errors.Is(err, ErrNotYet) {
+		return err
+	}
+	lp := laterPages{c: c, e: e, id: id}
+	if l.a.reopen == nil {
+		// A stream cannot be read again: hold the pages, within bounds.
+		if l.held+e.Size > l.limits.MaxHeld {
+			return fmt.Errorf("%w: it comes before the images that index it (its pagemap or mm) in this stream, not in CRIU's order, so it must be held in memory until they come, and %d bytes of held pages would exceed the %d-byte limit: read the archive from a file, which can be read twice, or raise the limit", ErrOutOfOrder, l.held+e.Size, l.limits.MaxHeld)
+		}
+		// The size is known and bounded: one allocation, no doubling.
+		b := make([]byte, e.Size)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return noEOF(err)
+		}
+		l.held += e.Size
+		lp.data = b
+	}
+	l.later = append(l.later, lp)
+	return nil
+}
+
+// handLater gives the hook the pages it asked for after the pass: from
+// memory, or from a second pass over the file.
+func (l *loader) handLater() error {
+	again := map[string]laterPages{}
+	for _, lp := range l.later {
+		if lp.data == nil {
+			again[lp.e.Name] = lp
+			continue
+		}
+		if err := l.opt.Pages(lp.c, &PagesImage{Entry: lp.e, ID: lp.id, R: bytes.NewReader(lp.data), Final: true}); err != nil {
+			return l.a.errorf(lp.e.Name, err)
+		}
+	}
+	if len(again) == 0 {
+		return nil
+	}
+	l.a.debugf("%d pages images come before the images that index them (not CRIU's member order): reading the archive a second time for them", len(again))
+	b, err := l.a.reopen()
+	if err != nil {
+		return l.a.errorf("", fmt.Errorf("opening it again for a second pass: %w", err))
+	}
+	defer b.Close()
+	_, err = b.Walk(func(e *Entry, r io.Reader) error {
+		lp, ok := again[e.Name]
+		if !ok {
+			return nil
+		}
+		delete(again, e.Name)
+		if e.Size != lp.e.Size {
+			return fmt.Errorf("%w: changed between the two passes (%d bytes, then %d)", ErrTruncated, lp.e.Size, e.Size)
+		}
+		if err := l.opt.Pages(lp.c, &PagesImage{Entry: lp.e, ID: lp.id, R: r, Final: true}); err != nil {
+			return err
+		}
+		if len(again) == 0 {
+			return SkipRest
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for name := range again {
+		return l.a.errorf(name, fmt.Errorf("%w: gone in the second pass (the file changed while it was read)", ErrTruncated))
+	}
+	return nil
+}
+
+// isOptional says whether a metadata file may be unreadable without
+// stopping the read: config.dump and spec.dump say what the checkpoint is,
+// the rest only add to it.
+func isOptional(rel string) bool {
+	return rel != metadata.ConfigDumpFile && rel != metadata.SpecDumpFile
+}
+
+// unreadable records an optional file that could not be read; reading goes
+// on without it.
+func (c *Checkpoint) unreadable(entry, rel string, err error) {
+	var ae *Error
+	if errors.As(err, &ae) {
+		err = ae.Err
+	}
+	c.Unreadable = append(c.Unreadable, ImageError{Name: rel, Err: err})
+	c.warnings = append(c.warnings, fmt.Sprintf("%s: unreadable, read without it: %v", entry, err))
 }
 
 // pagesID parses the N of pages-N.img.
@@ -322,6 +447,7 @@ func (l *loader) finish() error {
 		}
 		c.Identity = identify(&c.Metadata, c.DumpLog)
 		l.fallbacks(c)
+		l.out.Warnings = append(l.out.Warnings, c.warnings...)
 	}
 	if l.out.Pod != nil {
 		l.out.Pod.reconcile(l.out.Checkpoints)
@@ -337,7 +463,7 @@ func (l *loader) finish() error {
 			return l.a.errorf(d.p.Entry.Name, err)
 		}
 	}
-	return nil
+	return l.handLater()
 }
 
 // validate requires the metadata every engine writes.

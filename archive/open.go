@@ -26,6 +26,9 @@ type Options struct {
 	// Decrypter opens sealed archives; without one they are refused.
 	Decrypter Decrypter
 	Limits    Limits
+	// Debug, when set, receives lines about how the archive is read that
+	// are neither warnings nor errors (a second pass, and why).
+	Debug func(msg string)
 }
 
 // Archive is an opened archive with its layers peeled off.
@@ -45,6 +48,11 @@ type Archive struct {
 
 	compressed *countingReader // bytes consumed below the decompressor
 	walked     bool
+
+	// reopen opens the same file again for a second pass; nil for a
+	// stream, which can be read only once.
+	reopen func() (*Archive, error)
+	debug  func(string)
 }
 
 // Open opens the archive at path, or standard input for "-".
@@ -76,13 +84,16 @@ func Open(path string, opt Options) (*Archive, error) {
 		return nil, err
 	}
 	a.file = f
+	if st.Mode().IsRegular() && a.ra == nil {
+		a.reopen = func() (*Archive, error) { return Open(path, opt) }
+	}
 	return a, nil
 }
 
 // OpenReader opens an archive read sequentially from r. name is used in
 // messages.
 func OpenReader(name string, r io.Reader, opt Options) (*Archive, error) {
-	a := &Archive{name: name, size: -1, limits: opt.Limits.WithDefaults()}
+	a := &Archive{name: name, size: -1, limits: opt.Limits.WithDefaults(), debug: opt.Debug}
 	if err := a.peelStream(r, opt); err != nil {
 		a.Close()
 		return nil, err
@@ -91,7 +102,7 @@ func OpenReader(name string, r io.Reader, opt Options) (*Archive, error) {
 }
 
 func openReaderAt(name string, ra io.ReaderAt, size int64, opt Options) (*Archive, error) {
-	a := &Archive{name: name, size: size, limits: opt.Limits.WithDefaults()}
+	a := &Archive{name: name, size: size, limits: opt.Limits.WithDefaults(), debug: opt.Debug}
 	head, err := readHead(ra, size)
 	if err != nil {
 		return nil, a.errorf("", err)
@@ -262,6 +273,12 @@ func (a *Archive) Close() error {
 		return err
 	}
 	return nil
+}
+
+func (a *Archive) debugf(format string, args ...any) {
+	if a.debug != nil {
+		a.debug(a.name + ": " + fmt.Sprintf(format, args...))
+	}
 }
 
 func (a *Archive) errorf(entry string, err error) error {

@@ -56,3 +56,33 @@ func IsRaw(name string) bool {
 	}
 	return false
 }
+
+// rawKinds say what each kind of raw image holds, for messages.
+var rawKinds = []struct{ prefix, kind string }{
+	{"pages-", "memory pages"},
+	{"amdgpu-pages-", "AMD GPU memory pages"},
+	{"tmpfs-", "a tar archive of a tmpfs mount"},
+	{"ifaddr-", "a raw netlink dump of interface addresses (ip addr save)"},
+	{"route-", "a raw netlink dump of IPv4 routes (ip route save)"},
+	{"route6-", "a raw netlink dump of IPv6 routes (ip -6 route save)"},
+	{"rule-", "a raw netlink dump of routing rules (ip rule save)"},
+	{"iptables-", "iptables-save output"},
+	{"ip6tables-", "ip6tables-save output"},
+	{"nftables-", "an nft ruleset"},
+	{"netns-ct-", "a raw netlink dump of conntrack entries"},
+	{"netns-exp-", "a raw netlink dump of conntrack expectations"},
+}
+
+// RawKind says what the raw image named name holds ("memory pages",
+// "iptables-save output", ...), or "" when it is not a raw image.
+func RawKind(name string) string {
+	base := path.Base(name)
+	kind, n := "", 0
+	for _, k := range rawKinds {
+		// The longest prefix wins: amdgpu-pages- over pages-.
+		if strings.HasPrefix(base, k.prefix) && len(k.prefix) > n {
+			kind, n = k.kind, len(k.prefix)
+		}
+	}
+	return kind
+}

@@ -144,17 +144,17 @@ func (d *Differ) compareProcesses(ca, cb *container, sum *Summary) []Process {
 	merge(ca.tree.Processes, cb.tree.Processes, func(p *proc.Process) uint32 { return p.PID }, func(pa, pb **proc.Process) {
 		switch {
 		case pb == nil:
-			out = append(out, lone(ca, *pa, Removed, ReasonExited))
+			out = append(out, lone(ca, *pa, Removed, ReasonExited, sum))
 			sum.Processes.add(Removed)
 		case pa == nil:
-			out = append(out, lone(cb, *pb, Added, ReasonNew))
+			out = append(out, lone(cb, *pb, Added, ReasonNew, sum))
 			sum.Processes.add(Added)
 		case !pr.same[(*pa).PID]:
 			reason := ReasonReused
 			if pr.exec[(*pa).PID] {
 				reason = ReasonExec
 			}
-			out = append(out, lone(ca, *pa, Removed, reason), lone(cb, *pb, Added, reason))
+			out = append(out, lone(ca, *pa, Removed, reason, sum), lone(cb, *pb, Added, reason, sum))
 			sum.Processes.add(Removed)
 			sum.Processes.add(Added)
 		default:
@@ -166,8 +166,9 @@ func (d *Differ) compareProcesses(ca, cb *container, sum *Summary) []Process {
 	return out
 }
 
-// lone describes a process present on one side only.
-func lone(c *container, p *proc.Process, change, reason string) Process {
+// lone describes a process present on one side only. Every thread,
+// descriptor, socket and mapping of it is added or removed with it.
+func lone(c *container, p *proc.Process, change, reason string, sum *Summary) Process {
 	maps := c.maps[p.PID]
 	ms := proc.Summary(maps)
 	info := &ProcessInfo{State: p.State, Threads: len(p.Threads), Mappings: len(maps), Virtual: ms.Virtual, PresentBytes: ms.Resident}
@@ -180,6 +181,15 @@ func lone(c *container, p *proc.Process, change, reason string) Process {
 	}
 	out := newProcess(c, p, change)
 	out.Reason, out.Info = reason, info
+	if change == Added {
+		out.Threads = compareThreads(nil, p.Threads, &sum.Threads)
+		out.Files, out.Sockets = compareFDs(nil, p.FDs, &sum.Files, &sum.Sockets)
+		out.Maps = compareMaps(nil, maps, &sum.Maps)
+	} else {
+		out.Threads = compareThreads(p.Threads, nil, &sum.Threads)
+		out.Files, out.Sockets = compareFDs(p.FDs, nil, &sum.Files, &sum.Sockets)
+		out.Maps = compareMaps(maps, nil, &sum.Maps)
+	}
 	return out
 }
 

@@ -37,8 +37,19 @@ func identityFields(id archive.Identity) []FieldChange {
 		{Field: "namespace", Old: id.Namespace}, {Field: "pod", Old: id.Pod}, {Field: "container", Old: id.Container},
 		{Field: "image", Old: id.Image}, {Field: "engine", Old: id.Engine}, {Field: "runtime", Old: id.Runtime},
 		{Field: "criu_version", Old: id.CRIUVersion}, {Field: "host", Old: id.Host}, {Field: "hostname", Old: id.Hostname},
-		{Field: "ip", Old: id.IP}, {Field: "created", Old: t(id.Created)}, {Field: "checkpointed", Old: t(id.Checkpointed)},
+		{Field: "ip", Old: id.IP}, {Field: "networks", Old: networksText(id.Networks)},
+		{Field: "created", Old: t(id.Created)}, {Field: "checkpointed", Old: t(id.Checkpointed)},
 	}
+}
+
+// networksText is every network in one comparable line.
+func networksText(ns []archive.Network) string {
+	var parts []string
+	for _, n := range ns {
+		f := []string{n.Name, n.Interface, strings.Join(n.IPs, ","), n.MAC, strings.Join(n.Gateways, ",")}
+		parts = append(parts, strings.Join(f, " "))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // compareIdentity lists the identity fields that differ and those of them

@@ -110,7 +110,7 @@ func (d *Differ) Read(ctx context.Context, a *archive.Archive) (*Snapshot, error
 			}
 			return nil
 		}, func(c *archive.Checkpoint, p *archive.PagesImage) {
-			s.warnings = append(s.warnings, fmt.Sprintf("%s: %s: no pagemap refers to it (or it came before its pagemap in the stream): its pages are not compared", a.Name(), p.Entry.Name))
+			s.warnings = append(s.warnings, fmt.Sprintf("%s: %s: no pagemap refers to it: its pages are not compared", a.Name(), p.Entry.Name))
 		}),
 		RootFS: func(c *archive.Checkpoint, f *archive.ListedFile, r io.Reader) error {
 			var h maphash.Hash

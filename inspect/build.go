@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"slices"
+	"strings"
 
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/mm"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
 
 	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/criu"
@@ -46,7 +49,7 @@ func Build(a *archive.Archive, opt Options) ([]*Report, error) {
 			args[memKey{c.Prefix, pid}] = ae
 			return nil
 		}, func(c *archive.Checkpoint, p *archive.PagesImage) {
-			warnings = append(warnings, fmt.Sprintf("%s: no pagemap refers to it (or it came before its pagemap in the stream): command lines unavailable", p.Entry.Name))
+			warnings = append(warnings, fmt.Sprintf("%s: no pagemap refers to it: command lines unavailable", p.Entry.Name))
 		}),
 	})
 	if err != nil {
@@ -76,14 +79,18 @@ func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint
 	if len(c.ImageErrors) > 0 {
 		return nil, c.ImageErrors[0].Err
 	}
-	tree, err := proc.Build(c.Images)
-	if err != nil {
-		return nil, fail(err)
-	}
 	r := &Report{
 		Archive:   ArchiveInfo{Name: a.Name(), Layers: a.Layers(), Size: a.Size(), RandomAccess: a.RandomAccess(), Trailer: contents.Trailer, Pod: contents.Pod},
 		Container: c.Prefix, Identity: c.Identity, Sizes: c.Sizes,
 		Processes: []Process{}, Warnings: []string{},
+	}
+	tree, err := proc.Build(c.Images)
+	if errors.Is(err, proc.ErrNoDump) {
+		// Identity and metadata are still worth showing.
+		r.Warnings = append(r.Warnings, err.Error())
+		tree = &proc.Tree{}
+	} else if err != nil {
+		return nil, fail(err)
 	}
 	for _, p := range tree.Processes {
 		maps, err := tree.Maps(c.Images, p)
@@ -93,7 +100,18 @@ func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint
 		rp := Process{
 			PID: p.PID, PPID: p.PPID, PGID: p.PGID, SID: p.SID, Comm: p.Comm, State: p.State, ExitCode: p.ExitCode,
 			Threads: p.Threads, Cmdline: []string{}, Exe: p.Exe, Cwd: p.Cwd, Root: p.Root, Creds: p.Creds,
-			Memory: proc.Summary(maps),
+			Memory: proc.Summary(maps), MissingImages: slices.Clone(p.Missing),
+		}
+		if p.MM != nil {
+			if h := criu.First[*pagemap.PagemapHead](c.Images, fmt.Sprintf("pagemap-%d.img", p.PID)); h != nil {
+				name := fmt.Sprintf("pages-%d.img", h.GetPagesId())
+				if !slices.ContainsFunc(c.Pages, func(e *archive.Entry) bool { return path.Base(e.Name) == name }) {
+					rp.MissingImages = append(rp.MissingImages, name)
+				}
+			}
+		}
+		if rp.MissingImages == nil {
+			rp.MissingImages = []string{}
 		}
 		if p.Creds != nil {
 			rp.Capabilities = proc.CapSummary(p.Creds.CapEffective)
@@ -103,8 +121,9 @@ func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint
 			if s.Env {
 				rp.Env, _ = ae.Environ()
 			}
-		} else if p.MM != nil {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("pid %d: its pages image is missing: command line and environment unavailable", p.PID))
+		}
+		if len(rp.MissingImages) > 0 {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("pid %d: %s missing from the dump: %s unknown", p.PID, strings.Join(rp.MissingImages, ", "), unknownFacts(rp.MissingImages)))
 		}
 		if s.Env && rp.Env == nil {
 			rp.Env = []string{}
@@ -112,10 +131,10 @@ func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint
 		switch {
 		case s.Files:
 			rp.FDs, rp.Locks = p.FDs, p.Locks
-		case s.Sockets:
+		case s.Sockets && p.FDs != nil:
 			rp.FDs = slices.DeleteFunc(slices.Clone(p.FDs), func(fd proc.FD) bool { return fd.File.Socket == nil })
 		}
-		if (s.Files || s.Sockets) && rp.FDs == nil {
+		if (s.Files || s.Sockets) && rp.FDs == nil && p.FDs != nil {
 			rp.FDs = []proc.FD{}
 		}
 		if s.Maps {
@@ -128,6 +147,11 @@ func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint
 	}
 	if s.Stats {
 		r.Dump = &Dump{Log: c.DumpLog}
+		for _, u := range c.Unreadable {
+			if path.Base(u.Name) == "stats-dump" {
+				r.Dump.StatsError = u.Err.Error()
+			}
+		}
 		if st := c.Stats; st != nil {
 			r.Dump.Stats = &Stats{
 				FreezingTime: st.GetFreezingTime(), FrozenTime: st.GetFrozenTime(), MemdumpTime: st.GetMemdumpTime(),
@@ -146,6 +170,32 @@ func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint
 		r.Warnings = append(r.Warnings, "dump.log does not end with \"Dumping finished successfully\": the dump may have failed")
 	}
 	return r, nil
+}
+
+// unknownFacts says what the missing images would have told.
+func unknownFacts(missing []string) string {
+	var facts []string
+	add := func(f string) {
+		if !slices.Contains(facts, f) {
+			facts = append(facts, f)
+		}
+	}
+	for _, m := range missing {
+		switch {
+		case strings.HasPrefix(m, "fs-"):
+			add("cwd and root")
+		case strings.HasPrefix(m, "mm-"):
+			add("memory, executable, command line and environment")
+		case strings.HasPrefix(m, "pagemap-"), strings.HasPrefix(m, "pages-"):
+			add("memory contents, command line and environment")
+		case strings.HasPrefix(m, "ids-"), strings.HasPrefix(m, "fdinfo-"), m == "files.img":
+			add("open files")
+		}
+	}
+	if len(facts) == 0 {
+		return "some facts"
+	}
+	return strings.Join(facts, "; ")
 }
 
 func specMounts(c *archive.Checkpoint) []SpecMount {

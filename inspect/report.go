@@ -69,6 +69,10 @@ type Process struct {
 	FDs             []proc.FD          `json:"fds,omitempty"`
 	Locks           []proc.FileLock    `json:"locks,omitempty"`
 	Maps            []proc.Mapping     `json:"maps,omitempty"`
+	// MissingImages names the images of this process the dump lacks: the
+	// facts they hold (cwd, memory, files, command line) are unknown, not
+	// empty.
+	MissingImages []string `json:"missing_images"`
 }
 
 // Mounts are the container's mounts as CRIU saw them and as the runtime
@@ -88,8 +92,10 @@ type SpecMount struct {
 
 // Dump is how CRIU's dump went.
 type Dump struct {
-	Stats *Stats           `json:"stats"`
-	Log   *archive.DumpLog `json:"log"`
+	Stats *Stats `json:"stats"`
+	// StatsError says why stats-dump, present, could not be read.
+	StatsError string           `json:"stats_error,omitempty"`
+	Log        *archive.DumpLog `json:"log"`
 }
 
 // Stats are CRIU's dump statistics (stats-dump), times in microseconds.

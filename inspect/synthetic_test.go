@@ -2,6 +2,7 @@ package inspect
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -92,15 +93,46 @@ func TestGeneratedBreakage(t *testing.T) {
 	s.Break = testgen.Break{Omit: []string{"checkpoint/pages-1.img"}}
 	p, _ := generated(t, s, testgen.None)
 	rs, err := tryBuild(p)
-	if err != nil || !slices.ContainsFunc(rs[0].Warnings, func(w string) bool { return strings.Contains(w, "pages image is missing") }) {
+	if err != nil || !slices.ContainsFunc(rs[0].Warnings, func(w string) bool { return strings.Contains(w, "pid 1: pages-1.img missing from the dump") }) ||
+		!slices.Equal(rs[0].Processes[0].MissingImages, []string{"pages-1.img"}) {
 		t.Errorf("missing pages image: %v %v", err, rs)
 	}
-	// In a stream, pages before their pagemap cannot be read: say so.
+	// Pages before their pagemap in a compressed file are read in a
+	// second pass: every command line is there, with no warning.
 	s = base
 	s.Break = testgen.Break{PagesBeforePagemap: true}
 	p, _ = generated(t, s, testgen.Zstd)
 	rs, err = tryBuild(p)
-	if err != nil || !slices.ContainsFunc(rs[0].Warnings, func(w string) bool { return strings.Contains(w, "came before its pagemap") }) {
-		t.Errorf("pages before pagemap: %v %v", err, rs)
+	if err != nil || len(rs[0].Warnings) != 0 || slices.ContainsFunc(rs[0].Processes, func(p Process) bool { return len(p.Cmdline) == 0 }) {
+		t.Errorf("pages before pagemap: %v %+v", err, rs)
+	}
+}
+
+// TestMissingImagesAreUnknown: without files.img or fs-N.img a process's
+// files and cwd are unknown, listed as missing images and warned about,
+// not reported as empty.
+func TestMissingImagesAreUnknown(t *testing.T) {
+	s := testgen.Spec{Processes: 2, PageBytes: 1 << 20, Seed: 3}
+	_, l := generated(t, s, testgen.None)
+	pid := l.Processes[1].PID
+	s.Break = testgen.Break{Omit: []string{"checkpoint/files.img", fmt.Sprintf("checkpoint/fs-%d.img", pid)}}
+	p, _ := generated(t, s, testgen.None)
+	rs, err := tryBuild(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rp := range rs[0].Processes {
+		want := []string{"files.img"}
+		if int(rp.PID) == pid {
+			want = []string{fmt.Sprintf("fs-%d.img", pid), "files.img"}
+		}
+		if !slices.Equal(rp.MissingImages, want) || rp.FDs != nil {
+			t.Errorf("pid %d: missing %q, fds %v; want %q and no fds", rp.PID, rp.MissingImages, rp.FDs, want)
+		}
+		if !slices.ContainsFunc(rs[0].Warnings, func(w string) bool {
+			return strings.HasPrefix(w, fmt.Sprintf("pid %d: ", rp.PID)) && strings.Contains(w, "open files")
+		}) {
+			t.Errorf("pid %d: no warning in %q", rp.PID, rs[0].Warnings)
+		}
 	}
 }

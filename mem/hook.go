@@ -14,9 +14,14 @@ type ProcessPages func(c *archive.Checkpoint, pid uint32, ix *Index, r io.Reader
 // Hook adapts fn to archive.LoadOptions.Pages: it finds the pagemap that
 // refers to each pages image and builds its index. Shared memory pages
 // (no pid) are passed with pid 0. A pages image that no pagemap refers to
-// is reported to orphan, when it is not nil, and otherwise skipped.
+// is reported to orphan, when it is not nil, and otherwise skipped. Pages
+// that stream by before their pagemap or mm are asked for again after the
+// pass (archive.ErrNotYet).
 func Hook(fn ProcessPages, orphan func(c *archive.Checkpoint, p *archive.PagesImage)) func(*archive.Checkpoint, *archive.PagesImage) error {
 	return func(c *archive.Checkpoint, p *archive.PagesImage) error {
+		if !Ready(c, p) {
+			return archive.ErrNotYet
+		}
 		name, pid, ok := PagemapFor(c.Images, p.ID)
 		if !ok {
 			if orphan != nil {
@@ -33,4 +38,15 @@ func Hook(fn ProcessPages, orphan func(c *archive.Checkpoint, p *archive.PagesIm
 		}
 		return fn(c, pid, ix, p.R)
 	}
+}
+
+// Ready says whether the images needed to read pages image p have been
+// read: its pagemap and, for a process, its mm. They always have once
+// p.Final is set (what is missing then is missing from the archive).
+func Ready(c *archive.Checkpoint, p *archive.PagesImage) bool {
+	if p.Final {
+		return true
+	}
+	_, pid, ok := PagemapFor(c.Images, p.ID)
+	return ok && (pid == 0 || c.Images.Get(fmt.Sprintf("mm-%d.img", pid)) != nil)
 }

@@ -16,6 +16,11 @@ import (
 // ErrNoProcess is returned for a pid that is not in the dump.
 var ErrNoProcess = errors.New("no such process in the checkpoint")
 
+// ErrNoDump is returned for a checkpoint with no CRIU image at all: the
+// runtime's metadata without a process dump (a Podman export made without
+// one, a dump that failed before writing).
+var ErrNoDump = errors.New("no process dump: the archive holds the container's metadata but no CRIU images (no checkpoint/pstree.img)")
+
 // Tree is the process tree of a checkpoint.
 type Tree struct {
 	// Processes in pid order.
@@ -44,6 +49,10 @@ type Process struct {
 	Exe      string     `json:"exe"`
 	FDs      []FD       `json:"fds"`
 	Locks    []FileLock `json:"locks"`
+	// Missing names the images this process's facts come from that the
+	// dump lacks (fs-N.img, mm-N.img, files.img, ...): those facts are
+	// unknown, not empty. FDs is nil when they are unknown.
+	Missing []string `json:"missing_images"`
 	// Children in pid order.
 	Children []*Process `json:"-"`
 	// IDs groups the process's shared kernel objects (files table, mm, ...).
@@ -65,6 +74,9 @@ type Thread struct {
 // Build assembles the tree from a checkpoint's images. pstree.img and a
 // core image per thread are required; the rest is read when present.
 func Build(images *criu.ImageSet) (*Tree, error) {
+	if images.Len() == 0 {
+		return nil, ErrNoDump
+	}
 	entries := criu.All[*pstree.PstreeEntry](images, "pstree.img")
 	if len(entries) == 0 {
 		if images.Get("pstree.img") == nil {
@@ -114,13 +126,23 @@ func (t *Tree) Find(pid uint32) (*Process, error) {
 func (t *Tree) Files() *FileTable { return t.files }
 
 func (t *Tree) fill(images *criu.ImageSet, p *Process, e *pstree.PstreeEntry) error {
+	p.Missing = []string{}
 	threads := e.GetThreads()
-	if len(threads) == 0 {
+	if len(threads) == 0 || isZombieThreads(threads) {
+		// CRIU records a zombie's thread list as [0] (it has no threads
+		// left to seize) and writes its core under the pid.
 		threads = []uint32{p.PID}
 	}
+	zombie := isZombieThreads(e.GetThreads())
 	for _, tid := range threads {
 		name := fmt.Sprintf("core-%d.img", tid)
 		core := criu.First[*criu_core.CoreEntry](images, name)
+		if core == nil && zombie {
+			// Nothing but the pstree entry: still a zombie, with its
+			// place in the tree.
+			p.State, p.Threads = "zombie", []Thread{}
+			return nil
+		}
 		if core == nil {
 			return fmt.Errorf("%s: %w (thread %d of pid %d)", name, errMissing, tid, p.PID)
 		}
@@ -159,17 +181,41 @@ func (t *Tree) fill(images *criu.ImageSet, p *Process, e *pstree.PstreeEntry) er
 		p.Comm = p.Threads[0].Comm
 	}
 	if p.State == "zombie" {
+		if zombie {
+			p.Threads = []Thread{} // CRIU's [0]: no thread is left
+		}
 		return nil // a zombie has no files, fs or memory
 	}
-	p.IDs = criu.First[*criu_core.TaskKobjIdsEntry](images, fmt.Sprintf("ids-%d.img", p.PID))
+	missing := func(name string) bool {
+		if images.Get(name) == nil {
+			p.Missing = append(p.Missing, name)
+			return true
+		}
+		return false
+	}
+	if !missing(fmt.Sprintf("ids-%d.img", p.PID)) {
+		p.IDs = criu.First[*criu_core.TaskKobjIdsEntry](images, fmt.Sprintf("ids-%d.img", p.PID))
+	}
 	if f := criu.First[*fs.FsEntry](images, fmt.Sprintf("fs-%d.img", p.PID)); f != nil {
 		p.Cwd = t.files.Path(f.GetCwdId())
 		p.Root = t.files.Path(f.GetRootId())
 		p.Umask = f.GetUmask()
+	} else {
+		missing(fmt.Sprintf("fs-%d.img", p.PID))
 	}
-	p.MM = criu.First[*mm.MmEntry](images, fmt.Sprintf("mm-%d.img", p.PID))
+	if !missing(fmt.Sprintf("mm-%d.img", p.PID)) {
+		p.MM = criu.First[*mm.MmEntry](images, fmt.Sprintf("mm-%d.img", p.PID))
+		missing(fmt.Sprintf("pagemap-%d.img", p.PID))
+	}
 	if p.MM != nil && p.MM.ExeFileId != nil {
 		p.Exe = t.files.Path(p.MM.GetExeFileId())
+	}
+	if p.IDs == nil {
+		return nil // which descriptors it had is unknown
+	}
+	fdinfoMissing := missing(fmt.Sprintf("fdinfo-%d.img", p.IDs.GetFilesId()))
+	if missing("files.img") || fdinfoMissing {
+		return nil
 	}
 	fds, err := t.files.FDs(images, p)
 	if err != nil {
@@ -178,6 +224,9 @@ func (t *Tree) fill(images *criu.ImageSet, p *Process, e *pstree.PstreeEntry) er
 	p.FDs = fds
 	return nil
 }
+
+// isZombieThreads recognises the thread list CRIU's dump_zombies writes.
+func isZombieThreads(threads []uint32) bool { return len(threads) == 1 && threads[0] == 0 }
 
 // taskState names CRIU's task states. CRIU writes zombies as TASK_DEAD
 // (2): a zombie is dead but not yet reaped, and has only its core image.

@@ -270,7 +270,7 @@ func (ps *pageStream) match(sg segment, x Match) {
 // its addresses are unknown, its content is not.
 func (as *archiveScan) orphanPages(c *archive.Checkpoint, p *archive.PagesImage) error {
 	base := Location{Archive: as.a.Name(), Container: strings.TrimSuffix(c.Prefix, "/"), Source: SourceMemory, File: p.Entry.Name}
-	as.sum.Warnings = append(as.sum.Warnings, p.Entry.Name+": no pagemap refers to it (or it came before its pagemap in the stream): scanned as plain bytes, without addresses")
+	as.sum.Warnings = append(as.sum.Warnings, p.Entry.Name+": no pagemap refers to it: scanned as plain bytes, without addresses")
 	n, err := as.stream(p.R, func(m Match) (Location, bool) {
 		l := base
 		l.Offset = m.Start

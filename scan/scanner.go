@@ -89,6 +89,9 @@ func (s *Scanner) Scan(ctx context.Context, a *archive.Archive) error {
 	contents, err := archive.Load(a, archive.LoadOptions{
 		Limits: s.opt.Limits,
 		Pages: func(c *archive.Checkpoint, p *archive.PagesImage) error {
+			if !mem.Ready(c, p) {
+				return archive.ErrNotYet
+			}
 			if _, _, ok := mem.PagemapFor(c.Images, p.ID); !ok {
 				return as.orphanPages(c, p)
 			}
@@ -213,7 +216,8 @@ func (as *archiveScan) other(c *archive.Checkpoint, e *archive.Entry, r io.Reade
 		base.Source = SourceLog
 	case strings.HasPrefix(rel, "checkpoint/tmpfs-"):
 		return as.tarball(e, base, r)
-	case strings.HasPrefix(rel, "checkpoint/") && strings.HasSuffix(rel, ".img"):
+	case strings.HasPrefix(rel, "checkpoint/") && strings.HasSuffix(rel, ".img") && criu.RawKind(rel) == "":
+		// Netlink and iptables dumps, known kinds, are scanned as bytes.
 		return as.unreadable(e, r, errors.New("raw CRIU image of an unknown kind"))
 	}
 	n, err := as.stream(r, func(m Match) (Location, bool) {

@@ -41,7 +41,11 @@ Raw images (memory pages) are not CRIU entries: read them with ckpt mem.`,
 				n += ".img"
 			}
 			if criu.IsRaw(n) {
-				return usageErrorf("%s is raw memory or data, not a CRIU image: use ckpt mem read", n)
+				k := criu.RawKind(n)
+				if strings.Contains(k, "memory pages") {
+					return usageErrorf("%s is %s, not a CRIU image: use ckpt mem read", n, k)
+				}
+				return usageErrorf("%s is %s, not a CRIU image with entries: nothing to decode", n, k)
 			}
 			want[n] = true
 		}

@@ -34,17 +34,21 @@ func renderContainerDiff(w io.Writer, r *diff.Report, c *diff.Container) error {
 	if id == nil {
 		id = c.A
 	}
-	name := id.Container + shortID(id.ContainerID)
+	name := strings.TrimSpace(id.Container + shortID(id.ContainerID))
 	if c.Path != "" {
-		name = strings.TrimSuffix(c.Path, "/") + ": " + name
+		name = strings.TrimSpace(strings.TrimSuffix(c.Path, "/") + ": " + name)
+	}
+	label := "Container"
+	if name != "" {
+		label += " " + name // the engine may not name it (Podman exports)
 	}
 	switch c.Change {
 	case diff.Added:
-		fmt.Fprintf(w, "Container %s: only in B\n", name)
+		fmt.Fprintf(w, "%s: only in B\n", label)
 	case diff.Removed:
-		fmt.Fprintf(w, "Container %s: only in A\n", name)
+		fmt.Fprintf(w, "%s: only in A\n", label)
 	default:
-		fmt.Fprintf(w, "Container %s: checkpointed %s and %s%s\n", name, when(c.A.Checkpointed), when(c.B.Checkpointed), diffInterval(c.A.Checkpointed, c.B.Checkpointed))
+		fmt.Fprintf(w, "%s: checkpointed %s and %s%s\n", label, when(c.A.Checkpointed), when(c.B.Checkpointed), diffInterval(c.A.Checkpointed, c.B.Checkpointed))
 	}
 	var roots []*render.Node
 	var unchanged []string
@@ -116,7 +120,16 @@ func processDiffNode(r *diff.Report, p *diff.Process) *render.Node {
 		n.Children = append(n.Children, &render.Node{Text: text, Children: children})
 	}
 	if i := p.Info; i != nil {
+		// The whole process came or went: its counts, and its sockets,
+		// whose addresses say what it talked to (JSON has every fact).
 		add(fmt.Sprintf("%s, %d %s, %d fds, %d sockets, %d mappings, %s in the dump", i.State, i.Threads, diffPlural(i.Threads, "thread", "threads"), i.FDs, i.Sockets, i.Mappings, render.Bytes(i.PresentBytes)))
+		if len(p.Sockets) > 0 {
+			var kids []*render.Node
+			for _, s := range p.Sockets {
+				kids = append(kids, &render.Node{Text: fmt.Sprintf("%s fd %d %s", diffMark(s.Change), s.FD, diffSocketText(s))})
+			}
+			add("sockets", kids...)
+		}
 		return n
 	}
 	for _, f := range p.Fields {

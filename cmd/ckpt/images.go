@@ -55,7 +55,7 @@ func newImagesCmd(a *app) *cobra.Command {
 			for _, c := range contents.Checkpoints {
 				r := imagesOf(name, c)
 				for _, row := range r.Images {
-					if row.Error != "" {
+					if row.Error != "" && !strings.HasSuffix(row.Name, "stats-dump") { // statistics only: a warning
 						broken++
 					}
 				}
@@ -84,6 +84,17 @@ func imagesOf(name string, c *archive.Checkpoint) imagesReport {
 	}
 	for _, e := range c.Entries {
 		base := path.Base(e.Name)
+		if rel := strings.TrimPrefix(e.Name, c.Prefix); e.Type == archive.TypeFile && (rel == "stats-dump" || rel == "checkpoint/stats-dump") {
+			// CRIU's statistics image, at the top or where CRIU wrote it.
+			row := imageRow{Name: rel, Type: "STATS", Entries: 1, Size: e.Size}
+			for _, u := range c.Unreadable {
+				if u.Name == rel {
+					row.Type, row.Entries, row.Error = "unreadable", 0, u.Err.Error()
+				}
+			}
+			r.Images = append(r.Images, row)
+			continue
+		}
 		if e.Type == archive.TypeFile && strings.HasPrefix(e.Name, c.Prefix+"checkpoint/") && criu.IsRaw(base) {
 			row := imageRow{Name: base, Type: "raw", Size: e.Size}
 			if strings.HasPrefix(base, "pages-") {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -38,7 +39,14 @@ func renderReport(w io.Writer, r *inspect.Report, s inspect.Sections) error {
 	kv("Image", id.Image)
 	kv("Engine", strings.Join(nonEmpty(id.Engine, prefixed("runtime ", id.Runtime), prefixed("CRIU ", id.CRIUVersion)), ", "))
 	kv("Host", id.Host)
-	kv("IP", id.IP)
+	if len(id.Networks) <= 1 {
+		kv("IP", id.IP)
+	}
+	if len(id.Networks) > 1 || len(id.Networks) == 1 && id.Networks[0].Name != "" {
+		for _, n := range id.Networks {
+			kv("Network", strings.Join(nonEmpty(n.Name, n.Interface, strings.Join(n.IPs, " "), prefixed("mac ", n.MAC), prefixed("gateway ", strings.Join(n.Gateways, " "))), ", "))
+		}
+	}
 	kv("Created", when(id.Created))
 	kv("Checkpointed", hinted(when(id.Checkpointed), "checkpointed", id.FromFileName))
 	sz := r.Sizes
@@ -52,7 +60,9 @@ func renderReport(w io.Writer, r *inspect.Report, s inspect.Sections) error {
 	}
 
 	fmt.Fprintln(w, "\nProcesses")
-	if err := render.Tree(w, processTree(r, s)); err != nil {
+	if len(r.Processes) == 0 {
+		fmt.Fprintln(w, "(none: no process dump in the archive)")
+	} else if err := render.Tree(w, processTree(r, s)); err != nil {
 		return err
 	}
 	if r.Mounts != nil {
@@ -105,19 +115,39 @@ func processNode(p *inspect.Process, s inspect.Sections) *render.Node {
 	for _, t := range p.Threads {
 		threads = append(threads, fmt.Sprintf("%d %s", t.TID, t.Comm))
 	}
+	if len(threads) == 0 {
+		threads = []string{"none"} // a zombie as CRIU records it
+	}
 	add(fmt.Sprintf("threads: %s", strings.Join(threads, ", ")))
 	add(fmt.Sprintf("ppid %d, pgid %d, sid %d", p.PPID, p.PGID, p.SID))
 	if c := p.Creds; c != nil {
 		add(fmt.Sprintf("uid %d/%d/%d/%d, gid %d/%d/%d/%d (real/effective/saved/fs), capabilities: %s", c.UID, c.EUID, c.SUID, c.FSUID, c.GID, c.EGID, c.SGID, c.FSGID, p.Capabilities))
 	}
-	if p.Cwd != "" || p.Root != "" {
+	missing := func(prefix string) string {
+		for _, m := range p.MissingImages {
+			if strings.HasPrefix(m, prefix) {
+				return m
+			}
+		}
+		return ""
+	}
+	if m := missing("fs-"); m != "" {
+		add(fmt.Sprintf("cwd, root: unknown (%s is missing)", m))
+	} else if p.Cwd != "" || p.Root != "" {
 		add(fmt.Sprintf("cwd %s, root %s", p.Cwd, p.Root))
 	}
-	if p.State != "zombie" {
+	if mm := missing("mm-"); mm != "" {
+		add(fmt.Sprintf("memory: unknown (%s is missing)", mm))
+	} else if p.State != "zombie" {
 		m := p.Memory
 		add(fmt.Sprintf("memory: %d mappings, %s virtual, %s in the dump, %s shared", m.Mappings, render.Bytes(m.Virtual), render.Bytes(m.Resident), render.Bytes(m.Shared)))
+		if pg := missing("pages-"); pg != "" {
+			add(fmt.Sprintf("memory contents: unknown (%s is missing)", pg))
+		}
 	}
-	if s.Env {
+	if m := cmp.Or(missing("mm-"), missing("pagemap-"), missing("pages-")); s.Env && m != "" && p.State != "zombie" {
+		add("environment", &render.Node{Text: "(unknown: " + m + " is missing)"})
+	} else if s.Env {
 		add("environment", leaves(p.Env)...)
 	}
 	if s.Files || s.Sockets {
@@ -129,7 +159,11 @@ func processNode(p *inspect.Process, s inspect.Sections) *render.Node {
 		if !s.Files {
 			label = "sockets"
 		}
-		add(label, leaves(fds)...)
+		if p.FDs == nil && p.State != "zombie" {
+			add(label, &render.Node{Text: "(unknown: " + unknownFiles(p.MissingImages) + ")"})
+		} else {
+			add(label, leaves(fds)...)
+		}
 	}
 	if s.Files && len(p.Locks) > 0 {
 		var locks []string
@@ -138,7 +172,9 @@ func processNode(p *inspect.Process, s inspect.Sections) *render.Node {
 		}
 		add("locks", leaves(locks)...)
 	}
-	if s.Maps {
+	if s.Maps && missing("mm-") != "" {
+		add("maps", &render.Node{Text: "(unknown: " + missing("mm-") + " is missing)"})
+	} else if s.Maps {
 		var maps []string
 		for _, m := range p.Maps {
 			maps = append(maps, fmt.Sprintf("%012x-%012x %s %08x %-9s %s (%s in dump)", m.Start, m.End, m.Perms, m.Offset, m.Kind, m.File, render.Bytes(m.Present)))
@@ -146,6 +182,17 @@ func processNode(p *inspect.Process, s inspect.Sections) *render.Node {
 		add("maps", leaves(maps)...)
 	}
 	return n
+}
+
+// unknownFiles says which missing images leave the open files unknown.
+func unknownFiles(missing []string) string {
+	var names []string
+	for _, m := range missing {
+		if strings.HasPrefix(m, "ids-") || strings.HasPrefix(m, "fdinfo-") || m == "files.img" {
+			names = append(names, m)
+		}
+	}
+	return strings.Join(names, ", ") + " missing"
 }
 
 func leaves(lines []string) []*render.Node {
@@ -187,6 +234,8 @@ func renderDump(w io.Writer, d *inspect.Dump) {
 	if st := d.Stats; st != nil {
 		fmt.Fprintf(w, "  freezing %s, frozen %s, memory dump %s, memory write %s\n", us(st.FreezingTime), us(st.FrozenTime), us(st.MemdumpTime), us(st.MemwriteTime))
 		fmt.Fprintf(w, "  pages scanned %d, written %d, skipped (in parent) %d, lazy %d\n", st.PagesScanned, st.PagesWritten, st.PagesSkippedParent, st.PagesLazy)
+	} else if d.StatsError != "" {
+		fmt.Fprintf(w, "  stats-dump unreadable: %s\n", d.StatsError)
 	} else {
 		fmt.Fprintln(w, "  no stats-dump in the archive")
 	}
@@ -196,7 +245,7 @@ func renderDump(w io.Writer, d *inspect.Dump) {
 			fmt.Fprintf(w, "  first error: %s\n", l.FirstError)
 		}
 	} else {
-		fmt.Fprintln(w, "  no dump.log in the archive (Podman keeps it outside the export)")
+		fmt.Fprintln(w, "  no dump.log in the archive")
 	}
 }
 

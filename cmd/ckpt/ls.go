@@ -79,6 +79,9 @@ func renderCatalog(w io.Writer, c *catalog.Catalog) error {
 			render.Bytes(e.Size), fmt.Sprintf("%d:%d", e.UID, e.GID), fmt.Sprintf("%04o", e.Mode), dash(storage), e.Path, status,
 		})
 	}
+	if len(rows) == 0 && len(c.Broken()) > 0 {
+		return nil // nothing listed: the error says why, without an empty table
+	}
 	return render.Table(w, []string{"namespace", "pod", "container", "checkpointed", "engine", "size", "owner", "mode", "storage", "path", "status"}, rows)
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -88,6 +89,16 @@ func renderMaps(w io.Writer, procs []procmem.ProcessMaps) error {
 	for _, p := range procs {
 		if p.State == "zombie" || p.State == "dead" {
 			notes = append(notes, fmt.Sprintf("pid %d (%s) is a zombie: it has no memory", p.PID, p.Comm))
+		}
+		for _, m := range p.MissingImages {
+			switch {
+			case strings.HasPrefix(m, "mm-"):
+				notes = append(notes, fmt.Sprintf("pid %d (%s): %s is missing: its mappings are unknown", p.PID, p.Comm, m))
+			case strings.HasPrefix(m, "pages-"):
+				notes = append(notes, fmt.Sprintf("pid %d (%s): %s is missing: the bytes shown present are what its pagemap claims, not in this archive", p.PID, p.Comm, m))
+			default:
+				notes = append(notes, fmt.Sprintf("pid %d (%s): %s is missing", p.PID, p.Comm, m))
+			}
 		}
 		for _, m := range p.Mappings {
 			present := render.Bytes(m.Present)

@@ -3,12 +3,14 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
 
+	"github.com/klauspost/compress/zstd"
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/ckpt-dev/ckpt/internal/tartest"
@@ -24,11 +26,16 @@ func TestMain(m *testing.M) {
 
 // TestScript runs testdata/script/*.txtar end to end. $FIXTURES is the
 // repository's testdata/fixtures (read-only real archives: copy before
-// changing them). Besides the standard commands, scripts have
+// changing them), $PEER its testdata/peer (archives from checkpointctl's
+// test suite). Besides the standard commands, scripts have
 // `status N prog args...`, which runs prog and requires exit status N, so
 // the documented exit codes are tested exactly.
 func TestScript(t *testing.T) {
 	fixtures, err := filepath.Abs("../../testdata/fixtures")
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := filepath.Abs("../../testdata/peer")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,6 +46,7 @@ func TestScript(t *testing.T) {
 			"status": cmdStatus,
 			"mkbad":  cmdMkbad,
 			"memgen": cmdMemgen,
+			"unzst":  cmdUnzst,
 		},
 		Condition: func(cond string) (bool, error) {
 			switch cond {
@@ -49,6 +57,7 @@ func TestScript(t *testing.T) {
 		},
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("FIXTURES", fixtures)
+			e.Setenv("PEER", peer)
 			return nil
 		},
 	})
@@ -88,4 +97,23 @@ func cmdMkbad(ts *testscript.TestScript, neg bool, args []string) {
 	b, err := tartest.Bad(args[0], base[0])
 	ts.Check(err)
 	ts.Check(os.WriteFile(ts.MkAbs(args[1]), b, 0o600))
+}
+
+// cmdUnzst decompresses a zstd file: `unzst SRC DST`. The peer archives
+// are stored compressed; their scripts read the plain tar too.
+func cmdUnzst(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: unzst SRC DST")
+	}
+	in, err := os.Open(ts.MkAbs(args[0]))
+	ts.Check(err)
+	defer in.Close()
+	d, err := zstd.NewReader(in)
+	ts.Check(err)
+	defer d.Close()
+	out, err := os.OpenFile(ts.MkAbs(args[1]), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	ts.Check(err)
+	_, err = io.Copy(out, d)
+	ts.Check(err)
+	ts.Check(out.Close())
 }

@@ -15,6 +15,7 @@ import (
 type sourceFlags struct {
 	ids    *identityFlags
 	limits archive.Limits
+	debug  bool
 }
 
 func addSourceFlags(cmd *cobra.Command) *sourceFlags {
@@ -24,6 +25,8 @@ func addSourceFlags(cmd *cobra.Command) *sourceFlags {
 	f.Var((*sizeFlag)(&s.limits.MaxEntry), "max-entry", "largest single CRIU protobuf entry (default 64MiB)")
 	f.Var((*sizeFlag)(&s.limits.MaxImage), "max-image", "largest CRIU image other than pages decoded into memory (default 256MiB)")
 	f.Int64Var(&s.limits.MaxRatio, "max-ratio", 0, "largest decompression ratio accepted, against decompression bombs (default 10000)")
+	f.Var((*sizeFlag)(&s.limits.MaxHeld), "max-held", "memory pages held while a piped archive whose pages come before their pagemaps is read (default 256MiB)")
+	f.BoolVar(&s.debug, "debug", false, "say on stderr how the archive is read (a second pass over a file, and why)")
 	return s
 }
 
@@ -35,6 +38,9 @@ func (s *sourceFlags) open(a *app, path string) (*archive.Archive, error) {
 	}
 	opt := archive.Options{Decrypter: d, Limits: s.limits}
 	var ar *archive.Archive
+	if s.debug {
+		opt.Debug = func(msg string) { fmt.Fprintf(a.stderr, "ckpt: debug: %s\n", msg) }
+	}
 	if path == "-" {
 		ar, err = archive.OpenReader("-", a.stdin, opt)
 	} else {

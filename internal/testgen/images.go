@@ -74,6 +74,11 @@ func (p *plan) pstree() []proto.Message {
 		for i, t := range pr.tids {
 			threads[i] = uint32(t)
 		}
+		if pr.zombie {
+			// CRIU's dump_zombies leaves a zombie's thread list as [0]:
+			// there is no thread to seize. Its core is core-<pid>.img.
+			threads = []uint32{0}
+		}
 		out = append(out, &pstree.PstreeEntry{Pid: proto.Uint32(uint32(pr.pid)), Ppid: proto.Uint32(uint32(pr.ppid)),
 			Pgid: proto.Uint32(uint32(pr.pgid)), Sid: proto.Uint32(uint32(pr.sid)), Threads: threads})
 	}

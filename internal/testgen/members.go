@@ -325,5 +325,16 @@ func (p *plan) members() ([]member, error) {
 			ms = append(ms, small("deleted.files", deleted, 0o600))
 		}
 	}
-	return p.damage(ms)
+	ms, err = p.damage(ms)
+	if err != nil {
+		return nil, err
+	}
+	switch p.s.Order {
+	case OrderReverse:
+		slices.Reverse(ms)
+	case OrderShuffled:
+		rng := newRand(p.s.Seed, "order")
+		rng.Shuffle(len(ms), func(i, j int) { ms[i], ms[j] = ms[j], ms[i] })
+	}
+	return ms, nil
 }

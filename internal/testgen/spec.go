@@ -117,8 +117,45 @@ type Spec struct {
 	// Checkpointed is the time of the dump; also every member's mtime.
 	Checkpointed time.Time
 
+	// Order is the order of the tar members: the runtimes' (CRIU's sorted
+	// checkpoint directory, the default), or another a valid archive may
+	// have (GNU tar stores a directory in readdir order).
+	Order Order
+
 	// Break damages the archive on purpose.
 	Break Break
+}
+
+// Order is an order of the tar members.
+type Order int
+
+const (
+	// OrderRuntime is the order the engine's runtime writes.
+	OrderRuntime Order = iota
+	// OrderReverse is that order reversed: every pages image comes before
+	// its pagemap and mm.
+	OrderReverse
+	// OrderShuffled is a shuffle seeded by Spec.Seed.
+	OrderShuffled
+)
+
+var orderNames = [...]string{"runtime", "reverse", "shuffled"}
+
+func (o Order) String() string {
+	if o >= 0 && int(o) < len(orderNames) {
+		return orderNames[o]
+	}
+	return fmt.Sprintf("Order(%d)", int(o))
+}
+
+// ParseOrder returns the Order called s.
+func ParseOrder(s string) (Order, error) {
+	for i, n := range orderNames {
+		if strings.EqualFold(s, n) {
+			return Order(i), nil
+		}
+	}
+	return 0, fmt.Errorf("unknown order %q (want runtime, reverse or shuffled)", s)
 }
 
 // FillKind is what ordinary memory pages hold.

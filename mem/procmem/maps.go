@@ -2,9 +2,14 @@ package procmem
 
 import (
 	"fmt"
+	"path"
+	"slices"
 	"strings"
 
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
+
 	"github.com/ckpt-dev/ckpt/archive"
+	"github.com/ckpt-dev/ckpt/criu"
 	"github.com/ckpt-dev/ckpt/mem"
 	"github.com/ckpt-dev/ckpt/proc"
 )
@@ -25,6 +30,10 @@ type ProcessMaps struct {
 	Comm      string    `json:"comm"`
 	State     string    `json:"state"`
 	Mappings  []Mapping `json:"mappings"`
+	// MissingImages names the memory images of the process the dump lacks
+	// (mm-N.img: the mappings are unknown; pages-N.img: the bytes counted
+	// present are not in the archive).
+	MissingImages []string `json:"missing_images"`
 }
 
 // MapsOptions choose the processes and mappings Maps lists.
@@ -70,7 +79,7 @@ func Maps(a *archive.Archive, opt MapsOptions) ([]ProcessMaps, error) {
 		if err != nil {
 			return nil, err
 		}
-		pm := ProcessMaps{Container: strings.TrimSuffix(t.c.Prefix, "/"), PID: t.p.PID, Comm: t.p.Comm, State: t.p.State, Mappings: []Mapping{}}
+		pm := ProcessMaps{Container: strings.TrimSuffix(t.c.Prefix, "/"), PID: t.p.PID, Comm: t.p.Comm, State: t.p.State, Mappings: []Mapping{}, MissingImages: missingMemory(t)}
 		for _, m := range maps {
 			if opt.Filter.Match(m.Start, m.End, m.Perms, m.Kind) {
 				pm.Mappings = append(pm.Mappings, m)
@@ -98,4 +107,21 @@ func mappings(a *archive.Archive, t *target) ([]Mapping, error) {
 		out[i] = Mapping{Index: i + 1, Mapping: m}
 	}
 	return out, nil
+}
+
+// missingMemory lists the memory images of t's process the dump lacks.
+func missingMemory(t *target) []string {
+	out := []string{}
+	for _, m := range t.p.Missing {
+		if strings.HasPrefix(m, "mm-") || strings.HasPrefix(m, "pagemap-") {
+			out = append(out, m)
+		}
+	}
+	if h := criu.First[*pagemap.PagemapHead](t.c.Images, fmt.Sprintf("pagemap-%d.img", t.p.PID)); h != nil && t.p.MM != nil {
+		name := fmt.Sprintf("pages-%d.img", h.GetPagesId())
+		if !slices.ContainsFunc(t.c.Pages, func(e *archive.Entry) bool { return path.Base(e.Name) == name }) {
+			out = append(out, name)
+		}
+	}
+	return out
 }

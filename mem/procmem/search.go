@@ -13,6 +13,7 @@ import (
 
 	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/mem"
+	"github.com/ckpt-dev/ckpt/proc"
 )
 
 // DefaultMaxHits is how many matches Search keeps when not told.
@@ -103,7 +104,7 @@ func Search(ctx context.Context, a *archive.Archive, opt SearchOptions) (*Search
 			case opt.PID == 0:
 				return true
 			case shmem:
-				// A segment the process maps: its mm streams by first.
+				// A segment the process maps (its mm has been read).
 				m := mmOf(c, opt.PID)
 				return m != nil && slices.ContainsFunc(m.GetVmas(), func(v *vma.VmaEntry) bool {
 					return v.GetStatus()&vmaAnonShared != 0 && uint32(v.GetShmid()) == shmid
@@ -130,6 +131,7 @@ func Search(ctx context.Context, a *archive.Archive, opt SearchOptions) (*Search
 				return nil
 			})
 		})
+	pg.mmOf = opt.PID // shared memory is searched when opt.PID maps it
 	contents, err := load(a, opt.Limits, pg)
 	if err != nil {
 		return nil, err
@@ -162,11 +164,27 @@ func keep(c *archive.Checkpoint, pid, shmid uint32, h mem.Hit) Hit {
 }
 
 // check makes sure every selected process with memory was searched.
+//
+// A process whose mm-N.img is missing but whose pagemap and pages are
+// there is searched all the same, with or without --pid: its hits carry
+// no mapping, and a warning says why.
 func check(a *archive.Archive, contents *archive.Contents, sel Select, pg *pages, res *SearchResult) error {
+	noMM := func(c *archive.Checkpoint, p *proc.Process) bool {
+		if p.MM != nil || p.State == "zombie" || p.State == "dead" || c.Images.Get(fmt.Sprintf("pagemap-%d.img", p.PID)) == nil {
+			return false
+		}
+		res.Warnings = append(res.Warnings, fmt.Sprintf("pid %d: mm-%d.img is missing: its memory was searched by its pagemap alone, so its hits have no mapping", p.PID, p.PID))
+		return true
+	}
 	if sel.PID != 0 {
-		t, err := find(a, contents, sel)
+		t, err := findAny(a, contents, sel)
 		if err != nil {
 			return err
+		}
+		if !noMM(t.c, t.p) {
+			if err := hasMemory(a, t.c, t.p); err != nil {
+				return err
+			}
 		}
 		return pg.missing(a, t.c, t.p.PID)
 	}
@@ -180,8 +198,11 @@ func check(a *archive.Archive, contents *archive.Contents, sel Select, pg *pages
 			return err
 		}
 		for _, p := range t.Processes {
-			if p.MM == nil {
-				continue // a zombie
+			if p.MM == nil && !noMM(c, p) {
+				if p.State != "zombie" && p.State != "dead" {
+					res.Warnings = append(res.Warnings, fmt.Sprintf("pid %d: mm-%d.img and pagemap-%d.img are missing: its memory was not searched", p.PID, p.PID, p.PID))
+				}
+				continue // a zombie has no memory
 			}
 			if err := pg.missing(a, c, p.PID); err != nil {
 				return err

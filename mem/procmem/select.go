@@ -108,6 +108,18 @@ type target struct {
 
 // find returns the process sel names, which must have memory.
 func find(a *archive.Archive, contents *archive.Contents, sel Select) (*target, error) {
+	tg, err := findAny(a, contents, sel)
+	if err != nil {
+		return nil, err
+	}
+	if err := hasMemory(a, tg.c, tg.p); err != nil {
+		return nil, err
+	}
+	return tg, nil
+}
+
+// findAny returns the process sel names.
+func findAny(a *archive.Archive, contents *archive.Contents, sel Select) (*target, error) {
 	cs, err := checkpoints(a, contents, sel)
 	if err != nil {
 		return nil, err
@@ -132,11 +144,7 @@ func find(a *archive.Archive, contents *archive.Contents, sel Select) (*target, 
 	case len(found) == 0:
 		return nil, failf(a, cs[0], "pstree.img", fmt.Errorf("pid %d: %w (pids: %s)", sel.PID, proc.ErrNoProcess, strings.Join(pids, ", ")))
 	}
-	tg := found[0]
-	if err := hasMemory(a, tg.c, tg.p); err != nil {
-		return nil, err
-	}
-	return tg, nil
+	return found[0], nil
 }
 
 // hasMemory explains why a process has no memory image, if it has none.
@@ -164,7 +172,10 @@ type pages struct {
 	want     func(c *archive.Checkpoint, pid uint32, shmid uint32, shmem bool) bool
 	fn       func(c *archive.Checkpoint, pid uint32, shmid uint32, ix *mem.Index, r io.Reader) error
 	seen     map[key]bool
-	orphans  map[string]bool // pages images no pagemap referred to when they went by
+	orphans  map[string]bool // pages images no pagemap referred to
+	// mmOf is a process whose mm want reads for every pages image (shared
+	// memory it maps); 0 for none.
+	mmOf uint32
 }
 
 func newPages(ctx context.Context, a *archive.Archive, progress func(int64), want func(*archive.Checkpoint, uint32, uint32, bool) bool, fn func(*archive.Checkpoint, uint32, uint32, *mem.Index, io.Reader) error) *pages {
@@ -172,6 +183,9 @@ func newPages(ctx context.Context, a *archive.Archive, progress func(int64), wan
 }
 
 func (pg *pages) hook(c *archive.Checkpoint, p *archive.PagesImage) error {
+	if !mem.Ready(c, p) || !p.Final && pg.mmOf != 0 && mmOf(c, pg.mmOf) == nil {
+		return archive.ErrNotYet
+	}
 	name, pid, ok := mem.PagemapFor(c.Images, p.ID)
 	if !ok {
 		pg.orphans[p.Entry.Name] = true
@@ -214,9 +228,6 @@ func (pg *pages) missing(a *archive.Archive, c *archive.Checkpoint, pid uint32) 
 		return failf(a, c, pm, fmt.Errorf("%w: pid %d has memory (mm-%d.img) but no pagemap", archive.ErrMissing, pid, pid))
 	}
 	pi := fmt.Sprintf("pages-%d.img", h.GetPagesId())
-	if pg.orphans[c.Prefix+"checkpoint/"+pi] {
-		return failf(a, c, pi, fmt.Errorf("it comes before %s in the stream, so it cannot be read in one pass: decompress the archive to a plain tar first", pm))
-	}
 	return failf(a, c, pi, fmt.Errorf("%w (%s refers to it)", archive.ErrMissing, pm))
 }
 

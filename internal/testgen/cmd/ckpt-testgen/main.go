@@ -56,6 +56,7 @@ func generate(args []string, stdout *os.File, stderr io.Writer) error {
 	engine := fs.String("engine", "cri-o", "layout: cri-o, containerd or podman")
 	seed := fs.Int64("seed", 1, "seed of addresses, ids and page contents")
 	fill := fs.String("fill", "random", "page contents: random, pattern, zeros or text")
+	order := fs.String("order", "runtime", "member order: runtime (CRIU's sorted order), reverse or shuffled")
 	force := fs.Bool("force", false, "replace an existing file")
 	layout := fs.String("layout", "", "also write what was generated, as JSON, to `FILE`")
 	if err := fs.Parse(args); err != nil {
@@ -80,6 +81,9 @@ func generate(args []string, stdout *os.File, stderr io.Writer) error {
 	}
 	if s.Fill, err = testgen.ParseFill(*fill); err != nil {
 		return fmt.Errorf("%w: -fill: %v", errUsage, err)
+	}
+	if s.Order, err = testgen.ParseOrder(*order); err != nil {
+		return fmt.Errorf("%w: -order: %v", errUsage, err)
 	}
 	c, err := testgen.ParseCompression(*comp)
 	if err != nil {
