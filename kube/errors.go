@@ -268,3 +268,13 @@ func certNames(c *x509.Certificate) string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// Error makes a Kind usable with errors.Is: errors.Is(err, kube.Forbidden)
+// holds for any *Error of that kind.
+func (k Kind) Error() string { return string(k) }
+
+// Is matches a Kind.
+func (e *Error) Is(target error) bool {
+	k, ok := target.(Kind)
+	return ok && k == e.Kind
+}

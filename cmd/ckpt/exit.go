@@ -6,6 +6,7 @@ import (
 
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/crypto/seal"
+	"github.com/ckpt-dev/ckpt/kube"
 )
 
 // Exit codes. Scripts rely on them; README.md documents them and they never
@@ -23,6 +24,20 @@ const (
 	exitAssurance   = 9  // shred --require overwritten: all shredded, some only best-effort (copy-on-write, SSD, virtual disk)
 	exitDifferent   = 10 // diff --exit-code: the checkpoints differ (a code of its own, so failures stay 1)
 	exitInterrupted = 130
+)
+
+// Exit codes of ckpt checkpoint (the kubelet API), 30–39.
+const (
+	exitKubeUnauthorized = 30 // 401: the credentials were not accepted
+	exitKubeForbidden    = 31 // 403: RBAC refused (the message names the role to bind)
+	exitKubeNotEnabled   = 32 // bare 404: ContainerCheckpoint gate off or kubelet too old
+	exitKubeNotFound     = 33 // no such pod, container or node
+	exitKubeBadTimeout   = 34 // the kubelet could not parse the timeout parameter
+	exitKubeRuntime      = 35 // 500: the runtime (CRIU) failed to checkpoint
+	exitKubeTLS          = 36 // TLS: unknown CA, wrong name, invalid certificate
+	exitKubeUnreachable  = 37 // no connection, timed out, or the API server could not reach the kubelet
+	exitKubeAmbiguous    = 38 // the pod has several containers and none was named
+	exitKubeSealFailed   = 39 // --seal: the checkpoint was taken but not sealed and shredded
 )
 
 // codedError carries an exit code up to run.
@@ -75,4 +90,13 @@ var errorCodes = []struct {
 	{keys.ErrWrongPassphrase, exitDecrypt},
 	{seal.ErrCorrupt, exitCorrupt},
 	{seal.ErrManifest, exitManifest},
+	{kube.Unauthorized, exitKubeUnauthorized},
+	{kube.Forbidden, exitKubeForbidden},
+	{kube.NotEnabled, exitKubeNotEnabled},
+	{kube.NotFound, exitKubeNotFound},
+	{kube.BadTimeout, exitKubeBadTimeout},
+	{kube.RuntimeFailed, exitKubeRuntime},
+	{kube.TLSFailed, exitKubeTLS},
+	{kube.Unreachable, exitKubeUnreachable},
+	{kube.Ambiguous, exitKubeAmbiguous},
 }

@@ -26,6 +26,10 @@ after transfer, and shred them when they are no longer needed.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	if a.program == "kubectl-ckpt" {
+		// Installed as a kubectl plugin: usage and help say "kubectl ckpt".
+		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl ckpt"}
+	}
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
@@ -52,6 +56,8 @@ var commands = []func(*app) *cobra.Command{
 	newKeygenCmd,
 	newShredCmd,
 	newDiffCmd,
+	newCheckpointCmd,
+	newDoctorCmd,
 }
 
 func run(args []string, a *app) int {
