@@ -182,7 +182,22 @@ func (c *Cluster) Checkpoint(ctx context.Context, req Request) (*Result, error) 
 	body, err := res.Raw()
 	endpoint := c.Host + " (node " + node + ")"
 	if code == 0 && err != nil {
-		return nil, transportError(err, c.Host, c.hostname(), c.ca)
+		// A text/plain answer (the kubelet's errors, passed through) has
+		// no decoder, and client-go keeps only the status and the text,
+		// as an "unexpected server response" cause.
+		var se apierrors.APIStatus
+		if !errors.As(err, &se) {
+			return nil, transportError(err, c.Host, c.hostname(), c.ca)
+		}
+		st := se.Status()
+		code = int(st.Code)
+		if st.Details != nil {
+			for _, cause := range st.Details.Causes {
+				if cause.Type == metav1.CauseTypeUnexpectedServerResponse {
+					body = []byte(cause.Message)
+				}
+			}
+		}
 	}
 	if code != http.StatusOK {
 		a := answer{status: code, body: body, proxied: true, endpoint: endpoint, credentials: c.creds, req: req, apiStatus: parseAPIStatus(body)}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -60,7 +61,9 @@ type APIConfig struct {
 // StartAPIServer serves cfg over TLS on 127.0.0.1.
 func StartAPIServer(cfg APIConfig) *APIServer {
 	s := &APIServer{cfg: cfg}
-	s.srv = httptest.NewTLSServer(s)
+	s.srv = httptest.NewUnstartedServer(s)
+	s.srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.srv.StartTLS()
 	s.URL = s.srv.URL
 	return s
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"os"
@@ -54,6 +55,9 @@ type KubeletConfig struct {
 	Archive string
 	// Now stamps archive names; time.Now when nil.
 	Now func() time.Time
+	// ServerNames are the names in the serving certificate (default
+	// 127.0.0.1 and localhost).
+	ServerNames []string
 }
 
 // StartKubelet serves cfg on 127.0.0.1 with a serving certificate for
@@ -67,7 +71,11 @@ func StartKubelet(cfg KubeletConfig) (*Kubelet, error) {
 	if err != nil {
 		return nil, err
 	}
-	pair, err := serverCA.Server("127.0.0.1", "localhost")
+	names := cfg.ServerNames
+	if len(names) == 0 {
+		names = []string{"127.0.0.1", "localhost"}
+	}
+	pair, err := serverCA.Server(names...)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +92,7 @@ func StartKubelet(cfg KubeletConfig) (*Kubelet, error) {
 	// requested, and verified by the authenticator, not the handshake, so
 	// a missing or foreign certificate ends in 401, not a TLS alert.
 	tlsCfg := &tls.Config{Certificates: []tls.Certificate{cert}, ClientAuth: tls.RequestClientCert, MinVersion: tls.VersionTLS12}
-	k.srv = &http.Server{Handler: k, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second}
+	k.srv = &http.Server{Handler: k, TLSConfig: tlsCfg, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
 	go k.srv.Serve(tls.NewListener(ln, tlsCfg))
 	return k, nil
 }
