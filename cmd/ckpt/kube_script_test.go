@@ -25,7 +25,7 @@ import (
 //	                       $KUBELET_CA, $ADMIN_CERT, … (kubetest.Cluster.Env)
 //	kubelet gate on|off    the ContainerCheckpoint feature gate
 //	kubelet runtime-error TEXT   make the runtime's checkpoint fail
-//	kubelet deny USER      the kubelet's authorizer refuses USER
+//	kubelet deny|allow USER      the kubelet's authorizer refuses or allows USER
 func TestKubeScript(t *testing.T) {
 	fixtures, err := filepath.Abs("../../testdata/fixtures")
 	if err != nil {
@@ -80,7 +80,7 @@ func cmdKubeCluster(ts *testscript.TestScript, neg bool, args []string) {
 func cmdKubelet(ts *testscript.TestScript, neg bool, args []string) {
 	c := *ts.Value("cluster").(**kubetest.Cluster)
 	if neg || c == nil || len(args) != 2 {
-		ts.Fatalf("usage: kubelet gate on|off | runtime-error TEXT | deny USER (after kubecluster)")
+		ts.Fatalf("usage: kubelet gate on|off | runtime-error TEXT | deny|allow USER (after kubecluster)")
 	}
 	c.Kubelet.Set(func(k *kubetest.KubeletConfig) {
 		switch args[0] {
@@ -90,6 +90,8 @@ func cmdKubelet(ts *testscript.TestScript, neg bool, args []string) {
 			k.RuntimeError = args[1]
 		case "deny":
 			delete(k.Allowed, args[1])
+		case "allow":
+			k.Allowed[args[1]] = true
 		default:
 			ts.Fatalf("kubelet: unknown setting %q", args[0])
 		}
