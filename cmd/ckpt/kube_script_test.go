@@ -26,6 +26,7 @@ import (
 //	kubelet gate on|off    the ContainerCheckpoint feature gate
 //	kubelet runtime-error TEXT   make the runtime's checkpoint fail
 //	kubelet deny|allow USER      the kubelet's authorizer refuses or allows USER
+//	kubelet remote DIR     archives are written elsewhere, under DIR
 func TestKubeScript(t *testing.T) {
 	fixtures, err := filepath.Abs("../../testdata/fixtures")
 	if err != nil {
@@ -92,6 +93,11 @@ func cmdKubelet(ts *testscript.TestScript, neg bool, args []string) {
 			delete(k.Allowed, args[1])
 		case "allow":
 			k.Allowed[args[1]] = true
+		case "remote":
+			// The archive is written on another machine: the kubelet
+			// answers a path that does not exist here.
+			k.Archive = ""
+			k.Dir = args[1]
 		default:
 			ts.Fatalf("kubelet: unknown setting %q", args[0])
 		}
