@@ -39,7 +39,25 @@ after transfer, and shred them when they are no longer needed.`,
 	for _, add := range commands {
 		root.AddCommand(add(a))
 	}
+	if a.program == "kubectl-ckpt" {
+		pluginExamples(root)
+	}
 	return root
+}
+
+// pluginExamples rewrites the examples' "ckpt …" command lines to
+// "kubectl ckpt …", for the plugin's help.
+func pluginExamples(c *cobra.Command) {
+	lines := strings.Split(c.Example, "\n")
+	for i, l := range lines {
+		if rest, ok := strings.CutPrefix(l, "  ckpt "); ok {
+			lines[i] = "  kubectl ckpt " + rest
+		}
+	}
+	c.Example = strings.Join(lines, "\n")
+	for _, sub := range c.Commands() {
+		pluginExamples(sub)
+	}
 }
 
 // commands lists the constructors of the subcommands, in help order.
