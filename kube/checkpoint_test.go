@@ -95,7 +95,9 @@ func TestKubeletDirect(t *testing.T) {
 	_, err = admin.Checkpoint(ctx, Request{Namespace: "default", Pod: "web"})
 	wantKind(t, err, Ambiguous)
 
-	c.Kubelet.Set(func(k *kubetest.KubeletConfig) { k.RuntimeError = "rpc error: code = Unknown desc = checkpoint/restore support not available" })
+	c.Kubelet.Set(func(k *kubetest.KubeletConfig) {
+		k.RuntimeError = "rpc error: code = Unknown desc = checkpoint/restore support not available"
+	})
 	_, err = admin.Checkpoint(ctx, req)
 	wantKind(t, err, RuntimeFailed, "checkpoint/restore support not available", "enable_criu_support")
 
@@ -123,7 +125,7 @@ func TestKubeletBadTimeout(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		e := classify(answer{status: resp.StatusCode, body: body, endpoint: c.Env["KUBELET"], req: Request{Namespace: "default", Pod: "web", Container: "app"}})
-		wantKind(t, e, BadTimeout, "cannot parse value of timeout parameter", "--timeout")
+		wantKind(t, e, BadTimeout, "cannot parse value of timeout parameter", "whole number of seconds")
 	}
 	// The last value counts: a good one after a bad one is accepted.
 	resp, err := hc.Post(c.Env["KUBELET"]+"/checkpoint/default/web/app?timeout=abc&timeout=30", "", nil)

@@ -110,13 +110,13 @@ func checkDir(dir string) Check {
 	switch {
 	case os.IsNotExist(err):
 		c.Status, c.Detail = Warn, dir+" does not exist (no checkpoint was taken yet, or the kubelet uses another --root-dir)"
-		c.Fix = "create it as root with mode 0700 (install -d -m 0700 -o root -g root " + dir + "), or give --dir"
+		c.Fix = "create it as root with mode 0700 (install -d -m 0700 -o root -g root " + dir + "), or point the check at the kubelet's checkpoint directory"
 		return c
 	case err != nil:
 		c.Status, c.Detail, c.Fix = Fail, err.Error(), "run ckpt doctor as root"
 		return c
 	case !st.IsDir():
-		c.Status, c.Detail, c.Fix = Fail, dir+" is not a directory", "point --dir at the checkpoint directory"
+		c.Status, c.Detail, c.Fix = Fail, dir+" is not a directory", "point the check at the checkpoint directory"
 		return c
 	}
 	uid := st.Sys().(*syscall.Stat_t).Uid
@@ -308,7 +308,7 @@ func checkKubeletConfig(path string) []Check {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		for _, c := range []*Check{&gate, &anon, &authz} {
-			c.Status, c.Detail, c.Fix = Warn, "kubelet configuration not readable: "+err.Error(), "run as root on the node, or give --kubelet-config"
+			c.Status, c.Detail, c.Fix = Warn, "kubelet configuration not readable: "+err.Error(), "run as root on the node, or name the kubelet's configuration file"
 		}
 		return []Check{gate, anon, authz}
 	}

@@ -188,7 +188,7 @@ func classify(a answer) *Error {
 		case said == "cannot parse value of timeout parameter":
 			e.Kind = BadTimeout
 			e.Detail = "the kubelet could not parse the timeout parameter"
-			e.Fix = "give --timeout as a duration of whole seconds, e.g. 2m"
+			e.Fix = "send the timeout as a whole number of seconds (a proxy in between may have rewritten it)"
 		default:
 			e.Detail = "not found"
 		}
@@ -245,7 +245,7 @@ func transportError(err error, endpoint, host, ca string) *Error {
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
 			e.Detail = "no answer from " + host + " in time"
-			e.Fix = "a checkpoint of a big container takes long: raise --timeout, or check the network path"
+			e.Fix = "a checkpoint of a big container takes long: raise the timeout, or check the network path"
 		} else {
 			e.Detail = "could not connect to " + host
 			e.Fix = "check the address and that the port is reachable from here"
