@@ -27,6 +27,9 @@ import (
 //	kubelet runtime-error TEXT   make the runtime's checkpoint fail
 //	kubelet deny|allow USER      the kubelet's authorizer refuses or allows USER
 //	kubelet remote DIR     archives are written elsewhere, under DIR
+//	kubelet down           the API server's proxy cannot reach the kubelet
+//	misnamed               start a second kubelet whose certificate names
+//	                       only node-1.example: $MISNAMED, $MISNAMED_CA
 func TestKubeScript(t *testing.T) {
 	fixtures, err := filepath.Abs("../../testdata/fixtures")
 	if err != nil {
@@ -43,6 +46,7 @@ func TestKubeScript(t *testing.T) {
 			"status":      cmdStatus,
 			"kubecluster": cmdKubeCluster,
 			"kubelet":     cmdKubelet,
+			"misnamed":    cmdMisnamed,
 		},
 		Condition: func(cond string) (bool, error) {
 			if cond == "root" {
@@ -80,8 +84,12 @@ func cmdKubeCluster(ts *testscript.TestScript, neg bool, args []string) {
 
 func cmdKubelet(ts *testscript.TestScript, neg bool, args []string) {
 	c := *ts.Value("cluster").(**kubetest.Cluster)
+	if !neg && c != nil && len(args) == 1 && args[0] == "down" {
+		c.API.Set(func(a *kubetest.APIConfig) { a.Nodes["node-1"] = "https://127.0.0.1:1" })
+		return
+	}
 	if neg || c == nil || len(args) != 2 {
-		ts.Fatalf("usage: kubelet gate on|off | runtime-error TEXT | deny|allow USER (after kubecluster)")
+		ts.Fatalf("usage: kubelet gate on|off | runtime-error TEXT | deny|allow USER | remote DIR | down (after kubecluster)")
 	}
 	c.Kubelet.Set(func(k *kubetest.KubeletConfig) {
 		switch args[0] {
@@ -102,4 +110,21 @@ func cmdKubelet(ts *testscript.TestScript, neg bool, args []string) {
 			ts.Fatalf("kubelet: unknown setting %q", args[0])
 		}
 	})
+}
+
+func cmdMisnamed(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 0 {
+		ts.Fatalf("usage: misnamed")
+	}
+	k, err := kubetest.StartKubelet(kubetest.KubeletConfig{CheckpointGate: true, ServerNames: []string{"node-1.example"}})
+	if err != nil {
+		ts.Fatalf("misnamed: %v", err)
+	}
+	ts.Defer(func() { k.Close() })
+	ca := ts.MkAbs("misnamed-ca.crt")
+	if err := os.WriteFile(ca, k.ServerCA.CertPEM, 0o600); err != nil {
+		ts.Fatalf("%v", err)
+	}
+	ts.Setenv("MISNAMED", k.URL)
+	ts.Setenv("MISNAMED_CA", ca)
 }
