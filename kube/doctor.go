@@ -187,6 +187,10 @@ func checkFileModes(dir string, files []entry) Check {
 			bad = append(bad, fmt.Sprintf("%s (uid %d)", f.name, f.uid))
 		}
 	}
+	if len(files) == 0 {
+		c.Status, c.Detail = Pass, "no files in "+dir
+		return c
+	}
 	if len(bad) > 0 {
 		c.Status = Fail
 		c.Detail = fmt.Sprintf("%d of %d files are not root-only 0600: %s", len(bad), len(files), clip(bad, 5))
