@@ -15,6 +15,9 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// program is the name ckpt was run as; "kubectl-ckpt" makes it a
+	// kubectl plugin.
+	program string
 }
 
 // isTerminal reports whether w is a terminal, for progress bars and for

@@ -7,6 +7,7 @@ import (
 	"github.com/ckpt-dev/ckpt/audit"
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/crypto/seal"
+	"github.com/ckpt-dev/ckpt/kube"
 )
 
 // Exit codes. Scripts rely on them; README.md documents them and they never
@@ -38,6 +39,17 @@ const (
 	exitAuditTruncated    = 27 // the log was cut inside a record
 	exitAuditInconsistent = 28 // not an extension of --checkpoint
 	exitAuditMismatch     = 29 // records and hash file agree, a signed checkpoint does not
+// Exit codes of ckpt checkpoint (the kubelet API), 30–39.
+	exitKubeUnauthorized = 30 // 401: the credentials were not accepted
+	exitKubeForbidden    = 31 // 403: RBAC refused (the message names the role to bind)
+	exitKubeNotEnabled   = 32 // bare 404: ContainerCheckpoint gate off or kubelet too old
+	exitKubeNotFound     = 33 // no such pod, container or node
+	exitKubeBadTimeout   = 34 // the kubelet could not parse the timeout parameter
+	exitKubeRuntime      = 35 // 500: the runtime (CRIU) failed to checkpoint
+	exitKubeTLS          = 36 // TLS: unknown CA, wrong name, invalid certificate
+	exitKubeUnreachable  = 37 // no connection, timed out, or the API server could not reach the kubelet
+	exitKubeAmbiguous    = 38 // the pod has several containers and none was named
+	exitKubeSealFailed   = 39 // --seal: the checkpoint was taken but not sealed and shredded
 )
 
 // codedError carries an exit code up to run.
@@ -100,4 +112,13 @@ var errorCodes = []struct {
 	{audit.ErrTruncated, exitAuditTruncated},
 	{audit.ErrInconsistent, exitAuditInconsistent},
 	{audit.ErrCheckpointMismatch, exitAuditMismatch},
+	{kube.Unauthorized, exitKubeUnauthorized},
+	{kube.Forbidden, exitKubeForbidden},
+	{kube.NotEnabled, exitKubeNotEnabled},
+	{kube.NotFound, exitKubeNotFound},
+	{kube.BadTimeout, exitKubeBadTimeout},
+	{kube.RuntimeFailed, exitKubeRuntime},
+	{kube.TLSFailed, exitKubeTLS},
+	{kube.Unreachable, exitKubeUnreachable},
+	{kube.Ambiguous, exitKubeAmbiguous},
 }

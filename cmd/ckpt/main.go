@@ -2,7 +2,10 @@
 // checkpoint archives. See README.md for the daily workflows.
 package main
 
-import "os"
+import (
+	"os"
+	"path/filepath"
+)
 
 func main() {
 	os.Exit(Main())
@@ -16,5 +19,7 @@ func Main() int {
 		stdout: os.Stdout,
 		stderr: os.Stderr,
 		getenv: os.Getenv,
+
+		program: filepath.Base(os.Args[0]),
 	})
 }

@@ -26,6 +26,10 @@ after transfer, and shred them when they are no longer needed.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	if a.program == "kubectl-ckpt" {
+		// Installed as a kubectl plugin: usage and help say "kubectl ckpt".
+		root.Annotations = map[string]string{cobra.CommandDisplayNameAnnotation: "kubectl ckpt"}
+	}
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
@@ -39,6 +43,9 @@ after transfer, and shred them when they are no longer needed.`,
 	// checks are marked below like every other command's.
 	root.InitDefaultCompletionCmd()
 	markUsageErrors(root)
+	if a.program == "kubectl-ckpt" {
+		pluginExamples(root)
+	}
 	return root
 }
 
@@ -54,6 +61,21 @@ func markUsageErrors(c *cobra.Command) {
 	}
 	for _, sub := range c.Commands() {
 		markUsageErrors(sub)
+	}
+}
+
+// pluginExamples rewrites the examples' "ckpt …" command lines to
+// "kubectl ckpt …", for the plugin's help.
+func pluginExamples(c *cobra.Command) {
+	lines := strings.Split(c.Example, "\n")
+	for i, l := range lines {
+		if rest, ok := strings.CutPrefix(l, "  ckpt "); ok {
+			lines[i] = "  kubectl ckpt " + rest
+		}
+	}
+	c.Example = strings.Join(lines, "\n")
+	for _, sub := range c.Commands() {
+		pluginExamples(sub)
 	}
 }
 
@@ -73,6 +95,8 @@ var commands = []func(*app) *cobra.Command{
 	newDiffCmd,
 	newGenerateCmd,
 	newAuditCmd,
+	newCheckpointCmd,
+	newDoctorCmd,
 }
 
 func run(args []string, a *app) int {

@@ -21,6 +21,8 @@ import (
 func TestMain(m *testing.M) {
 	testscript.Main(m, map[string]func(){
 		"ckpt": func() { os.Exit(Main()) },
+		// The same binary as a kubectl plugin (kube_script_test.go).
+		"kubectl-ckpt": func() { os.Exit(Main()) },
 	})
 }
 
