@@ -52,6 +52,7 @@ var commands = []func(*app) *cobra.Command{
 	newKeygenCmd,
 	newShredCmd,
 	newDiffCmd,
+	newAgentCmd,
 }
 
 func run(args []string, a *app) int {
