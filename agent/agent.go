@@ -242,10 +242,10 @@ func (a *Agent) record(e Event) {
 type outcome int
 
 const (
-	done       outcome = iota // sealed and shredded, kept by a pin, or gone
-	notYet                    // incomplete; look again later
-	inGrace                   // sealed; plaintext kept until keep_plaintext has passed
-	failed                    // an error; retry with backoff
+	done    outcome = iota // sealed and shredded, kept by a pin, or gone
+	notYet                 // incomplete; look again later
+	inGrace                // sealed; plaintext kept until keep_plaintext has passed
+	failed                 // an error; retry with backoff
 )
 
 // process takes the archive called name one step as far as it can go:
