@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -66,6 +67,7 @@ type Agent struct {
 	// verified remembers sets already verified or sealed by this process,
 	// so that a pinned archive is not re-hashed on every rescan.
 	verified map[string]verifiedSet
+	sched    atomic.Pointer[schedule]
 }
 
 type verifiedSet struct {
@@ -93,8 +95,14 @@ type cachedInfo struct {
 // It creates the node key in the state directory when the config names
 // no sign_key.
 func New(cfg *Config, opt Options) (*Agent, error) {
-	a := &Agent{cfg: cfg, opt: opt, log: opt.Logger, rec: opt.Recorder, m: newMetrics(),
+	a := &Agent{cfg: cfg, opt: opt, log: opt.Logger, rec: opt.Recorder,
 		items: map[string]*item{}, sealedInfo: map[string]cachedInfo{}, verified: map[string]verifiedSet{}}
+	a.m = newMetrics(func() float64 {
+		if s := a.sched.Load(); s != nil {
+			return float64(s.length())
+		}
+		return 0
+	})
 	if a.log == nil {
 		a.log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	}

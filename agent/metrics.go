@@ -23,12 +23,11 @@ type metrics struct {
 	pruned      *prometheus.CounterVec
 	failed      *prometheus.CounterVec
 	stuck       prometheus.Gauge
-	queue       prometheus.Gauge
 	dwell       prometheus.Histogram
 	lastSuccess prometheus.Gauge
 }
 
-func newMetrics() *metrics {
+func newMetrics(queue func() float64) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		seen: prometheus.NewCounter(prometheus.CounterOpts{
@@ -52,9 +51,6 @@ func newMetrics() *metrics {
 		stuck: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "ckpt_agent_archives_incomplete", Help: "Archives that have stayed incomplete longer than stuck_after; never touched.",
 		}),
-		queue: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "ckpt_agent_queue_length", Help: "Archives waiting to be checked or sealed.",
-		}),
 		dwell: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "ckpt_agent_plaintext_dwell_seconds",
 			Help:    "Time from the archive's last write to the shred of its plaintext.",
@@ -64,7 +60,10 @@ func newMetrics() *metrics {
 			Name: "ckpt_agent_last_success_timestamp_seconds", Help: "When an archive was last sealed (Unix time).",
 		}),
 	}
-	m.reg.MustRegister(m.seen, m.sealed, m.sealedBytes, m.shredded, m.pruned, m.failed, m.stuck, m.queue, m.dwell, m.lastSuccess,
+	queueLen := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "ckpt_agent_queue_length", Help: "Archives waiting to be checked, sealed or shredded, or being worked on.",
+	}, queue)
+	m.reg.MustRegister(m.seen, m.sealed, m.sealedBytes, m.shredded, m.pruned, m.failed, m.stuck, queueLen, m.dwell, m.lastSuccess,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, a := range []string{"overwritten", "best-effort"} {
 		m.shredded.WithLabelValues(a)

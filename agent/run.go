@@ -42,6 +42,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("watching", "dir", a.cfg.Dir, "output_dir", a.outDir, "node", a.node, "workers", a.cfg.Workers)
 
 	s := newSchedule()
+	a.sched.Store(s)
 	retain := make(chan struct{}, 1)
 	kick := func() {
 		select {
@@ -57,10 +58,8 @@ func (a *Agent) Run(ctx context.Context) error {
 				if !ok {
 					return
 				}
-				a.m.queue.Set(float64(s.length()))
 				out, wait := a.process(ctx, name)
 				s.finish(name, out, wait)
-				a.m.queue.Set(float64(s.length()))
 				if out == done {
 					kick()
 				}
@@ -88,7 +87,6 @@ func (a *Agent) Run(ctx context.Context) error {
 		for _, n := range names {
 			s.ensure(n, now)
 		}
-		a.m.queue.Set(float64(s.length()))
 		kick()
 	}
 	scan()
