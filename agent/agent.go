@@ -273,6 +273,16 @@ func (a *Agent) process(ctx context.Context, name string) (out outcome, wait tim
 		return done, 0
 	}
 	it := a.item(name)
+	files := setFiles(a.outDir, name)
+	signed := a.signer != nil || a.cfg.Seal.SignKey != ""
+	if !it.complete && statSet(files).complete(signed) {
+		// Sealed by an earlier run: the archive was complete then, and
+		// what is here now may be a shred cut short. ensureSealed
+		// verifies the set before anything else happens.
+		a.mu.Lock()
+		it.complete = true
+		a.mu.Unlock()
+	}
 	if !it.complete {
 		why, wait := a.checkComplete(path, st)
 		if why != "" {
@@ -295,8 +305,7 @@ func (a *Agent) process(ctx context.Context, name string) (out outcome, wait tim
 		a.m.seen.Inc()
 	}
 
-	files := setFiles(a.outDir, name)
-	m, err := a.ensureSealed(ctx, path, name, st, files)
+	m, err := a.ensureSealed(ctx, path, name, files)
 	if err != nil {
 		return failed, 0
 	}
@@ -366,7 +375,7 @@ func (a *Agent) checkComplete(path string, st os.FileInfo) (string, time.Duratio
 // by an earlier run is verified in full (checksum, manifest, signature)
 // and must describe this archive; an incomplete or bad one is removed
 // (the plaintext is still here) and the archive sealed again.
-func (a *Agent) ensureSealed(ctx context.Context, path, name string, st os.FileInfo, files seal.Sidecars) (*seal.Manifest, error) {
+func (a *Agent) ensureSealed(ctx context.Context, path, name string, files seal.Sidecars) (*seal.Manifest, error) {
 	signed := a.signer != nil || a.cfg.Seal.SignKey != ""
 	state := statSet(files)
 	if state.complete(signed) {
@@ -375,11 +384,14 @@ func (a *Agent) ensureSealed(ctx context.Context, path, name string, st os.FileI
 		}
 		rep, err := seal.VerifyFile(ctx, files.Sealed, seal.VerifyOptions{Policy: seal.Policy{RequireSignature: signed}})
 		switch {
-		case err == nil && rep.Manifest.Archive.Name == name && rep.Manifest.Archive.Size == st.Size():
+		case err == nil && rep.Manifest.Archive.Name == name:
+			// The plaintext is not compared: after a shred cut short it
+			// is partly overwritten (and rounded up to a block), and the
+			// kubelet's names, down to the second, are never reused.
 			a.rememberVerified(name, files.Sealed, rep.Manifest)
 			return rep.Manifest, nil
 		case err == nil:
-			err = fmt.Errorf("the sealed set describes another archive (%s, %d bytes)", rep.Manifest.Archive.Name, rep.Manifest.Archive.Size)
+			err = fmt.Errorf("the sealed set describes another archive, %s", rep.Manifest.Archive.Name)
 			a.fail("verify", "sealed set does not match the archive; both kept", err, "archive", path, "sealed", files.Sealed)
 			return nil, err
 		case ctx.Err() != nil:

@@ -283,3 +283,10 @@ func exitCode(err error) int {
 	}
 	return 0
 }
+
+// writeConfigSettle rewrites the config with another settle time.
+func (e *env) writeConfigSettle(settle string) {
+	b, err := os.ReadFile(e.config)
+	must(e.t, err)
+	must(e.t, os.WriteFile(e.config, []byte(strings.Replace(string(b), "settle: 300ms", "settle: "+settle, 1)), 0o600))
+}
