@@ -115,6 +115,11 @@ func New(cfg *Config, opt Options) (*Agent, error) {
 	}
 	a.node = cfg.Node
 	if a.node == "" {
+		// A DaemonSet passes the node's name through the downward API;
+		// the pod's host name is the pod's.
+		a.node = os.Getenv("NODE_NAME")
+	}
+	if a.node == "" {
 		h, err := os.Hostname()
 		if err != nil {
 			return nil, fmt.Errorf("node name: %w (set node in the config)", err)
