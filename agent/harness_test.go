@@ -285,8 +285,11 @@ func exitCode(err error) int {
 }
 
 // writeConfigSettle rewrites the config with another settle time.
-func (e *env) writeConfigSettle(settle string) {
+func (e *env) writeConfigSettle(settle string) { e.replaceConfig("settle: 300ms", "settle: "+settle) }
+
+// replaceConfig replaces one line of the config.
+func (e *env) replaceConfig(old, new string) {
 	b, err := os.ReadFile(e.config)
 	must(e.t, err)
-	must(e.t, os.WriteFile(e.config, []byte(strings.Replace(string(b), "settle: 300ms", "settle: "+settle, 1)), 0o600))
+	must(e.t, os.WriteFile(e.config, []byte(strings.Replace(string(b), old, new, 1)), 0o600))
 }

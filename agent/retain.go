@@ -65,6 +65,43 @@ func (a *Agent) inventory() []Checkpoint {
 	return cps
 }
 
+// cachedInventory is inventory, reused while neither directory has
+// changed (their mtimes move with every create, rename and unlink, pins
+// included) and no plaintext archive has been found complete or
+// forgotten: a rescan of an idle node with thousands of sealed sets then
+// costs two stats.
+func (a *Agent) cachedInventory() []Checkpoint {
+	key := invKey{gen: a.itemsGen.Load()}
+	if st, err := os.Stat(a.cfg.Dir); err == nil {
+		key.dir = st.ModTime()
+	}
+	if st, err := os.Stat(a.outDir); err == nil {
+		key.out = st.ModTime()
+	}
+	a.mu.Lock()
+	if a.inv != nil && a.inv.key == key {
+		cps := a.inv.cps
+		a.mu.Unlock()
+		return cps
+	}
+	a.mu.Unlock()
+	cps := a.inventory()
+	a.mu.Lock()
+	a.inv = &invCache{key, cps}
+	a.mu.Unlock()
+	return cps
+}
+
+type invKey struct {
+	dir, out time.Time
+	gen      int64
+}
+
+type invCache struct {
+	key invKey
+	cps []Checkpoint
+}
+
 // sealedCheckpoint reads what retention needs from a set's manifest,
 // cached while the manifest is unchanged.
 func (a *Agent) sealedCheckpoint(name string, files seal.Sidecars) (Checkpoint, bool) {
@@ -122,7 +159,7 @@ func (a *Agent) retain(ctx context.Context, s *schedule) int {
 	if a.policy.IsZero() {
 		return 0
 	}
-	plan := a.policy.Plan(a.inventory(), time.Now())
+	plan := a.policy.Plan(a.cachedInventory(), time.Now())
 	n := 0
 	for _, p := range plan {
 		if ctx.Err() != nil {
