@@ -357,3 +357,41 @@ func mustRead(t testing.TB, path string) []byte {
 	must(t, err)
 	return b
 }
+
+// A node key certified by an SSH CA (node-key-cert.pub beside it) signs
+// with its certificate: one cert-authority line verifies every node.
+func TestAgentSignsWithCertificate(t *testing.T) {
+	e := newEnv(t, "")
+	must(t, os.MkdirAll(e.state, 0o700))
+	ca := filepath.Join(e.root, "ca")
+	if out, err := execOut("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "fleet-ca", "-f", ca); err != nil {
+		t.Fatalf("ssh-keygen: %v %s", err, out)
+	}
+	if _, _, err := EnsureNodeKey(e.state, "ckpt-agent@"+testNode); err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(e.state, NodeKeyName)
+	if out, err := execOut("ssh-keygen", "-q", "-s", ca, "-I", testNode, "-n", testNode, key+".pub"); err != nil {
+		t.Fatalf("ssh-keygen -s: %v %s", err, out)
+	}
+	at := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
+	name := kubeletName("ns", "p", "c", at)
+	must(t, os.WriteFile(filepath.Join(e.dir, name), archiveBytes(t, "ns", "p", "c", at, 1, 16<<10), 0o600))
+	old := time.Now().Add(-time.Minute)
+	os.Chtimes(filepath.Join(e.dir, name), old, old)
+	if code, log := e.once(); code != 0 {
+		t.Fatalf("--once: %d\n%s", code, log)
+	}
+	caPub := mustRead(t, ca+".pub")
+	allowed := filepath.Join(e.root, "allowed_signers")
+	must(t, os.WriteFile(allowed, []byte(testNode+" cert-authority "+string(caPub)), 0o600))
+	files := setFiles(e.dir, name)
+	cmd := newCmd("ssh-keygen", "-Y", "verify", "-f", allowed, "-I", testNode, "-n", "ckpt-manifest@ckpt.dev", "-s", files.Signature)
+	m, err := os.Open(files.Manifest)
+	must(t, err)
+	defer m.Close()
+	cmd.Stdin = m
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen -Y verify with the CA: %v\n%s", err, out)
+	}
+}

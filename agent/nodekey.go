@@ -21,7 +21,9 @@ import (
 const NodeKeyName = "node-key"
 
 // loadSigner reads the SSH private key at path (unencrypted: the agent
-// runs unattended).
+// runs unattended). A certificate beside it (PATH-cert.pub, as ssh-keygen
+// -s writes it) is used to sign, so that one cert-authority line in an
+// allowed signers file verifies every node.
 func loadSigner(path string) (ssh.Signer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -31,7 +33,32 @@ func loadSigner(path string) (ssh.Signer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return s, nil
+	return withCert(path, s)
+}
+
+// withCert returns s signing with the certificate at path-cert.pub when
+// there is one.
+func withCert(path string, s ssh.Signer) (ssh.Signer, error) {
+	certPath := path + "-cert.pub"
+	data, err := os.ReadFile(certPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, nil
+	} else if err != nil {
+		return nil, err
+	}
+	pub, _, _, _, err := ssh.ParseAuthorizedKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", certPath, err)
+	}
+	cert, ok := pub.(*ssh.Certificate)
+	if !ok {
+		return nil, fmt.Errorf("%s: not an SSH certificate", certPath)
+	}
+	cs, err := ssh.NewCertSigner(cert, s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", certPath, err)
+	}
+	return cs, nil
 }
 
 // EnsureNodeKey returns the node key in stateDir, creating an ed25519 SSH
@@ -94,8 +121,12 @@ func ensurePub(path string, pub ssh.PublicKey, comment string) error {
 	return f.Commit()
 }
 
-// AuthorizedKey is pub as one authorized_keys line with a comment.
+// AuthorizedKey is pub as one authorized_keys line with a comment; for a
+// certificate, the key it certifies (what a fleet collects or a CA signs).
 func AuthorizedKey(pub ssh.PublicKey, comment string) string {
+	if c, ok := pub.(*ssh.Certificate); ok {
+		pub = c.Key
+	}
 	line := string(ssh.MarshalAuthorizedKey(pub))
 	if comment != "" {
 		line = line[:len(line)-1] + " " + comment + "\n"
