@@ -384,7 +384,7 @@ func TestAgentSignsWithCertificate(t *testing.T) {
 	}
 	caPub := mustRead(t, ca+".pub")
 	allowed := filepath.Join(e.root, "allowed_signers")
-	must(t, os.WriteFile(allowed, []byte(testNode+" cert-authority "+string(caPub)), 0o600))
+	must(t, os.WriteFile(allowed, []byte("* cert-authority "+string(caPub)), 0o600))
 	files := setFiles(e.dir, name)
 	cmd := newCmd("ssh-keygen", "-Y", "verify", "-f", allowed, "-I", testNode, "-n", "ckpt-manifest@ckpt.dev", "-s", files.Signature)
 	m, err := os.Open(files.Manifest)
