@@ -304,7 +304,10 @@ func (a *Agent) process(ctx context.Context, name string) (out outcome, wait tim
 				a.log.Warn("archive has not completed; it is left untouched", "archive", path, "why", why,
 					"since", it.firstSeen.UTC().Format(time.RFC3339))
 			}
-			return notYet, wait
+			// A writer's events bring the next look forward; without them,
+			// an archive that stays incomplete is looked at less and less
+			// often (each look scans /proc).
+			return notYet, max(wait, min(time.Since(it.firstSeen)/4, time.Minute))
 		}
 		a.mu.Lock()
 		it.complete = true

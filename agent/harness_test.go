@@ -33,7 +33,13 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	ckptBin = filepath.Join(dir, "ckpt")
-	build := exec.Command("go", "build", "-o", ckptBin, "./cmd/ckpt")
+	args := []string{"build", "-o", ckptBin}
+	if os.Getenv("CKPT_TEST_RACE") != "" {
+		// The agent's concurrency runs in the binary: build it with the
+		// race detector to check it under the end-to-end tests.
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "./cmd/ckpt")...)
 	build.Dir = ".."
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
