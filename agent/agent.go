@@ -87,6 +87,7 @@ type item struct {
 	failures  int
 	complete  bool
 	reported  bool // stuck report made
+	pinned    bool // pin reported
 }
 
 type cachedInfo struct {
@@ -328,7 +329,14 @@ func (a *Agent) process(ctx context.Context, name string) (out outcome, wait tim
 	}
 
 	if _, err := os.Lstat(path + PinSuffix); err == nil {
-		a.log.Info("pinned: plaintext kept", "archive", path, "pin", path+PinSuffix)
+		a.mu.Lock()
+		first := !it.pinned
+		it.pinned = true
+		a.mu.Unlock()
+		if first {
+			a.log.Info("pinned: plaintext kept", "archive", path, "pin", path+PinSuffix)
+			a.record(Event{Action: "keep", Archive: path, Sealed: files.Sealed, Detail: "pinned"})
+		}
 		return done, 0
 	}
 	if keep := time.Duration(a.cfg.Seal.KeepPlaintext); keep > 0 {

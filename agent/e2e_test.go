@@ -395,3 +395,29 @@ func TestAgentSignsWithCertificate(t *testing.T) {
 		t.Fatalf("ssh-keygen -Y verify with the CA: %v\n%s", err, out)
 	}
 }
+
+// keep_plaintext: the archive is sealed at once; its plaintext stays for
+// the grace time, then goes.
+func TestAgentKeepPlaintext(t *testing.T) {
+	e := newEnv(t, "")
+	e.replaceConfig("  recipients_file:", "  keep_plaintext: 3s\n  recipients_file:")
+	at := time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)
+	name := kubeletName("ns", "p", "c", at)
+	data := archiveBytes(t, "ns", "p", "c", at, 1, 16<<10)
+	path := filepath.Join(e.dir, name)
+	must(t, os.WriteFile(path, data, 0o600))
+	old := time.Now().Add(-time.Minute)
+	os.Chtimes(path, old, old)
+	code, log := e.once()
+	if code != 0 || !strings.Contains(log, `"in_grace":1`) {
+		t.Fatalf("--once: %d\n%s", code, log)
+	}
+	if !exists(path) || !exists(setFiles(e.dir, name).Signature) {
+		t.Fatal("want the sealed set and the plaintext during the grace time")
+	}
+	time.Sleep(3 * time.Second)
+	if code, log := e.once(); code != 0 || exists(path) {
+		t.Fatalf("after the grace time: exit %d, plaintext there: %v\n%s", code, exists(path), log)
+	}
+	e.checkSealedWithStockTools(name, sum256(data))
+}
