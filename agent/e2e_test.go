@@ -421,3 +421,36 @@ func TestAgentKeepPlaintext(t *testing.T) {
 	}
 	e.checkSealedWithStockTools(name, sum256(data))
 }
+
+// output_dir: the sealed set goes there, the plaintext is shredded where
+// it was written; retention finds the sets there.
+func TestAgentOutputDir(t *testing.T) {
+	e := newEnv(t, "retention:\n  global: {max_checkpoints: 1}\n")
+	out := filepath.Join(e.root, "sealed")
+	must(t, os.Mkdir(out, 0o700))
+	e.replaceConfig("  recipients_file:", "  output_dir: "+out+"\n  recipients_file:")
+	at := time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)
+	var names []string
+	var sums []string
+	for i := range 2 {
+		ts := at.Add(time.Duration(i) * time.Hour)
+		name := kubeletName("ns", "p", "c", ts)
+		data := archiveBytes(t, "ns", "p", "c", ts, int64(i), 16<<10)
+		names, sums = append(names, name), append(sums, sum256(data))
+		must(t, os.WriteFile(filepath.Join(e.dir, name), data, 0o600))
+		old := time.Now().Add(-time.Minute)
+		os.Chtimes(filepath.Join(e.dir, name), old, old)
+	}
+	if code, log := e.once(); code != 0 {
+		t.Fatalf("--once: %d\n%s", code, log)
+	}
+	if got := listDir(t, e.dir); len(got) != 0 {
+		t.Errorf("left in the watched directory: %v", got)
+	}
+	if exists(setFiles(out, names[0]).Sealed) {
+		t.Error("the older checkpoint was kept over max_checkpoints 1")
+	}
+	if err := verifySet(setFiles(out, names[1]), sums[1]); err != nil {
+		t.Error(err)
+	}
+}
