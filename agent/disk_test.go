@@ -74,7 +74,7 @@ func TestAgentFullDisk(t *testing.T) {
 	p := e.start()
 	defer p.cmd.Process.Kill()
 	waitFor(t, 20*time.Second, "a counted seal failure", func() bool {
-		return strings.Contains(httpGetQuiet("http://"+addr+"/metrics"), `ckpt_agent_failures_total{reason="seal"} 1`)
+		return metricAtLeast(httpGetQuiet("http://"+addr+"/metrics"), `ckpt_agent_failures_total{reason="seal"}`, 1)
 	})
 	if !httpOK("http://" + addr + "/healthz") {
 		t.Fatal("agent not healthy while the disk is full")

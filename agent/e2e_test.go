@@ -182,7 +182,7 @@ func TestAgentRecoversFromMissingRecipients(t *testing.T) {
 	p := e.start()
 	defer p.cmd.Process.Kill()
 	waitFor(t, 15*time.Second, "a counted recipients failure", func() bool {
-		return strings.Contains(httpGetQuiet("http://"+addr+"/metrics"), `ckpt_agent_failures_total{reason="recipients"} 1`)
+		return metricAtLeast(httpGetQuiet("http://"+addr+"/metrics"), `ckpt_agent_failures_total{reason="recipients"}`, 1)
 	})
 	if sum := sum256(mustRead(t, filepath.Join(e.dir, name))); sum != sum256(data) {
 		t.Fatal("plaintext changed while it could not be sealed")

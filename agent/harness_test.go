@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -298,4 +299,16 @@ func (e *env) replaceConfig(old, new string) {
 	b, err := os.ReadFile(e.config)
 	must(e.t, err)
 	must(e.t, os.WriteFile(e.config, []byte(strings.Replace(string(b), old, new, 1)), 0o600))
+}
+
+// metricAtLeast reports whether the series in a /metrics page is at
+// least min.
+func metricAtLeast(page, series string, min float64) bool {
+	for _, line := range strings.Split(page, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return err == nil && f >= min
+		}
+	}
+	return false
 }
