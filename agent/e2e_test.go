@@ -454,3 +454,40 @@ func TestAgentOutputDir(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// An archive that never completes (cut short, its writer gone) is
+// reported after stuck_after and never touched.
+func TestAgentReportsIncomplete(t *testing.T) {
+	addr := freePort(t)
+	e := newEnv(t, "metrics_addr: "+addr+"\nstuck_after: 1s\n")
+	at := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	name := kubeletName("ns", "p", "c", at)
+	data := archiveBytes(t, "ns", "p", "c", at, 1, 64<<10)
+	cut := data[:len(data)/2]
+	path := filepath.Join(e.dir, name)
+	must(t, os.WriteFile(path, cut, 0o600))
+	p := e.start()
+	defer p.cmd.Process.Kill()
+	waitFor(t, 20*time.Second, "the incomplete archive reported", func() bool {
+		return metricAtLeast(httpGetQuiet("http://"+addr+"/metrics"), "ckpt_agent_archives_incomplete", 1)
+	})
+	if !strings.Contains(p.log(), `"msg":"archive has not completed; it is left untouched"`) {
+		t.Errorf("no report in the log:\n%s", p.log())
+	}
+	if sum256(mustRead(t, path)) != sum256(cut) || exists(setFiles(e.dir, name).Sealed) {
+		t.Fatal("an incomplete archive was touched")
+	}
+	// Its writer comes back and finishes it: sealed, the gauge drops.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	must(t, err)
+	_, err = f.Write(data[len(cut):])
+	must(t, err)
+	must(t, f.Close())
+	waitFor(t, 30*time.Second, "sealed once complete", func() bool { return !exists(path) })
+	e.checkSealedWithStockTools(name, sum256(data))
+	if !metricAtLeast(httpGetQuiet("http://"+addr+"/metrics"), "ckpt_agent_archives_incomplete", 0) ||
+		metricAtLeast(httpGetQuiet("http://"+addr+"/metrics"), "ckpt_agent_archives_incomplete", 1) {
+		t.Error("the incomplete gauge did not drop")
+	}
+	p.stop(t)
+}
