@@ -25,3 +25,8 @@ func Dir(ctx context.Context, root string, opt Options) ([]Result, error) {
 func Assess(path string) (Assessment, error) {
 	return Assessment{}, fmt.Errorf("%s: %w", path, ErrUnsupported)
 }
+
+// Writers is implemented on Linux only.
+func Writers(path string) ([]string, error) {
+	return nil, fmt.Errorf("%s: %w", path, ErrUnsupported)
+}

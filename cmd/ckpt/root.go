@@ -97,6 +97,7 @@ var commands = []func(*app) *cobra.Command{
 	newAuditCmd,
 	newCheckpointCmd,
 	newDoctorCmd,
+	newAgentCmd,
 }
 
 func run(args []string, a *app) int {
