@@ -57,15 +57,51 @@ func ReadImage(name string, r io.Reader, opt Options, maxBytes int64, onPayload 
 }
 
 // ImageSet holds the decoded images of one checkpoint by name.
+//
+// Lookups cost O(1) whatever the number of images: a checkpoint of a
+// worker pool has several images per process, and callers look images up
+// once per process, so anything linear per lookup is quadratic overall.
 type ImageSet struct {
 	byName map[string]*Image
+	// sorted caches Names; nil after an Add of a new name.
+	sorted []string
+	// pagemaps maps pagemap_head.pages_id to the pagemap image naming it,
+	// kept as images are added.
+	pagemaps map[uint32]string
 }
 
 // NewImageSet returns an empty set.
-func NewImageSet() *ImageSet { return &ImageSet{byName: map[string]*Image{}} }
+func NewImageSet() *ImageSet {
+	return &ImageSet{byName: map[string]*Image{}, pagemaps: map[uint32]string{}}
+}
 
 // Add puts img in the set, replacing one of the same name.
-func (s *ImageSet) Add(img *Image) { s.byName[img.Name] = img }
+func (s *ImageSet) Add(img *Image) {
+	old, replaced := s.byName[img.Name]
+	if !replaced {
+		s.sorted = nil
+	} else if id, ok := pagesIDOf(old); ok && s.pagemaps[id] == old.Name {
+		delete(s.pagemaps, id)
+	}
+	s.byName[img.Name] = img
+	if id, ok := pagesIDOf(img); ok {
+		// Two pagemaps claiming one pages image: the first by name wins,
+		// whatever the order they were added in.
+		if cur, taken := s.pagemaps[id]; !taken || img.Name < cur {
+			s.pagemaps[id] = img.Name
+		}
+	}
+}
+
+// Pagemap returns the name of the pagemap image whose head names
+// pages-<pagesID>.img.
+func (s *ImageSet) Pagemap(pagesID uint32) (string, bool) {
+	if s == nil {
+		return "", false
+	}
+	n, ok := s.pagemaps[pagesID]
+	return n, ok
+}
 
 // Get returns the image called name ("pstree.img"), or nil.
 func (s *ImageSet) Get(name string) *Image {
@@ -75,17 +111,20 @@ func (s *ImageSet) Get(name string) *Image {
 	return s.byName[name]
 }
 
-// Names returns the names of the images in the set, sorted.
+// Names returns the names of the images in the set, sorted. The slice is
+// shared between calls until the next Add: callers must not modify it.
 func (s *ImageSet) Names() []string {
 	if s == nil {
 		return nil
 	}
-	names := make([]string, 0, len(s.byName))
-	for n := range s.byName {
-		names = append(names, n)
+	if s.sorted == nil {
+		s.sorted = make([]string, 0, len(s.byName))
+		for n := range s.byName {
+			s.sorted = append(s.sorted, n)
+		}
+		slices.Sort(s.sorted)
 	}
-	slices.Sort(names)
-	return names
+	return slices.Clip(s.sorted)
 }
 
 // Len is the number of images in the set.

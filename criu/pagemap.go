@@ -1,6 +1,10 @@
 package criu
 
-import "github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
+import (
+	"strings"
+
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
+)
 
 // Page flags of a pagemap entry (CRIU's PE_*).
 const (
@@ -30,4 +34,16 @@ func PageFlags(e *pagemap.PagemapEntry) uint32 {
 		return PageParent
 	}
 	return PagePresent
+}
+
+// pagesIDOf returns the pages_id of a pagemap image's head.
+func pagesIDOf(img *Image) (uint32, bool) {
+	if img == nil || !strings.HasPrefix(img.Name, "pagemap-") || len(img.Entries) == 0 {
+		return 0, false
+	}
+	h, ok := img.Entries[0].(*pagemap.PagemapHead)
+	if !ok {
+		return 0, false
+	}
+	return h.GetPagesId(), true
 }

@@ -60,7 +60,14 @@ type Options struct {
 // entries. Raw images (pages, tmpfs tarballs) have no magic: use IsRaw on
 // the name first.
 func NewReader(r io.Reader, opt Options) (*Reader, error) {
-	rd := &Reader{r: bufio.NewReaderSize(r, 64<<10), maxEntry: opt.MaxEntry, remain: -1}
+	// Most images are a few hundred bytes and a checkpoint has several per
+	// process: a buffer sized to the image, when its size is known, keeps
+	// thousands of small images from costing 64 KiB each.
+	bufSize := 64 << 10
+	if opt.Size > 0 && opt.Size < int64(bufSize) {
+		bufSize = int(opt.Size)
+	}
+	rd := &Reader{r: bufio.NewReaderSize(r, bufSize), maxEntry: opt.MaxEntry, remain: -1}
 	if rd.maxEntry <= 0 {
 		rd.maxEntry = DefaultMaxEntry
 	}

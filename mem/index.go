@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
@@ -109,17 +110,16 @@ func IndexFor(images *criu.ImageSet, pid uint32) (*Index, error) {
 
 // PagemapFor returns the name of the pagemap image whose pages live in
 // pages-<id>.img, and the pid for a process pagemap (0 for shared memory).
+// It costs O(1): it is called once per pages image, hence once per process.
 func PagemapFor(images *criu.ImageSet, id uint32) (name string, pid uint32, ok bool) {
-	for _, n := range images.Names() {
-		if !strings.HasPrefix(n, "pagemap-") {
-			continue
-		}
-		if h := criu.First[*pagemap.PagemapHead](images, n); h != nil && h.GetPagesId() == id {
-			fmt.Sscanf(n, "pagemap-%d.img", &pid)
-			return n, pid, true
-		}
+	name, ok = images.Pagemap(id)
+	if !ok {
+		return "", 0, false
 	}
-	return "", 0, false
+	if n, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(name, "pagemap-"), ".img"), 10, 32); err == nil {
+		pid = uint32(n)
+	}
+	return name, pid, true
 }
 
 // Lookup returns the run holding addr.
