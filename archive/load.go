@@ -369,7 +369,7 @@ func (l *loader) fallbacks(c *Checkpoint) {
 			if !strings.HasPrefix(name, "pagemap-") {
 				continue
 			}
-			if slices.ContainsFunc(criu.All[*pagemap.PagemapEntry](c.Images, name), func(e *pagemap.PagemapEntry) bool { return e.NrPages != nil }) {
+			if img := c.Images.Get(name); img.NrPages || slices.ContainsFunc(criu.All[*pagemap.PagemapEntry](c.Images, name), func(e *pagemap.PagemapEntry) bool { return e.NrPages != nil }) {
 				id.CRIUVersion = "4.2+"
 				id.Notes = append(id.Notes, "CRIU version inferred from the image format (pagemap nr_pages, new in 4.2)")
 				break

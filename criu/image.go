@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -17,7 +18,17 @@ type Image struct {
 	Entries []proto.Message // in image order
 	// PayloadBytes is the total size of the payloads that followed entries.
 	PayloadBytes int64
+	// Runs holds the entries of a pagemap image that ReadImage decoded,
+	// after its head (which stays in Entries), at 32 bytes each rather than
+	// a decoded message each: a fragmented heap has millions of them.
+	Runs []PageRun
+	// NrPages is set when a pagemap entry carried nr_pages, which CRIU
+	// writes from 4.2 on.
+	NrPages bool
 }
+
+// Count is the number of entries of the image, pagemap runs included.
+func (img *Image) Count() int { return len(img.Entries) + len(img.Runs) }
 
 // PayloadFunc receives the payload of entry i of an image as it is read.
 type PayloadFunc func(img *Image, i int, m proto.Message, r io.Reader) error
@@ -31,6 +42,10 @@ func ReadImage(name string, r io.Reader, opt Options, maxBytes int64, onPayload 
 		return nil, err
 	}
 	img := &Image{Name: name, Magic: rd.Magic(), Size: opt.Size}
+	var runs pageRunner
+	if img.Magic.String() == "PAGEMAP" {
+		rd.reuse = &pagemap.PagemapEntry{}
+	}
 	var held int64
 	for {
 		m, err := rd.Next()
@@ -43,6 +58,10 @@ func ReadImage(name string, r io.Reader, opt Options, maxBytes int64, onPayload 
 		held += int64(proto.Size(m))
 		if maxBytes > 0 && held > maxBytes {
 			return nil, fmt.Errorf("%w: entries exceed the %d-byte image limit", ErrFormat, maxBytes)
+		}
+		if e, ok := m.(*pagemap.PagemapEntry); ok && rd.reuse != nil {
+			runs.add(img, e)
+			continue // a pagemap entry has no payload
 		}
 		img.Entries = append(img.Entries, m)
 		if p, n := rd.Payload(); p != nil {

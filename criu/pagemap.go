@@ -47,3 +47,42 @@ func pagesIDOf(img *Image) (uint32, bool) {
 	}
 	return h.GetPagesId(), true
 }
+
+// PageSize is the page size of the dumps a pagemap describes (x86-64 and
+// arm64 with 4K pages).
+const PageSize = 4096
+
+// PageRun is one pagemap entry: a stretch of pages and where the pages
+// image holds them. It is 32 bytes, what the page index holds per entry.
+type PageRun struct {
+	Start uint64 // first virtual address
+	Pages uint64
+	Flags uint32 // Page* flags
+	// Offset of the first page in the pages image; -1 when the pages are
+	// not in this image.
+	Offset int64
+}
+
+// End is the first address after the run.
+func (r PageRun) End() uint64 { return r.Start + r.Pages*PageSize }
+
+// Present says whether the run's bytes are in this image.
+func (r PageRun) Present() bool { return r.Offset >= 0 }
+
+// pageRunner turns decoded pagemap entries into runs, giving each present
+// run its offset in the pages image in entry order, as CRIU writes pages.
+type pageRunner struct{ off int64 }
+
+func (p *pageRunner) add(img *Image, e *pagemap.PagemapEntry) {
+	if e.NrPages != nil {
+		img.NrPages = true
+	}
+	r := PageRun{Start: e.GetVaddr(), Pages: PageCount(e), Flags: PageFlags(e), Offset: -1}
+	if r.Flags&PagePresent != 0 && r.Pages > 0 {
+		// The page index rejects counts past 2^40 pages; until then the
+		// offsets stay far from overflowing.
+		r.Offset = p.off
+		p.off += int64(min(r.Pages, 1<<40)) * PageSize
+	}
+	img.Runs = append(img.Runs, r)
+}

@@ -38,6 +38,9 @@ type Reader struct {
 	toEnd    bool // the current payload runs to the end of the image
 	buf      []byte
 	extra    []MsgQueueItem
+	// reuse, when set, receives every entry after the first, for callers
+	// that copy what they need out of each entry before the next.
+	reuse proto.Message
 }
 
 // MsgQueueItem is one message of a System V message queue (IPCNS_MSG).
@@ -117,7 +120,12 @@ func (r *Reader) Next() (proto.Message, error) {
 	if r.kind.layout == headed && r.count == 0 {
 		newMsg = r.kind.newHead
 	}
-	m := newMsg()
+	var m proto.Message
+	if r.reuse != nil && newMsg != nil && r.count > 0 {
+		m = r.reuse // proto.Unmarshal resets it
+	} else {
+		m = newMsg()
+	}
 	if err := r.readMessage(int64(size), m); err != nil {
 		return nil, err
 	}

@@ -14,7 +14,7 @@ import (
 )
 
 // PageSize is the page size of the dumps ckpt reads (x86-64, arm64 4K).
-const PageSize = 4096
+const PageSize = criu.PageSize
 
 // Why an address has no bytes in the dump.
 var (
@@ -23,21 +23,9 @@ var (
 	ErrLazy      = errors.New("lazy page not present in the image")
 )
 
-// Run is a stretch of pages from one pagemap entry.
-type Run struct {
-	Start uint64 // first virtual address
-	Pages uint64
-	Flags uint32 // criu.Page* flags
-	// Offset of the first page in the pages image; -1 when the pages are
-	// not in this image.
-	Offset int64
-}
-
-// End is the first address after the run.
-func (r Run) End() uint64 { return r.Start + r.Pages*PageSize }
-
-// Present says whether the run's bytes are in this image.
-func (r Run) Present() bool { return r.Offset >= 0 }
+// Run is a stretch of pages from one pagemap entry: 32 bytes, the whole
+// per-entry cost of an index.
+type Run = criu.PageRun
 
 // Index is one pagemap: a process's (or a shared memory segment's) dumped
 // pages, in address order.
@@ -54,6 +42,11 @@ type Index struct {
 // NewIndex builds the index of a decoded pagemap image. It rejects a
 // pagemap whose entries overlap or whose sizes overflow: either would make
 // addresses ambiguous.
+//
+// The index shares the image's runs when they are already clean (the
+// common case: CRIU writes them sorted, without empty entries), so
+// building one costs a pass over them and no copy; callers must not
+// modify Runs.
 func NewIndex(img *criu.Image) (*Index, error) {
 	if img == nil {
 		return nil, errors.New("pagemap image missing")
@@ -66,30 +59,51 @@ func NewIndex(img *criu.Image) (*Index, error) {
 		return nil, fmt.Errorf("%s: not a pagemap image", img.Name)
 	}
 	ix := &Index{Name: img.Name, PagesID: head.GetPagesId()}
-	var off int64
-	for i, m := range img.Entries[1:] {
-		e := m.(*pagemap.PagemapEntry)
-		n := criu.PageCount(e)
-		if n == 0 {
+	runs := img.Runs
+	if len(img.Entries) > 1 {
+		// Built by hand (tests, or a caller's own image): decoded entries.
+		runs = nil
+		var off int64
+		for _, m := range img.Entries[1:] {
+			e, ok := m.(*pagemap.PagemapEntry)
+			if !ok {
+				return nil, fmt.Errorf("%s: not a pagemap image", img.Name)
+			}
+			r := Run{Start: e.GetVaddr(), Pages: criu.PageCount(e), Flags: criu.PageFlags(e), Offset: -1}
+			if r.Flags&criu.PagePresent != 0 && r.Pages > 0 {
+				r.Offset = off
+				off += int64(min(r.Pages, 1<<40)) * PageSize
+			}
+			runs = append(runs, r)
+		}
+	}
+	clean := true
+	for i, r := range runs {
+		if r.Pages == 0 {
+			clean = false
 			continue
 		}
-		if e.GetVaddr()%PageSize != 0 {
-			return nil, fmt.Errorf("%s: entry %d: address %#x is not page aligned", img.Name, i+1, e.GetVaddr())
+		if r.Start%PageSize != 0 {
+			return nil, fmt.Errorf("%s: entry %d: address %#x is not page aligned", img.Name, i+1, r.Start)
 		}
-		if n > (1<<64-1-e.GetVaddr())/PageSize || n > 1<<40 {
-			return nil, fmt.Errorf("%s: entry %d: %d pages at %#x overflow the address space", img.Name, i+1, n, e.GetVaddr())
+		if r.Pages > (1<<64-1-r.Start)/PageSize || r.Pages > 1<<40 {
+			return nil, fmt.Errorf("%s: entry %d: %d pages at %#x overflow the address space", img.Name, i+1, r.Pages, r.Start)
 		}
-		r := Run{Start: e.GetVaddr(), Pages: n, Flags: criu.PageFlags(e), Offset: -1}
-		if r.Flags&criu.PagePresent != 0 {
-			r.Offset = off
-			off += int64(n) * PageSize
+		if r.Present() {
+			ix.ImageBytes = r.Offset + int64(r.Pages)*PageSize
 		}
-		ix.Runs = append(ix.Runs, r)
+		if i > 0 && r.Start < runs[i-1].Start {
+			clean = false
+		}
 	}
-	ix.ImageBytes = off
-	// CRIU writes entries in address order; sort anyway, then insist on no
-	// overlap.
-	slices.SortStableFunc(ix.Runs, func(a, b Run) int { return cmp.Compare(a.Start, b.Start) })
+	if clean {
+		ix.Runs = runs
+	} else {
+		ix.Runs = slices.DeleteFunc(slices.Clone(runs), func(r Run) bool { return r.Pages == 0 })
+		// CRIU writes entries in address order; sort anyway.
+		slices.SortStableFunc(ix.Runs, func(a, b Run) int { return cmp.Compare(a.Start, b.Start) })
+	}
+	// Then insist on no overlap.
 	for i := 1; i < len(ix.Runs); i++ {
 		if ix.Runs[i].Start < ix.Runs[i-1].End() {
 			return nil, fmt.Errorf("%s: entries overlap at %#x", img.Name, ix.Runs[i].Start)

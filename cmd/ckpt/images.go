@@ -77,7 +77,7 @@ func imagesOf(name string, c *archive.Checkpoint) imagesReport {
 	r := imagesReport{Archive: name, Container: c.Prefix, Images: []imageRow{}}
 	for _, imgName := range c.Images.Names() {
 		img := c.Images.Get(imgName)
-		r.Images = append(r.Images, imageRow{Name: imgName, Type: img.Magic.String(), Entries: len(img.Entries), Size: img.Size, PayloadBytes: img.PayloadBytes})
+		r.Images = append(r.Images, imageRow{Name: imgName, Type: img.Magic.String(), Entries: img.Count(), Size: img.Size, PayloadBytes: img.PayloadBytes})
 	}
 	for _, ie := range c.ImageErrors {
 		r.Images = append(r.Images, imageRow{Name: ie.Name, Type: "unreadable", Error: ie.Err.Error()})
