@@ -44,6 +44,10 @@ type LoadOptions struct {
 	// Other receives entries Load does not interpret (container logs,
 	// unknown files, raw images other than pages).
 	Other func(c *Checkpoint, e *Entry, r io.Reader) error
+	// Image, when set, receives each decoded CRIU image instead of the
+	// Checkpoint's Images, which stay empty: listings that need one image
+	// at a time hold one image at a time.
+	Image func(c *Checkpoint, img *criu.Image) error
 	// IdentityOnly reads metadata and skips CRIU images and nested tars.
 	// On a sequential archive the pass stops once the metadata has been
 	// seen, so listing a directory of compressed archives stays cheap.
@@ -276,6 +280,9 @@ func (l *loader) image(c *Checkpoint, e *Entry, name string, r io.Reader) error 
 			return nil
 		}
 		return err
+	}
+	if l.opt.Image != nil {
+		return l.opt.Image(c, img)
 	}
 	c.Images.Add(img)
 	return nil
