@@ -78,6 +78,7 @@ type loader struct {
 	out      Contents
 	byPrefix map[string]*Checkpoint
 	deferred []deferredPages // random access: pages handed over after the pass
+	decoded  int64           // entry bytes of the images held, against MaxDecoded
 }
 
 type deferredPages struct {
@@ -283,6 +284,10 @@ func (l *loader) image(c *Checkpoint, e *Entry, name string, r io.Reader) error 
 	}
 	if l.opt.Image != nil {
 		return l.opt.Image(c, img)
+	}
+	l.decoded += img.Size - img.PayloadBytes
+	if l.decoded > l.limits.MaxDecoded {
+		return fmt.Errorf("%w: the CRIU images decoded so far hold %d bytes of entries, past the %d-byte budget for one archive", ErrTooLarge, l.decoded, l.limits.MaxDecoded)
 	}
 	c.Images.Add(img)
 	return nil
