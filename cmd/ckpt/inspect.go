@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -54,7 +57,73 @@ the section flags add more, --all adds everything.`,
 			}
 			reports = append(reports, rs...)
 		}
-		return out.emit(a.stdout, reports, func(w io.Writer) error { return renderInspect(w, reports, s) })
+		if out.format == formatJSON {
+			return writeInspectJSON(a.stdout, reports)
+		}
+		return renderInspect(a.stdout, reports, s)
 	}
 	return cmd
+}
+
+// writeInspectJSON writes reports exactly as render.JSON would, but
+// encodes one process at a time: a report of 10,000 processes with every
+// section is over 100 MB of JSON, which encoding/json would otherwise
+// build, and indent, in memory before writing a byte.
+func writeInspectJSON(w io.Writer, reports []*inspect.Report) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	encode := func(prefix string, v any) ([]byte, error) {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetIndent(prefix, "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			return nil, err
+		}
+		return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+	}
+	if reports == nil {
+		bw.WriteString("null\n")
+		return bw.Flush()
+	}
+	if len(reports) == 0 {
+		bw.WriteString("[]\n")
+		return bw.Flush()
+	}
+	// A JSON string never holds a raw newline, so this key line is the
+	// report's own processes member.
+	const key = "\n    \"processes\": []"
+	bw.WriteString("[")
+	for i, r := range reports {
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n  ")
+		shell := *r
+		shell.Processes = []inspect.Process{}
+		b, err := encode("  ", &shell)
+		if err != nil {
+			return err
+		}
+		at := bytes.Index(b, []byte(key))
+		if at < 0 || len(r.Processes) == 0 {
+			bw.Write(b)
+			continue
+		}
+		bw.Write(b[:at+len(key)-1])
+		for j := range r.Processes {
+			if j > 0 {
+				bw.WriteString(",")
+			}
+			bw.WriteString("\n      ")
+			p, err := encode("      ", &r.Processes[j])
+			if err != nil {
+				return err
+			}
+			bw.Write(p)
+		}
+		bw.WriteString("\n    ]")
+		bw.Write(b[at+len(key):])
+	}
+	bw.WriteString("\n]\n")
+	return bw.Flush()
 }
