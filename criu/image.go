@@ -5,7 +5,6 @@ import (
 	"io"
 	"slices"
 
-	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -42,9 +41,8 @@ func ReadImage(name string, r io.Reader, opt Options, maxBytes int64, onPayload 
 		return nil, err
 	}
 	img := &Image{Name: name, Magic: rd.Magic(), Size: opt.Size}
-	var runs pageRunner
 	if img.Magic.String() == "PAGEMAP" {
-		rd.reuse = &pagemap.PagemapEntry{}
+		return readPagemap(img, rd, opt, maxBytes)
 	}
 	var held int64
 	for {
@@ -58,10 +56,6 @@ func ReadImage(name string, r io.Reader, opt Options, maxBytes int64, onPayload 
 		held += int64(proto.Size(m))
 		if maxBytes > 0 && held > maxBytes {
 			return nil, fmt.Errorf("%w: entries exceed the %d-byte image limit", ErrFormat, maxBytes)
-		}
-		if e, ok := m.(*pagemap.PagemapEntry); ok && rd.reuse != nil {
-			runs.add(img, e)
-			continue // a pagemap entry has no payload
 		}
 		img.Entries = append(img.Entries, m)
 		if p, n := rd.Payload(); p != nil {

@@ -1,7 +1,13 @@
 package criu
 
 import (
+	"errors"
+	"fmt"
+	"io"
 	"strings"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
 )
@@ -69,20 +75,112 @@ func (r PageRun) End() uint64 { return r.Start + r.Pages*PageSize }
 // Present says whether the run's bytes are in this image.
 func (r PageRun) Present() bool { return r.Offset >= 0 }
 
-// pageRunner turns decoded pagemap entries into runs, giving each present
-// run its offset in the pages image in entry order, as CRIU writes pages.
-type pageRunner struct{ off int64 }
+// pagemapEntryBytes is the typical size of an encoded pagemap entry with
+// its length prefix (a 48-bit address, a page count and flags: about 18
+// bytes; one less, so that a count of ordinary entries never regrows).
+const pagemapEntryBytes = 17
 
-func (p *pageRunner) add(img *Image, e *pagemap.PagemapEntry) {
-	if e.NrPages != nil {
-		img.NrPages = true
+// readPagemap decodes a pagemap image: its head as a message, its entries
+// straight from the wire into runs. A fragmented heap has millions of
+// entries; decoding each into a message would allocate four times per
+// entry and hold ten times the bytes.
+func readPagemap(img *Image, rd *Reader, opt Options, maxBytes int64) (*Image, error) {
+	head, err := rd.Next()
+	if err == io.EOF {
+		return img, nil
 	}
-	r := PageRun{Start: e.GetVaddr(), Pages: PageCount(e), Flags: PageFlags(e), Offset: -1}
-	if r.Flags&PagePresent != 0 && r.Pages > 0 {
-		// The page index rejects counts past 2^40 pages; until then the
-		// offsets stay far from overflowing.
-		r.Offset = p.off
-		p.off += int64(min(r.Pages, 1<<40)) * PageSize
+	if err != nil {
+		return nil, err
 	}
-	img.Runs = append(img.Runs, r)
+	img.Entries = append(img.Entries, head)
+	held := int64(proto.Size(head))
+	if opt.Size > 0 {
+		// Sized so, the runs of a million entries are allocated once
+		// rather than regrown, which would hold two copies at once.
+		img.Runs = make([]PageRun, 0, opt.Size/pagemapEntryBytes+1)
+	}
+	var off int64
+	for {
+		b, err := rd.nextRaw()
+		if err == io.EOF {
+			return img, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		held += int64(len(b))
+		if maxBytes > 0 && held > maxBytes {
+			return nil, fmt.Errorf("%w: entries exceed the %d-byte image limit", ErrFormat, maxBytes)
+		}
+		r, nrPages, err := decodePagemapEntry(b)
+		if err != nil {
+			return nil, rd.errorf("%w", err)
+		}
+		img.NrPages = img.NrPages || nrPages
+		if r.Flags&PagePresent != 0 && r.Pages > 0 {
+			// The page index rejects counts past 2^40 pages; until then
+			// the offsets stay far from overflowing.
+			r.Offset = off
+			off += int64(min(r.Pages, 1<<40)) * PageSize
+		}
+		img.Runs = append(img.Runs, r)
+	}
+}
+
+// decodePagemapEntry decodes one pagemap_entry as PageCount and PageFlags
+// read it: nr_pages (5) over compat_nr_pages (2), flags (4) over in_parent
+// (3). Unknown fields are skipped, as proto.Unmarshal does.
+func decodePagemapEntry(b []byte) (r PageRun, nrPages bool, err error) {
+	var compat, flags uint64
+	var hasFlags, inParent, hasVaddr, hasCompat bool
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return r, false, protowire.ParseError(n)
+		}
+		b = b[n:]
+		if typ != protowire.VarintType || num < 1 || num > 5 {
+			n = protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return r, false, protowire.ParseError(n)
+			}
+			b = b[n:]
+			continue
+		}
+		v, n := protowire.ConsumeVarint(b)
+		if n < 0 {
+			return r, false, protowire.ParseError(n)
+		}
+		b = b[n:]
+		switch num {
+		case 1:
+			r.Start, hasVaddr = v, true
+		case 2:
+			compat, hasCompat = uint64(uint32(v)), true
+		case 3:
+			inParent = protowire.DecodeBool(v)
+		case 4:
+			flags, hasFlags = uint64(uint32(v)), true
+		case 5:
+			r.Pages, nrPages = v, true
+		}
+	}
+	if !hasVaddr || !hasCompat {
+		// Both are required in CRIU's pagemap.proto, as proto.Unmarshal
+		// insists.
+		return r, false, errors.New("pagemap entry without vaddr or compat_nr_pages")
+	}
+	if !nrPages {
+		r.Pages = compat
+	}
+	switch {
+	case hasFlags:
+		r.Flags = uint32(flags)
+	case inParent:
+		r.Flags = PageParent
+	default:
+		r.Flags = PagePresent
+	}
+	r.Offset = -1
+	return r, nrPages, nil
 }
