@@ -18,7 +18,7 @@ func TestInspectJSONStreamsSameBytes(t *testing.T) {
 	gen := filepath.Join(t.TempDir(), "gen.tar")
 	spec := testgen.Spec{Processes: 6, ThreadsPerProcess: 2, Zombies: 1, Seed: 5, SpecialFDs: true,
 		Cmdline: []string{"/bin/app", "\n    \"processes\": []", "<&>"}, Env: []string{"K=v\"x"},
-		Files: []testgen.OpenFile{{Path: "/data/a", Flags: 2, Size: 10}}}
+		Files: []testgen.OpenFile{{Path: "/data/a", Flags: 2, Size: 10, Lock: true}, {Path: "/data/\"fds\": [", Flags: 0, Size: 1}}}
 	if _, err := testgen.WriteFile(gen, spec, testgen.None, false); err != nil {
 		t.Fatal(err)
 	}
