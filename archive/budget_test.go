@@ -9,7 +9,7 @@ import (
 	"github.com/ckpt-dev/ckpt/internal/testgen"
 )
 
-// Past the decoded-entry budget, Load fails with ErrTooLarge naming the
+// Past the decoded-entry budget, Load fails with ErrBudget naming the
 // image that crossed it, instead of holding more; under it, the same
 // archive loads.
 func TestDecodedBudget(t *testing.T) {
@@ -39,7 +39,7 @@ func TestDecodedBudget(t *testing.T) {
 	}
 	_, err = load(Limits{MaxDecoded: held / 2})
 	var ae *Error
-	if !errors.Is(err, ErrTooLarge) || !errors.As(err, &ae) || !strings.HasPrefix(ae.Entry, "checkpoint/") || !strings.Contains(err.Error(), "budget") {
+	if !errors.Is(err, ErrBudget) || !errors.As(err, &ae) || !strings.HasPrefix(ae.Entry, "checkpoint/") || !strings.Contains(err.Error(), "budget") {
 		t.Fatalf("half the budget: %v", err)
 	}
 }

@@ -15,6 +15,8 @@ var (
 	ErrMissing      = errors.New("missing")
 	ErrBadMetadata  = errors.New("invalid metadata")
 	ErrStreamReused = errors.New("a stream can be read only once")
+	// ErrBudget: holding more decoded images would pass Limits.MaxDecoded.
+	ErrBudget = errors.New("memory budget exceeded")
 )
 
 // Error reports a problem with an archive, or with one entry in it.

@@ -26,7 +26,7 @@ type Limits struct {
 	// caps the bytes of CRIU entries (images without their payloads; pages
 	// are never held) decoded and kept across all images. Default 512 MiB,
 	// about 100,000 processes; what ckpt holds in memory for them is
-	// roughly twice this. Past it, Load fails with ErrTooLarge rather than
+	// roughly twice this. Past it, Load fails with ErrBudget rather than
 	// growing until the kernel kills the process.
 	MaxDecoded int64
 }

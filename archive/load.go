@@ -287,7 +287,7 @@ func (l *loader) image(c *Checkpoint, e *Entry, name string, r io.Reader) error 
 	}
 	l.decoded += img.Size - img.PayloadBytes
 	if l.decoded > l.limits.MaxDecoded {
-		return fmt.Errorf("%w: the CRIU images decoded so far hold %d bytes of entries, past the %d-byte budget for one archive", ErrTooLarge, l.decoded, l.limits.MaxDecoded)
+		return fmt.Errorf("%w: the CRIU images decoded so far hold %d bytes of entries, past the %d-byte budget for one archive", ErrBudget, l.decoded, l.limits.MaxDecoded)
 	}
 	c.Images.Add(img)
 	return nil
