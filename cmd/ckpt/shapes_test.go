@@ -51,8 +51,10 @@ func shapes() []shape {
 
 // BenchmarkShapes runs `make bench-shapes`: it builds each shape with
 // testgen (cached in $CKPT_BENCH_DIR), runs each command CKPT_SHAPES_RUNS
-// times (default 3) through GNU time, and prints the median wall time and
-// the highest peak RSS as a table. CKPT_SHAPES selects shapes by name
+// times (default 3) through GNU time, and prints the median wall time, the
+// median CPU time (user and system: on a shared machine it says what the
+// work costs when the wall clock says little) and the highest peak RSS as
+// a table. CKPT_SHAPES selects shapes by name
 // prefix (comma-separated); the 16 GiB shape needs CKPT_SHAPES_BIG=1.
 // CKPT_SHAPES_BIN measures another build of ckpt instead of this tree's.
 func BenchmarkShapes(b *testing.B) {
@@ -70,7 +72,7 @@ func BenchmarkShapes(b *testing.B) {
 	}
 	big := os.Getenv("CKPT_SHAPES_BIG") == "1"
 	var table strings.Builder
-	fmt.Fprintf(&table, "\n| shape | command | median wall | peak RSS |\n|---|---|---|---|\n")
+	fmt.Fprintf(&table, "\n| shape | command | median wall | median CPU | peak RSS |\n|---|---|---|---|---|\n")
 	for _, sh := range shapes() {
 		if (sh.big && !big) || (only != nil && !slices.ContainsFunc(only, func(p string) bool { return strings.HasPrefix(sh.name, p) })) {
 			continue
@@ -85,19 +87,22 @@ func BenchmarkShapes(b *testing.B) {
 			}
 			label := strings.Join(slices.DeleteFunc(slices.Clone(cmd), func(a string) bool { return a == "A" || a == "-o" || a == "json" }), " ")
 			b.Run(sh.name+"/"+strings.ReplaceAll(label, " ", "_"), func(b *testing.B) {
-				var walls []time.Duration
+				var walls, cpus []time.Duration
 				var rss int64
 				for range runs {
 					r := benchutil.Run(b, bin, args...)
 					walls = append(walls, r.Wall)
+					cpus = append(cpus, r.CPU)
 					rss = max(rss, r.MaxRSS)
 				}
 				slices.Sort(walls)
-				med := walls[len(walls)/2]
+				slices.Sort(cpus)
+				med, cpu := walls[len(walls)/2], cpus[len(cpus)/2]
 				b.ReportMetric(med.Seconds()*1000, "median-wall-ms")
+				b.ReportMetric(cpu.Seconds()*1000, "median-cpu-ms")
 				b.ReportMetric(float64(rss)/(1<<20), "peak-RSS-MiB")
 				b.ReportMetric(0, "ns/op")
-				fmt.Fprintf(&table, "| %s | %s | %.2f s | %.0f MiB |\n", sh.name, label, med.Seconds(), float64(rss)/(1<<20))
+				fmt.Fprintf(&table, "| %s | %s | %.2f s | %.2f s | %.0f MiB |\n", sh.name, label, med.Seconds(), cpu.Seconds(), float64(rss)/(1<<20))
 			})
 		}
 	}
