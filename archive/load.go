@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	metadata "github.com/checkpoint-restore/checkpointctl/lib"
-	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/stats"
 	"google.golang.org/protobuf/proto"
 
@@ -381,7 +380,7 @@ func (l *loader) fallbacks(c *Checkpoint) {
 			if !strings.HasPrefix(name, "pagemap-") {
 				continue
 			}
-			if img := c.Images.Get(name); img.NrPages || slices.ContainsFunc(criu.All[*pagemap.PagemapEntry](c.Images, name), func(e *pagemap.PagemapEntry) bool { return e.NrPages != nil }) {
+			if img := c.Images.Get(name); img != nil && img.NrPages {
 				id.CRIUVersion = "4.2+"
 				id.Notes = append(id.Notes, "CRIU version inferred from the image format (pagemap nr_pages, new in 4.2)")
 				break

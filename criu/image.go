@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -170,6 +171,16 @@ func All[T proto.Message](s *ImageSet, name string) []T {
 	for _, e := range img.Entries {
 		if t, ok := e.(T); ok {
 			out = append(out, t)
+		}
+	}
+	if len(img.Runs) > 0 {
+		// Pagemap entries are held as runs; callers that ask for them as
+		// messages get them rebuilt, one allocation each.
+		var zero T
+		if _, ok := any(zero).(*pagemap.PagemapEntry); ok {
+			for _, r := range img.Runs {
+				out = append(out, any(r.entry(img.NrPages)).(T))
+			}
 		}
 	}
 	return out

@@ -75,6 +75,18 @@ func (r PageRun) End() uint64 { return r.Start + r.Pages*PageSize }
 // Present says whether the run's bytes are in this image.
 func (r PageRun) Present() bool { return r.Offset >= 0 }
 
+// entry rebuilds the pagemap entry r was decoded from, in CRIU 4.2's form
+// when the image used nr_pages (PageCount and PageFlags read it back as r).
+func (r PageRun) entry(nrPages bool) *pagemap.PagemapEntry {
+	e := &pagemap.PagemapEntry{Vaddr: proto.Uint64(r.Start), Flags: proto.Uint32(r.Flags)}
+	if nrPages || r.Pages > 1<<32-1 {
+		e.CompatNrPages, e.NrPages = proto.Uint32(0), proto.Uint64(r.Pages)
+	} else {
+		e.CompatNrPages = proto.Uint32(uint32(r.Pages))
+	}
+	return e
+}
+
 // pagemapEntryBytes is the typical size of an encoded pagemap entry with
 // its length prefix (a 48-bit address, a page count and flags: about 18
 // bytes; one less, so that a count of ordinary entries never regrows).
