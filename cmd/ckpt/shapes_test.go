@@ -55,7 +55,7 @@ func shapes() []shape {
 // median CPU time (user and system: on a shared machine it says what the
 // work costs when the wall clock says little) and the highest peak RSS as
 // a table. CKPT_SHAPES selects shapes by name
-// prefix (comma-separated); the 16 GiB shape needs CKPT_SHAPES_BIG=1.
+// prefix (comma-separated; a prefix never stops inside a number); the 16 GiB shape needs CKPT_SHAPES_BIG=1.
 // CKPT_SHAPES_BIN measures another build of ckpt instead of this tree's.
 func BenchmarkShapes(b *testing.B) {
 	bin := os.Getenv("CKPT_SHAPES_BIN")
@@ -74,7 +74,7 @@ func BenchmarkShapes(b *testing.B) {
 	var table strings.Builder
 	fmt.Fprintf(&table, "\n| shape | command | median wall | median CPU | peak RSS |\n|---|---|---|---|---|\n")
 	for _, sh := range shapes() {
-		if (sh.big && !big) || (only != nil && !slices.ContainsFunc(only, func(p string) bool { return strings.HasPrefix(sh.name, p) })) {
+		if (sh.big && !big) || (only != nil && !slices.ContainsFunc(only, func(p string) bool { return selects(p, sh.name) })) {
 			continue
 		}
 		path := benchutil.Archive(b, "shape-"+sh.name+".tar", sh.spec, testgen.None)
@@ -108,3 +108,16 @@ func BenchmarkShapes(b *testing.B) {
 	}
 	fmt.Fprintf(os.Stdout, "%s\narchives in %s\n", table.String(), filepath.Clean(benchutil.Dir(b)))
 }
+
+// selects says whether p picks the shape called name: a prefix that does
+// not stop inside a number ("procs" and "procs-100" pick procs-100,
+// "procs-100" does not pick procs-1000).
+func selects(p, name string) bool {
+	if !strings.HasPrefix(name, p) {
+		return false
+	}
+	rest := name[len(p):]
+	return rest == "" || p == "" || !isDigit(p[len(p)-1]) || !isDigit(rest[0])
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
