@@ -77,8 +77,6 @@ func ReadImage(name string, r io.Reader, opt Options, maxBytes int64, onPayload 
 // once per process, so anything linear per lookup is quadratic overall.
 type ImageSet struct {
 	byName map[string]*Image
-	// sorted caches Names; nil after an Add of a new name.
-	sorted []string
 	// pagemaps maps pagemap_head.pages_id to the pagemap image naming it,
 	// kept as images are added.
 	pagemaps map[uint32]string
@@ -91,11 +89,10 @@ func NewImageSet() *ImageSet {
 
 // Add puts img in the set, replacing one of the same name.
 func (s *ImageSet) Add(img *Image) {
-	old, replaced := s.byName[img.Name]
-	if !replaced {
-		s.sorted = nil
-	} else if id, ok := pagesIDOf(old); ok && s.pagemaps[id] == old.Name {
-		delete(s.pagemaps, id)
+	if old := s.byName[img.Name]; old != nil {
+		if id, ok := pagesIDOf(old); ok && s.pagemaps[id] == old.Name {
+			delete(s.pagemaps, id)
+		}
 	}
 	s.byName[img.Name] = img
 	if id, ok := pagesIDOf(img); ok {
@@ -125,20 +122,19 @@ func (s *ImageSet) Get(name string) *Image {
 	return s.byName[name]
 }
 
-// Names returns the names of the images in the set, sorted. The slice is
-// shared between calls until the next Add: callers must not modify it.
+// Names returns the names of the images in the set, sorted. It sorts on
+// each call: call it once per listing, never per process (Get and Pagemap
+// are the per-process lookups).
 func (s *ImageSet) Names() []string {
 	if s == nil {
 		return nil
 	}
-	if s.sorted == nil {
-		s.sorted = make([]string, 0, len(s.byName))
-		for n := range s.byName {
-			s.sorted = append(s.sorted, n)
-		}
-		slices.Sort(s.sorted)
+	names := make([]string, 0, len(s.byName))
+	for n := range s.byName {
+		names = append(names, n)
 	}
-	return slices.Clip(s.sorted)
+	slices.Sort(names)
+	return names
 }
 
 // Len is the number of images in the set.
