@@ -97,7 +97,7 @@ func NewIndex(img *criu.Image) (*Index, error) {
 		}
 	}
 	if clean {
-		ix.Runs = runs
+		ix.Runs = slices.Clip(runs)
 	} else {
 		ix.Runs = slices.DeleteFunc(slices.Clone(runs), func(r Run) bool { return r.Pages == 0 })
 		// CRIU writes entries in address order; sort anyway.
