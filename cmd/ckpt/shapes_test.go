@@ -54,9 +54,9 @@ func shapes() []shape {
 // times (default 3) through GNU time, and prints the median wall time, the
 // median CPU time (user and system: on a shared machine it says what the
 // work costs when the wall clock says little) and the highest peak RSS as
-// a table. CKPT_SHAPES selects shapes by name
-// prefix (comma-separated; a prefix never stops inside a number); the 16 GiB shape needs CKPT_SHAPES_BIG=1.
-// CKPT_SHAPES_BIN measures another build of ckpt instead of this tree's.
+// a table. CKPT_SHAPES selects shapes by name prefix (comma-separated; a
+// prefix never stops inside a number); the 16 GiB shape needs
+// CKPT_SHAPES_BIG=1. CKPT_SHAPES_BIN measures another build of ckpt.
 func BenchmarkShapes(b *testing.B) {
 	bin := os.Getenv("CKPT_SHAPES_BIN")
 	if bin == "" {
