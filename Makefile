@@ -93,7 +93,7 @@ bench-mem:
 # 100 to 10,000 processes, a million pagemap entries, 100,000 mappings,
 # 100,000 fds, 1/4 GiB of pages for diff (16 GiB with CKPT_SHAPES_BIG=1) —
 # built with internal/testgen into CKPT_BENCH_DIR (default
-# $$TMPDIR/ckpt-bench, about 8 GiB; 40 GiB with the big one). Prints a
+# $$TMPDIR/ckpt-bench, about 12 GiB; 16 GiB more with the big one). Prints a
 # table of median wall time and peak RSS per command. CKPT_SHAPES=procs,fds
 # picks shapes by name prefix; CKPT_SHAPES_RUNS sets the runs (default 3).
 .PHONY: bench-shapes
