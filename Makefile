@@ -130,3 +130,14 @@ bench-audit:
 bench-agent:
 	$(GO) test -run '^$$' -bench 'Dwell1GiB|Burst200' -benchtime 3x -count 1 -timeout 60m ./agent/
 	$(GO) test -run '^$$' -bench 'Idle10k' -benchtime 1x -count 1 -timeout 10m ./agent/
+
+# Cost shapes (issue 11): archives that grow in one direction each —
+# 100 to 10,000 processes, a million pagemap entries, 100,000 mappings,
+# 100,000 fds, 1/4 GiB of pages for diff (16 GiB with CKPT_SHAPES_BIG=1) —
+# built with internal/testgen into CKPT_BENCH_DIR (default
+# $$TMPDIR/ckpt-bench, about 12 GiB; 16 GiB more with the big one). Prints a
+# table of median wall time and peak RSS per command. CKPT_SHAPES=procs,fds
+# picks shapes by name prefix; CKPT_SHAPES_RUNS sets the runs (default 3).
+.PHONY: bench-shapes
+bench-shapes:
+	$(GO) test -run '^$$' -bench 'Shapes' -benchtime 1x -count 1 -timeout 120m ./cmd/ckpt/

@@ -26,6 +26,13 @@ type Limits struct {
 	// MaxListing caps the files listed from a nested tar (rootfs diff).
 	// Default 1,000,000.
 	MaxListing int
+	// MaxDecoded is the memory budget of one archive's process model: it
+	// caps the bytes of CRIU entries (images without their payloads; pages
+	// are never held) decoded and kept across all images. Default 512 MiB,
+	// about 100,000 processes; what ckpt holds in memory for them is
+	// roughly twice this. Past it, Load fails with ErrBudget rather than
+	// growing until the kernel kills the process.
+	MaxDecoded int64
 }
 
 // WithDefaults returns l with its zero fields set to their defaults.
@@ -44,6 +51,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.MaxHeld <= 0 {
 		l.MaxHeld = 256 << 20
+	}
+	if l.MaxDecoded <= 0 {
+		l.MaxDecoded = 512 << 20
 	}
 	if l.MaxListing <= 0 {
 		l.MaxListing = 1_000_000

@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	metadata "github.com/checkpoint-restore/checkpointctl/lib"
-	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/stats"
 	"google.golang.org/protobuf/proto"
 
@@ -58,6 +57,10 @@ type LoadOptions struct {
 	// Other receives entries Load does not interpret (container logs,
 	// unknown files, raw images other than pages).
 	Other func(c *Checkpoint, e *Entry, r io.Reader) error
+	// Image, when set, receives each decoded CRIU image instead of the
+	// Checkpoint's Images, which stay empty: listings that need one image
+	// at a time hold one image at a time.
+	Image func(c *Checkpoint, img *criu.Image) error
 	// IdentityOnly reads metadata and skips CRIU images and nested tars.
 	// On a sequential archive the pass stops once the metadata has been
 	// seen, so listing a directory of compressed archives stays cheap.
@@ -90,6 +93,7 @@ type loader struct {
 	deferred []deferredPages // random access: pages handed over after the pass
 	later    []laterPages    // sequential: pages a hook asked for after the pass
 	held     int64           // bytes of later pages held in memory
+	decoded  int64           // entry bytes of the images held, against MaxDecoded
 }
 
 type deferredPages struct {
@@ -317,6 +321,13 @@ func (l *loader) image(c *Checkpoint, e *Entry, name string, r io.Reader) error 
 		}
 		return err
 	}
+	if l.opt.Image != nil {
+		return l.opt.Image(c, img)
+	}
+	l.decoded += img.Size - img.PayloadBytes
+	if l.decoded > l.limits.MaxDecoded {
+		return fmt.Errorf("%w: the CRIU images decoded so far hold %d bytes of entries, past the %d-byte budget for one archive", ErrBudget, l.decoded, l.limits.MaxDecoded)
+	}
 	c.Images.Add(img)
 	return nil
 }
@@ -495,7 +506,7 @@ func (l *loader) fallbacks(c *Checkpoint) {
 			if !strings.HasPrefix(name, "pagemap-") {
 				continue
 			}
-			if slices.ContainsFunc(criu.All[*pagemap.PagemapEntry](c.Images, name), func(e *pagemap.PagemapEntry) bool { return e.NrPages != nil }) {
+			if img := c.Images.Get(name); img != nil && img.NrPages {
 				id.CRIUVersion = "4.2+"
 				id.Notes = append(id.Notes, "CRIU version inferred from the image format (pagemap nr_pages, new in 4.2)")
 				break

@@ -5,6 +5,7 @@ import (
 	"io"
 	"slices"
 
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -17,7 +18,17 @@ type Image struct {
 	Entries []proto.Message // in image order
 	// PayloadBytes is the total size of the payloads that followed entries.
 	PayloadBytes int64
+	// Runs holds the entries of a pagemap image that ReadImage decoded,
+	// after its head (which stays in Entries), at 32 bytes each rather than
+	// a decoded message each: a fragmented heap has millions of them.
+	Runs []PageRun
+	// NrPages is set when a pagemap entry carried nr_pages, which CRIU
+	// writes from 4.2 on.
+	NrPages bool
 }
+
+// Count is the number of entries of the image, pagemap runs included.
+func (img *Image) Count() int { return len(img.Entries) + len(img.Runs) }
 
 // PayloadFunc receives the payload of entry i of an image as it is read.
 type PayloadFunc func(img *Image, i int, m proto.Message, r io.Reader) error
@@ -31,6 +42,9 @@ func ReadImage(name string, r io.Reader, opt Options, maxBytes int64, onPayload 
 		return nil, err
 	}
 	img := &Image{Name: name, Magic: rd.Magic(), Size: opt.Size}
+	if img.Magic.String() == "PAGEMAP" {
+		return readPagemap(img, rd, opt, maxBytes)
+	}
 	var held int64
 	for {
 		m, err := rd.Next()
@@ -57,15 +71,48 @@ func ReadImage(name string, r io.Reader, opt Options, maxBytes int64, onPayload 
 }
 
 // ImageSet holds the decoded images of one checkpoint by name.
+//
+// Lookups cost O(1) whatever the number of images: a checkpoint of a
+// worker pool has several images per process, and callers look images up
+// once per process, so anything linear per lookup is quadratic overall.
 type ImageSet struct {
 	byName map[string]*Image
+	// pagemaps maps pagemap_head.pages_id to the pagemap image naming it,
+	// kept as images are added.
+	pagemaps map[uint32]string
 }
 
 // NewImageSet returns an empty set.
-func NewImageSet() *ImageSet { return &ImageSet{byName: map[string]*Image{}} }
+func NewImageSet() *ImageSet {
+	return &ImageSet{byName: map[string]*Image{}, pagemaps: map[uint32]string{}}
+}
 
 // Add puts img in the set, replacing one of the same name.
-func (s *ImageSet) Add(img *Image) { s.byName[img.Name] = img }
+func (s *ImageSet) Add(img *Image) {
+	if old := s.byName[img.Name]; old != nil {
+		if id, ok := pagesIDOf(old); ok && s.pagemaps[id] == old.Name {
+			delete(s.pagemaps, id)
+		}
+	}
+	s.byName[img.Name] = img
+	if id, ok := pagesIDOf(img); ok {
+		// Two pagemaps claiming one pages image: the first by name wins,
+		// whatever the order they were added in.
+		if cur, taken := s.pagemaps[id]; !taken || img.Name < cur {
+			s.pagemaps[id] = img.Name
+		}
+	}
+}
+
+// Pagemap returns the name of the pagemap image whose head names
+// pages-<pagesID>.img.
+func (s *ImageSet) Pagemap(pagesID uint32) (string, bool) {
+	if s == nil {
+		return "", false
+	}
+	n, ok := s.pagemaps[pagesID]
+	return n, ok
+}
 
 // Get returns the image called name ("pstree.img"), or nil.
 func (s *ImageSet) Get(name string) *Image {
@@ -75,7 +122,9 @@ func (s *ImageSet) Get(name string) *Image {
 	return s.byName[name]
 }
 
-// Names returns the names of the images in the set, sorted.
+// Names returns the names of the images in the set, sorted. It sorts on
+// each call: call it once per listing, never per process (Get and Pagemap
+// are the per-process lookups).
 func (s *ImageSet) Names() []string {
 	if s == nil {
 		return nil
@@ -118,6 +167,16 @@ func All[T proto.Message](s *ImageSet, name string) []T {
 	for _, e := range img.Entries {
 		if t, ok := e.(T); ok {
 			out = append(out, t)
+		}
+	}
+	if len(img.Runs) > 0 {
+		// Pagemap entries are held as runs; callers that ask for them as
+		// messages get them rebuilt, one allocation each.
+		var zero T
+		if _, ok := any(zero).(*pagemap.PagemapEntry); ok {
+			for _, r := range img.Runs {
+				out = append(out, any(r.entry(img.NrPages)).(T))
+			}
 		}
 	}
 	return out

@@ -1,6 +1,16 @@
 package criu
 
-import "github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
+)
 
 // Page flags of a pagemap entry (CRIU's PE_*).
 const (
@@ -30,4 +40,159 @@ func PageFlags(e *pagemap.PagemapEntry) uint32 {
 		return PageParent
 	}
 	return PagePresent
+}
+
+// pagesIDOf returns the pages_id of a pagemap image's head.
+func pagesIDOf(img *Image) (uint32, bool) {
+	if img == nil || !strings.HasPrefix(img.Name, "pagemap-") || len(img.Entries) == 0 {
+		return 0, false
+	}
+	h, ok := img.Entries[0].(*pagemap.PagemapHead)
+	if !ok {
+		return 0, false
+	}
+	return h.GetPagesId(), true
+}
+
+// PageSize is the page size of the dumps a pagemap describes (x86-64 and
+// arm64 with 4K pages).
+const PageSize = 4096
+
+// PageRun is one pagemap entry: a stretch of pages and where the pages
+// image holds them. It is 32 bytes, what the page index holds per entry.
+type PageRun struct {
+	Start uint64 // first virtual address
+	Pages uint64
+	Flags uint32 // Page* flags
+	// Offset of the first page in the pages image; -1 when the pages are
+	// not in this image.
+	Offset int64
+}
+
+// End is the first address after the run.
+func (r PageRun) End() uint64 { return r.Start + r.Pages*PageSize }
+
+// Present says whether the run's bytes are in this image.
+func (r PageRun) Present() bool { return r.Offset >= 0 }
+
+// entry rebuilds the pagemap entry r was decoded from, in CRIU 4.2's form
+// when the image used nr_pages (PageCount and PageFlags read it back as r).
+func (r PageRun) entry(nrPages bool) *pagemap.PagemapEntry {
+	e := &pagemap.PagemapEntry{Vaddr: proto.Uint64(r.Start), Flags: proto.Uint32(r.Flags)}
+	if nrPages || r.Pages > 1<<32-1 {
+		e.CompatNrPages, e.NrPages = proto.Uint32(0), proto.Uint64(r.Pages)
+	} else {
+		e.CompatNrPages = proto.Uint32(uint32(r.Pages))
+	}
+	return e
+}
+
+// pagemapEntryBytes is the typical size of an encoded pagemap entry with
+// its length prefix (a 48-bit address, a page count and flags: about 18
+// bytes; one less, so that a count of ordinary entries never regrows).
+const pagemapEntryBytes = 17
+
+// readPagemap decodes a pagemap image: its head as a message, its entries
+// straight from the wire into runs. A fragmented heap has millions of
+// entries; decoding each into a message would allocate four times per
+// entry and hold ten times the bytes.
+func readPagemap(img *Image, rd *Reader, opt Options, maxBytes int64) (*Image, error) {
+	head, err := rd.Next()
+	if err == io.EOF {
+		return img, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	img.Entries = append(img.Entries, head)
+	held := int64(proto.Size(head))
+	if opt.Size > 0 {
+		// Sized so, the runs of a million entries are allocated once
+		// rather than regrown, which would hold two copies at once.
+		img.Runs = make([]PageRun, 0, opt.Size/pagemapEntryBytes+1)
+	}
+	var off int64
+	for {
+		b, err := rd.nextRaw()
+		if err == io.EOF {
+			return img, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		held += int64(len(b))
+		if maxBytes > 0 && held > maxBytes {
+			return nil, fmt.Errorf("%w: entries exceed the %d-byte image limit", ErrFormat, maxBytes)
+		}
+		r, nrPages, err := decodePagemapEntry(b)
+		if err != nil {
+			return nil, rd.errorf("%w", err)
+		}
+		img.NrPages = img.NrPages || nrPages
+		if r.Flags&PagePresent != 0 && r.Pages > 0 {
+			// The page index rejects counts past 2^40 pages; until then
+			// the offsets stay far from overflowing.
+			r.Offset = off
+			off += int64(min(r.Pages, 1<<40)) * PageSize
+		}
+		img.Runs = append(img.Runs, r)
+	}
+}
+
+// decodePagemapEntry decodes one pagemap_entry as PageCount and PageFlags
+// read it: nr_pages (5) over compat_nr_pages (2), flags (4) over in_parent
+// (3). Unknown fields are skipped, as proto.Unmarshal does.
+func decodePagemapEntry(b []byte) (r PageRun, nrPages bool, err error) {
+	var compat, flags uint64
+	var hasFlags, inParent, hasVaddr, hasCompat bool
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return r, false, protowire.ParseError(n)
+		}
+		b = b[n:]
+		if typ != protowire.VarintType || num < 1 || num > 5 {
+			n = protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return r, false, protowire.ParseError(n)
+			}
+			b = b[n:]
+			continue
+		}
+		v, n := protowire.ConsumeVarint(b)
+		if n < 0 {
+			return r, false, protowire.ParseError(n)
+		}
+		b = b[n:]
+		switch num {
+		case 1:
+			r.Start, hasVaddr = v, true
+		case 2:
+			compat, hasCompat = uint64(uint32(v)), true
+		case 3:
+			inParent = protowire.DecodeBool(v)
+		case 4:
+			flags, hasFlags = uint64(uint32(v)), true
+		case 5:
+			r.Pages, nrPages = v, true
+		}
+	}
+	if !hasVaddr || !hasCompat {
+		// Both are required in CRIU's pagemap.proto, as proto.Unmarshal
+		// insists.
+		return r, false, errors.New("pagemap entry without vaddr or compat_nr_pages")
+	}
+	if !nrPages {
+		r.Pages = compat
+	}
+	switch {
+	case hasFlags:
+		r.Flags = uint32(flags)
+	case inParent:
+		r.Flags = PageParent
+	default:
+		r.Flags = PagePresent
+	}
+	r.Offset = -1
+	return r, nrPages, nil
 }

@@ -60,7 +60,14 @@ type Options struct {
 // entries. Raw images (pages, tmpfs tarballs) have no magic: use IsRaw on
 // the name first.
 func NewReader(r io.Reader, opt Options) (*Reader, error) {
-	rd := &Reader{r: bufio.NewReaderSize(r, 64<<10), maxEntry: opt.MaxEntry, remain: -1}
+	// Most images are a few hundred bytes and a checkpoint has several per
+	// process: a buffer sized to the image, when its size is known, keeps
+	// thousands of small images from costing 64 KiB each.
+	bufSize := 64 << 10
+	if opt.Size > 0 && opt.Size < int64(bufSize) {
+		bufSize = int(opt.Size)
+	}
+	rd := &Reader{r: bufio.NewReaderSize(r, bufSize), maxEntry: opt.MaxEntry, remain: -1}
 	if rd.maxEntry <= 0 {
 		rd.maxEntry = DefaultMaxEntry
 	}
@@ -136,24 +143,52 @@ func (r *Reader) Payload() (io.Reader, int64) {
 func (r *Reader) QueueMessages() []MsgQueueItem { return r.extra }
 
 func (r *Reader) readMessage(size int64, m proto.Message) error {
+	buf, err := r.readEntry(size)
+	if err != nil {
+		return err
+	}
+	if err := proto.Unmarshal(buf, m); err != nil {
+		return r.errorf("%w", err)
+	}
+	return nil
+}
+
+// readEntry reads the size bytes of an entry into the reader's buffer,
+// valid until the next read.
+func (r *Reader) readEntry(size int64) ([]byte, error) {
 	if size > r.maxEntry {
-		return r.errorf("length prefix %d exceeds the %d-byte entry limit", size, r.maxEntry)
+		return nil, r.errorf("length prefix %d exceeds the %d-byte entry limit", size, r.maxEntry)
 	}
 	if r.remain >= 0 && size > r.remain {
-		return r.errorf("length prefix %d runs past the end of the image (%d bytes left)", size, r.remain)
+		return nil, r.errorf("length prefix %d runs past the end of the image (%d bytes left)", size, r.remain)
 	}
 	if int64(cap(r.buf)) < size {
 		r.buf = make([]byte, size)
 	}
 	buf := r.buf[:size]
 	if _, err := io.ReadFull(r.r, buf); err != nil {
-		return r.errorf("%d-byte entry: %w", size, noEOF(err))
+		return nil, r.errorf("%d-byte entry: %w", size, noEOF(err))
 	}
 	r.consume(size)
-	if err := proto.Unmarshal(buf, m); err != nil {
-		return r.errorf("%w", err)
+	return buf, nil
+}
+
+// nextRaw returns the encoded bytes of the next entry, valid until the
+// next call, or io.EOF. It is for images whose entries have no payload.
+func (r *Reader) nextRaw() ([]byte, error) {
+	size, err := r.readU32()
+	if err == io.EOF {
+		return nil, io.EOF
 	}
-	return nil
+	if err != nil {
+		return nil, r.errorf("length prefix: %w", noEOF(err))
+	}
+	b, err := r.readEntry(int64(size))
+	if err != nil {
+		return nil, err
+	}
+	r.count++
+	return b, nil
 }
 
 func (r *Reader) startPayload(m proto.Message) error {
@@ -254,12 +289,19 @@ func (r *Reader) consume(n int64) {
 }
 
 func (r *Reader) readU32() (uint32, error) {
-	var b [4]byte
-	if _, err := io.ReadFull(r.r, b[:]); err != nil {
+	// Peek, not ReadFull into a local array, which would escape to the
+	// heap: this runs once per entry.
+	b, err := r.r.Peek(4)
+	if len(b) < 4 {
+		if err == io.EOF && len(b) > 0 {
+			err = io.ErrUnexpectedEOF
+		}
+		r.r.Discard(len(b))
 		return 0, err
 	}
+	r.r.Discard(4)
 	r.consume(4)
-	return binary.LittleEndian.Uint32(b[:]), nil
+	return binary.LittleEndian.Uint32(b), nil
 }
 
 // errorf reports a format error at the current entry.

@@ -42,6 +42,11 @@ func (d *Differ) Compare(a, b *Snapshot) (*Report, error) {
 		r.Summary.Containers.add(c.Change)
 		r.Containers = append(r.Containers, c)
 	}
+	for _, snap := range []*Snapshot{a, b} {
+		if snap.pageErr != nil {
+			return nil, snap.pageErr
+		}
+	}
 	s := r.Summary
 	r.Different = s.Containers.Added+s.Containers.Removed > 0 || s.Processes.any() || s.Threads.any() ||
 		s.Files.any() || s.Sockets.any() || s.Maps.any() || s.Env.any() || s.Cmdlines > 0 ||

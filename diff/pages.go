@@ -17,7 +17,19 @@ type pageHashes struct {
 	// hashes[i] is the hash of the i-th page of the pages image (offset
 	// i*PageSize).
 	hashes []uint64
+	// src, when not nil, is the pages image of a random-access archive,
+	// and hashes is empty: pages are hashed when a comparison reaches
+	// them, so a snapshot holds nothing per page and its memory does not
+	// grow with the dump.
+	src  io.ReaderAt
+	seed maphash.Seed
+	size int64  // bytes of src the pagemap needs
+	name string // archive and image, for errors
+	fail *error // the first read error of src, for Compare
 }
+
+// srcChunk is how much of a pages image a comparison reads at once.
+const srcChunk = 256 << 10
 
 // newPageHasher returns a hasher for the pages image of ix. What the
 // pagemap claims is allocated up front only to 4 GiB of pages (8 MiB of
@@ -102,6 +114,46 @@ type pageCursor struct {
 	ph  *pageHashes
 	run int
 	at  uint64 // page within the run
+	// Reading src: buf holds pages from page bufAt on; last is the page
+	// hashed last (peek is called more than once per page).
+	buf    []byte
+	bufAt  int64
+	last   int64
+	lastH  uint64
+	hashed bool
+}
+
+// hash returns the hash of page i of the pages image; ok is false when
+// the image does not hold it.
+func (c *pageCursor) hash(i int64) (uint64, bool) {
+	ph := c.ph
+	if ph.src == nil {
+		if i < 0 || i >= int64(len(ph.hashes)) {
+			return 0, false
+		}
+		return ph.hashes[i], true
+	}
+	if i < 0 || (i+1)*mem.PageSize > ph.size || *ph.fail != nil {
+		return 0, false
+	}
+	if c.hashed && c.last == i {
+		return c.lastH, true
+	}
+	if n := int64(len(c.buf)) / mem.PageSize; len(c.buf) == 0 || i < c.bufAt || i >= c.bufAt+n {
+		if c.buf == nil {
+			c.buf = make([]byte, srcChunk)
+		}
+		c.buf = c.buf[:min(srcChunk, ph.size-i*mem.PageSize)]
+		if _, err := ph.src.ReadAt(c.buf, i*mem.PageSize); err != nil {
+			*ph.fail = fmt.Errorf("%s: reading pages at offset %d: %w", ph.name, i*mem.PageSize, err)
+			c.buf = c.buf[:0]
+			return 0, false
+		}
+		c.bufAt = i
+	}
+	o := (i - c.bufAt) * mem.PageSize
+	c.last, c.lastH, c.hashed = i, maphash.Bytes(ph.seed, c.buf[o:o+mem.PageSize]), true
+	return c.lastH, true
 }
 
 // peek returns the address, state and hash of the current page; ok is
@@ -115,11 +167,11 @@ func (c *pageCursor) peek() (addr uint64, st pageState, h uint64, ok bool) {
 	if !r.Present() {
 		return addr, stateUnknown, 0, true
 	}
-	i := r.Offset/mem.PageSize + int64(c.at)
-	if i < 0 || i >= int64(len(c.ph.hashes)) {
+	h, ok = c.hash(r.Offset/mem.PageSize + int64(c.at))
+	if !ok {
 		return addr, stateUnknown, 0, true
 	}
-	return addr, statePresent, c.ph.hashes[i], true
+	return addr, statePresent, h, true
 }
 
 // remaining counts the pages left in the current run.

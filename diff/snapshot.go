@@ -39,13 +39,18 @@ type Differ struct {
 func New(opt Options) *Differ { return &Differ{opt: opt, seed: maphash.MakeSeed()} }
 
 // Snapshot is what a Differ keeps of one archive: the process model,
-// mappings, command lines and a 64-bit hash of every memory page, but not
-// the pages. It costs 8 bytes per dumped page plus the decoded images.
+// mappings, command lines and, for a compressed or piped archive, a 64-bit
+// hash of every memory page (8 bytes per dumped page), but not the pages.
+// On a random-access archive (a plain tar, or sealed without compression)
+// it keeps no per-page state: Compare reads both pages images again, in
+// address order, so the archive must stay open until Compare returns.
 type Snapshot struct {
 	side       Side
 	seed       maphash.Seed
 	containers []*container
 	warnings   []string
+	// pageErr is the first error reading pages again during Compare.
+	pageErr error
 }
 
 // container is one checkpoint of the archive.
@@ -85,6 +90,27 @@ func (d *Differ) Read(ctx context.Context, a *archive.Archive) (*Snapshot, error
 	contents, err := archive.Load(a, archive.LoadOptions{
 		Limits: d.opt.Limits,
 		Pages: mem.Hook(func(c *archive.Checkpoint, pid uint32, ix *mem.Index, r io.Reader) error {
+			if ra, ok := r.(io.ReaderAt); ok {
+				// Random access: the pages are read again, in address
+				// order, when compared; nothing is held per page.
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				pages[key{c.Prefix, ix.Name}] = &pageHashes{runs: ix.Runs, src: ra, seed: d.seed, size: ix.ImageBytes,
+					name: a.Name() + ": " + c.Prefix + "checkpoint/" + fmt.Sprintf("pages-%d.img", ix.PagesID), fail: &s.pageErr}
+				if m := criu.First[*mm.MmEntry](c.Images, fmt.Sprintf("mm-%d.img", pid)); pid != 0 && m != nil {
+					x := mem.NewExtractor(ix)
+					ae := mem.WantArgsEnv(x, m)
+					if err := x.Feed(r); err != nil {
+						return err
+					}
+					argsOf[pidKey{c.Prefix, pid}] = &args{}
+					v := argsOf[pidKey{c.Prefix, pid}]
+					v.cmdline, v.cmdComplete = ae.Argv()
+					v.env, v.envComplete = ae.Environ()
+				}
+				return nil
+			}
 			r = ctxReader{ctx, r}
 			hw := newPageHasher(d.seed, ix)
 			var ae *mem.ArgsEnv

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
@@ -13,7 +14,7 @@ import (
 )
 
 // PageSize is the page size of the dumps ckpt reads (x86-64, arm64 4K).
-const PageSize = 4096
+const PageSize = criu.PageSize
 
 // Why an address has no bytes in the dump.
 var (
@@ -22,21 +23,9 @@ var (
 	ErrLazy      = errors.New("lazy page not present in the image")
 )
 
-// Run is a stretch of pages from one pagemap entry.
-type Run struct {
-	Start uint64 // first virtual address
-	Pages uint64
-	Flags uint32 // criu.Page* flags
-	// Offset of the first page in the pages image; -1 when the pages are
-	// not in this image.
-	Offset int64
-}
-
-// End is the first address after the run.
-func (r Run) End() uint64 { return r.Start + r.Pages*PageSize }
-
-// Present says whether the run's bytes are in this image.
-func (r Run) Present() bool { return r.Offset >= 0 }
+// Run is a stretch of pages from one pagemap entry: 32 bytes, the whole
+// per-entry cost of an index.
+type Run = criu.PageRun
 
 // Index is one pagemap: a process's (or a shared memory segment's) dumped
 // pages, in address order.
@@ -53,6 +42,11 @@ type Index struct {
 // NewIndex builds the index of a decoded pagemap image. It rejects a
 // pagemap whose entries overlap or whose sizes overflow: either would make
 // addresses ambiguous.
+//
+// The index shares the image's runs when they are already clean (the
+// common case: CRIU writes them sorted, without empty entries), so
+// building one costs a pass over them and no copy; callers must not
+// modify Runs.
 func NewIndex(img *criu.Image) (*Index, error) {
 	if img == nil {
 		return nil, errors.New("pagemap image missing")
@@ -65,30 +59,51 @@ func NewIndex(img *criu.Image) (*Index, error) {
 		return nil, fmt.Errorf("%s: not a pagemap image", img.Name)
 	}
 	ix := &Index{Name: img.Name, PagesID: head.GetPagesId()}
-	var off int64
-	for i, m := range img.Entries[1:] {
-		e := m.(*pagemap.PagemapEntry)
-		n := criu.PageCount(e)
-		if n == 0 {
+	runs := img.Runs
+	if len(img.Entries) > 1 {
+		// Built by hand (tests, or a caller's own image): decoded entries.
+		runs = nil
+		var off int64
+		for _, m := range img.Entries[1:] {
+			e, ok := m.(*pagemap.PagemapEntry)
+			if !ok {
+				return nil, fmt.Errorf("%s: not a pagemap image", img.Name)
+			}
+			r := Run{Start: e.GetVaddr(), Pages: criu.PageCount(e), Flags: criu.PageFlags(e), Offset: -1}
+			if r.Flags&criu.PagePresent != 0 && r.Pages > 0 {
+				r.Offset = off
+				off += int64(min(r.Pages, 1<<40)) * PageSize
+			}
+			runs = append(runs, r)
+		}
+	}
+	clean := true
+	for i, r := range runs {
+		if r.Pages == 0 {
+			clean = false
 			continue
 		}
-		if e.GetVaddr()%PageSize != 0 {
-			return nil, fmt.Errorf("%s: entry %d: address %#x is not page aligned", img.Name, i+1, e.GetVaddr())
+		if r.Start%PageSize != 0 {
+			return nil, fmt.Errorf("%s: entry %d: address %#x is not page aligned", img.Name, i+1, r.Start)
 		}
-		if n > (1<<64-1-e.GetVaddr())/PageSize || n > 1<<40 {
-			return nil, fmt.Errorf("%s: entry %d: %d pages at %#x overflow the address space", img.Name, i+1, n, e.GetVaddr())
+		if r.Pages > (1<<64-1-r.Start)/PageSize || r.Pages > 1<<40 {
+			return nil, fmt.Errorf("%s: entry %d: %d pages at %#x overflow the address space", img.Name, i+1, r.Pages, r.Start)
 		}
-		r := Run{Start: e.GetVaddr(), Pages: n, Flags: criu.PageFlags(e), Offset: -1}
-		if r.Flags&criu.PagePresent != 0 {
-			r.Offset = off
-			off += int64(n) * PageSize
+		if r.Present() {
+			ix.ImageBytes = r.Offset + int64(r.Pages)*PageSize
 		}
-		ix.Runs = append(ix.Runs, r)
+		if i > 0 && r.Start < runs[i-1].Start {
+			clean = false
+		}
 	}
-	ix.ImageBytes = off
-	// CRIU writes entries in address order; sort anyway, then insist on no
-	// overlap.
-	slices.SortStableFunc(ix.Runs, func(a, b Run) int { return cmp.Compare(a.Start, b.Start) })
+	if clean {
+		ix.Runs = slices.Clip(runs)
+	} else {
+		ix.Runs = slices.DeleteFunc(slices.Clone(runs), func(r Run) bool { return r.Pages == 0 })
+		// CRIU writes entries in address order; sort anyway.
+		slices.SortStableFunc(ix.Runs, func(a, b Run) int { return cmp.Compare(a.Start, b.Start) })
+	}
+	// Then insist on no overlap.
 	for i := 1; i < len(ix.Runs); i++ {
 		if ix.Runs[i].Start < ix.Runs[i-1].End() {
 			return nil, fmt.Errorf("%s: entries overlap at %#x", img.Name, ix.Runs[i].Start)
@@ -109,17 +124,16 @@ func IndexFor(images *criu.ImageSet, pid uint32) (*Index, error) {
 
 // PagemapFor returns the name of the pagemap image whose pages live in
 // pages-<id>.img, and the pid for a process pagemap (0 for shared memory).
+// It costs O(1): it is called once per pages image, hence once per process.
 func PagemapFor(images *criu.ImageSet, id uint32) (name string, pid uint32, ok bool) {
-	for _, n := range images.Names() {
-		if !strings.HasPrefix(n, "pagemap-") {
-			continue
-		}
-		if h := criu.First[*pagemap.PagemapHead](images, n); h != nil && h.GetPagesId() == id {
-			fmt.Sscanf(n, "pagemap-%d.img", &pid)
-			return n, pid, true
-		}
+	name, ok = images.Pagemap(id)
+	if !ok {
+		return "", 0, false
 	}
-	return "", 0, false
+	if n, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(name, "pagemap-"), ".img"), 10, 32); err == nil {
+		pid = uint32(n)
+	}
+	return name, pid, true
 }
 
 // Lookup returns the run holding addr.
@@ -207,16 +221,28 @@ func (ix *Index) Spans(addr, n uint64) []Span {
 }
 
 // Bytes counts the bytes of [start, end) that are present in the image,
-// in the parent image, and lazy.
+// in the parent image, and lazy. It allocates nothing: it runs once per
+// mapping, over runs a fragmented heap has thousands of.
 func (ix *Index) Bytes(start, end uint64) (present, parent, lazy int64) {
-	for _, s := range ix.Spans(start, end-start) {
+	if end <= start {
+		return
+	}
+	i, _ := slices.BinarySearchFunc(ix.Runs, start, func(r Run, a uint64) int {
+		if r.End() <= a {
+			return -1
+		}
+		return 1
+	})
+	for ; i < len(ix.Runs) && ix.Runs[i].Start < end; i++ {
+		r := ix.Runs[i]
+		n := int64(min(end, r.End()) - max(start, r.Start))
 		switch {
-		case s.Absent == nil:
-			present += int64(s.Len)
-		case errors.Is(s.Absent, ErrInParent):
-			parent += int64(s.Len)
-		case errors.Is(s.Absent, ErrLazy):
-			lazy += int64(s.Len)
+		case r.Present():
+			present += n
+		case r.Flags&criu.PageParent != 0:
+			parent += n
+		default:
+			lazy += n
 		}
 	}
 	return

@@ -2,7 +2,9 @@ package mem
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -136,11 +138,32 @@ func TestArgsEnvAndMarkers(t *testing.T) {
 	}
 }
 
+// pagemapImage encodes entries and decodes them as Load does, into runs;
+// the index must read the same from entries held as messages. With a nil
+// t it returns the messages, for callers that add entries themselves.
 func pagemapImage(t *testing.T, entries ...*pagemap.PagemapEntry) *criu.Image {
-	img := &criu.Image{Name: "pagemap-1.img", Entries: nil}
-	img.Entries = append(img.Entries, &pagemap.PagemapHead{PagesId: proto.Uint32(1)})
+	held := &criu.Image{Name: "pagemap-1.img", Entries: nil}
+	held.Entries = append(held.Entries, &pagemap.PagemapHead{PagesId: proto.Uint32(1)})
 	for _, e := range entries {
-		img.Entries = append(img.Entries, e)
+		held.Entries = append(held.Entries, e)
+	}
+	if t == nil {
+		return held
+	}
+	t.Helper()
+	magic, _ := criu.MagicByName("PAGEMAP")
+	b, err := criu.EncodeImage(magic, held.Entries...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := criu.ReadImage("pagemap-1.img", bytes.NewReader(b), criu.Options{Size: int64(len(b))}, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, werr := NewIndex(held)
+	got, gerr := NewIndex(img)
+	if fmt.Sprint(werr) != fmt.Sprint(gerr) || (werr == nil && (!slices.Equal(want.Runs, got.Runs) || want.ImageBytes != got.ImageBytes)) {
+		t.Fatalf("index from runs differs from index from messages:\n%+v %v\n%+v %v", got, gerr, want, werr)
 	}
 	return img
 }

@@ -54,12 +54,20 @@ mistakes) and print one line on stderr.`,
 			return usageErrorf("only one of A and B can be standard input")
 		}
 		d := diff.New(diff.Options{Limits: src.limits, Force: force, RevealEnv: reveal})
+		// The archives stay open until compared: on random-access ones
+		// the pages are read again then, so nothing is held per page.
+		var opened []io.Closer
+		defer func() {
+			for _, c := range opened {
+				c.Close()
+			}
+		}()
 		read := func(name string) (*diff.Snapshot, error) {
 			ar, err := src.open(a, name)
 			if err != nil {
 				return nil, err
 			}
-			defer ar.Close()
+			opened = append(opened, ar)
 			return d.Read(cmd.Context(), ar)
 		}
 		sa, err := read(args[0])

@@ -47,13 +47,18 @@ func newImagesCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			contents, err := archive.Load(ar, archive.LoadOptions{Limits: src.limits})
+			// One decoded image at a time: only its row is kept.
+			rows := map[*archive.Checkpoint][]imageRow{}
+			contents, err := archive.Load(ar, archive.LoadOptions{Limits: src.limits, Image: func(c *archive.Checkpoint, img *criu.Image) error {
+				rows[c] = append(rows[c], imageRow{Name: img.Name, Type: img.Magic.String(), Entries: img.Count(), Size: img.Size, PayloadBytes: img.PayloadBytes})
+				return nil
+			}})
 			ar.Close()
 			if err != nil {
 				return err
 			}
 			for _, c := range contents.Checkpoints {
-				r := imagesOf(name, c)
+				r := imagesOf(name, c, rows[c])
 				for _, row := range r.Images {
 					if row.Error != "" && !strings.HasSuffix(row.Name, "stats-dump") { // statistics only: a warning
 						broken++
@@ -73,12 +78,8 @@ func newImagesCmd(a *app) *cobra.Command {
 	return cmd
 }
 
-func imagesOf(name string, c *archive.Checkpoint) imagesReport {
-	r := imagesReport{Archive: name, Container: c.Prefix, Images: []imageRow{}}
-	for _, imgName := range c.Images.Names() {
-		img := c.Images.Get(imgName)
-		r.Images = append(r.Images, imageRow{Name: imgName, Type: img.Magic.String(), Entries: len(img.Entries), Size: img.Size, PayloadBytes: img.PayloadBytes})
-	}
+func imagesOf(name string, c *archive.Checkpoint, decoded []imageRow) imagesReport {
+	r := imagesReport{Archive: name, Container: c.Prefix, Images: append([]imageRow{}, decoded...)}
 	for _, ie := range c.ImageErrors {
 		r.Images = append(r.Images, imageRow{Name: ie.Name, Type: "unreadable", Error: ie.Err.Error()})
 	}

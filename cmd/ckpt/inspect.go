@@ -1,6 +1,9 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -54,7 +57,119 @@ the section flags add more, --all adds everything.`,
 			}
 			reports = append(reports, rs...)
 		}
-		return out.emit(a.stdout, reports, func(w io.Writer) error { return renderInspect(w, reports, s) })
+		if out.format == formatJSON {
+			return writeInspectJSON(a.stdout, reports)
+		}
+		return renderInspect(a.stdout, reports, s)
 	}
 	return cmd
+}
+
+// writeInspectJSON writes reports exactly as render.JSON would, but
+// encodes one process, descriptor or mapping at a time: a report of 10,000
+// processes, or of one process with 100,000 descriptors, is tens of MB of
+// JSON, which encoding/json would otherwise build, and indent, in memory
+// before writing a byte.
+func writeInspectJSON(w io.Writer, reports []*inspect.Report) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var buf bytes.Buffer
+	// encode returns v's JSON as render.JSON indents it at prefix, without
+	// the final newline, valid until the next call.
+	encode := func(prefix string, v any) ([]byte, error) {
+		buf.Reset()
+		enc := json.NewEncoder(&buf)
+		enc.SetIndent(prefix, "  ")
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			return nil, err
+		}
+		return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	}
+	if len(reports) == 0 {
+		b, err := encode("", reports)
+		if err != nil {
+			return err
+		}
+		bw.Write(b)
+		bw.WriteString("\n")
+		return bw.Flush()
+	}
+	// A JSON string never holds a raw newline, so this key line is the
+	// report's own processes member.
+	const key = "\n    \"processes\": []"
+	bw.WriteString("[")
+	for i, r := range reports {
+		if i > 0 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n  ")
+		shell := *r
+		shell.Processes = []inspect.Process{}
+		b, err := encode("  ", &shell)
+		if err != nil {
+			return err
+		}
+		at := bytes.Index(b, []byte(key))
+		if at < 0 || len(r.Processes) == 0 {
+			bw.Write(b)
+			continue
+		}
+		tail := bytes.Clone(b[at+len(key):])
+		bw.Write(b[:at+len(key)-1])
+		for j := range r.Processes {
+			if j > 0 {
+				bw.WriteString(",")
+			}
+			bw.WriteString("\n      ")
+			if err := writeProcessJSON(bw, "      ", &r.Processes[j], encode); err != nil {
+				return err
+			}
+		}
+		bw.WriteString("\n    ]")
+		bw.Write(tail)
+	}
+	bw.WriteString("\n]\n")
+	return bw.Flush()
+}
+
+// writeProcessJSON writes one process at prefix, its descriptors, locks
+// and mappings (its last members, all omitempty) one element at a time.
+func writeProcessJSON(bw *bufio.Writer, prefix string, p *inspect.Process, encode func(string, any) ([]byte, error)) error {
+	shell := *p
+	shell.FDs, shell.Locks, shell.Maps = nil, nil, nil
+	b, err := encode(prefix, &shell)
+	if err != nil {
+		return err
+	}
+	bw.Write(bytes.TrimSuffix(b, []byte("\n"+prefix+"}")))
+	member := func(key string, n int, elem func(int) any) error {
+		if n == 0 {
+			return nil
+		}
+		bw.WriteString(",\n" + prefix + "  \"" + key + "\": [")
+		for i := range n {
+			if i > 0 {
+				bw.WriteString(",")
+			}
+			bw.WriteString("\n" + prefix + "    ")
+			b, err := encode(prefix+"    ", elem(i))
+			if err != nil {
+				return err
+			}
+			bw.Write(b)
+		}
+		bw.WriteString("\n" + prefix + "  ]")
+		return nil
+	}
+	if err := member("fds", len(p.FDs), func(i int) any { return &p.FDs[i] }); err != nil {
+		return err
+	}
+	if err := member("locks", len(p.Locks), func(i int) any { return &p.Locks[i] }); err != nil {
+		return err
+	}
+	if err := member("maps", len(p.Maps), func(i int) any { return &p.Maps[i] }); err != nil {
+		return err
+	}
+	bw.WriteString("\n" + prefix + "}")
+	return nil
 }

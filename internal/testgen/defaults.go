@@ -72,6 +72,9 @@ func (s Spec) resolved() (Spec, error) {
 	if s.MaxRunPages == 0 {
 		s.MaxRunPages = 256
 	}
+	if s.MappingPages == 0 {
+		s.MappingPages = bulkRegionPages
+	}
 	switch {
 	case s.Processes < 1 || s.Processes > 1<<16:
 		return s, specErrorf("processes %d: want 1 to 65536", s.Processes)
@@ -89,6 +92,8 @@ func (s Spec) resolved() (Spec, error) {
 		return s, specErrorf("unknown fill %d", s.Fill)
 	case s.MaxRunPages < 1 || s.MaxRunPages > 1<<20:
 		return s, specErrorf("max run pages %d: want 1 to 1048576", s.MaxRunPages)
+	case s.MappingPages < 1 || s.MappingPages > 1<<20:
+		return s, specErrorf("mapping pages %d: want 1 to 1048576", s.MappingPages)
 	case s.ParentEntries < 0 || s.ParentEntries > 1<<16:
 		return s, specErrorf("parent entries %d: want 0 to 65536", s.ParentEntries)
 	}

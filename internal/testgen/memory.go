@@ -339,9 +339,9 @@ type run struct {
 }
 
 // planBulk lays out the bulk anonymous memory: budget present pages (and
-// parents PE_PARENT runs) in mappings of at most bulkRegionPages, below the
+// parents PE_PARENT runs) in mappings of at most regionPages, below the
 // lowest fixed mapping.
-func (m *mem) planBulk(budget uint64, parents, maxRun int, r *rand.Rand) {
+func (m *mem) planBulk(budget uint64, parents, maxRun int, regionPages uint64, r *rand.Rand) {
 	var runs []run
 	for left := budget; left > 0; {
 		n := min(left, 1+r.Uint64N(uint64(maxRun)))
@@ -367,7 +367,7 @@ func (m *mem) planBulk(budget uint64, parents, maxRun int, r *rand.Rand) {
 	var regions [][]run
 	var size uint64
 	for _, x := range runs {
-		if len(regions) == 0 || size+x.pages+x.hole > bulkRegionPages {
+		if len(regions) == 0 || size+x.pages+x.hole > regionPages {
 			regions = append(regions, nil)
 			size = 0
 		}

@@ -184,7 +184,7 @@ func (p *plan) planMemory() error {
 		if k == 0 {
 			share += bulk % n
 		}
-		pr.mem.planBulk(share, p.s.ParentEntries, p.s.MaxRunPages, newRand(p.s.Seed, fmt.Sprintf("bulk/%d", pr.idx)))
+		pr.mem.planBulk(share, p.s.ParentEntries, p.s.MaxRunPages, uint64(p.s.MappingPages), newRand(p.s.Seed, fmt.Sprintf("bulk/%d", pr.idx)))
 		pr.mem.finish()
 	}
 	p.markers = make([]PlacedMarker, len(p.s.Markers))

@@ -66,6 +66,10 @@ type Spec struct {
 	// memory (default 256); runs are 1..MaxRunPages pages, separated by
 	// unmapped holes now and then.
 	MaxRunPages int
+	// MappingPages caps the pages (with holes) of one anonymous mapping of
+	// the bulk memory (default 16384, 64 MiB). A small cap makes many
+	// mappings: MaxRunPages 1 and MappingPages 1 give one mapping per page.
+	MappingPages int
 	// ParentEntries adds, per process, that many PE_PARENT entries: pages
 	// that a pre-dump holds, absent from this dump's pages image.
 	ParentEntries int
