@@ -50,6 +50,9 @@ type ociStore struct {
 	loc  Location
 	repo name.Repository
 	opts Options
+	// manifestType is the manifest's media type: always the OCI image
+	// manifest, but for a test that makes a real registry refuse one.
+	manifestType types.MediaType
 }
 
 func openOCI(loc Location, opts Options) (*ociStore, error) {
@@ -61,7 +64,7 @@ func openOCI(loc Location, opts Options) (*ociStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", loc, err)
 	}
-	return &ociStore{loc: loc, repo: repo, opts: opts}, nil
+	return &ociStore{loc: loc, repo: repo, opts: opts, manifestType: types.OCIManifestSchema1}, nil
 }
 
 // isLoopback says the registry is on this machine, where plain HTTP is
@@ -129,7 +132,7 @@ func (s *ociStore) Put(ctx context.Context, set *Local) error {
 	}
 	m := v1.Manifest{
 		SchemaVersion: 2,
-		MediaType:     types.OCIManifestSchema1,
+		MediaType:     s.manifestType,
 		ArtifactType:  ArtifactType,
 		Config:        v1.Descriptor{MediaType: types.OCIEmptyJSON, Size: 2, Digest: mustDigest(config)},
 		Annotations:   ociAnnotations(set),
@@ -152,8 +155,13 @@ func (s *ociStore) Put(ctx context.Context, set *Local) error {
 	if err != nil {
 		return err
 	}
-	if err := remote.Put(s.tag(tag), rawManifest(raw), ro...); err != nil {
-		return errorf(s, "put %s as %s: %w", set.Name, tag, ociError(err))
+	if err := remote.Put(s.tag(tag), rawManifest{raw, s.manifestType}, ro...); err != nil {
+		err = ociError(err)
+		if errors.Is(err, ErrRejected) {
+			return errorf(s, "put %s as %s: the registry refused the artifact (manifest %s, artifact type %s, layers %s…): it needs to accept OCI 1.1 artifacts: %w",
+				set.Name, tag, s.manifestType, ArtifactType, MediaTypeSealed, err)
+		}
+		return errorf(s, "put %s as %s: %w", set.Name, tag, err)
 	}
 	return nil
 }
@@ -167,12 +175,13 @@ func mustDigest(l v1.Layer) v1.Hash {
 }
 
 // rawManifest is a manifest already serialised, for remote.Put.
-type rawManifest []byte
-
-func (r rawManifest) RawManifest() ([]byte, error) { return r, nil }
-func (r rawManifest) MediaType() (types.MediaType, error) {
-	return types.OCIManifestSchema1, nil
+type rawManifest struct {
+	data []byte
+	mt   types.MediaType
 }
+
+func (r rawManifest) RawManifest() ([]byte, error)        { return r.data, nil }
+func (r rawManifest) MediaType() (types.MediaType, error) { return r.mt, nil }
 
 func ociAnnotations(set *Local) map[string]string {
 	a := map[string]string{annotationTitle: set.Name, annotationPrefix + "sha256": hex.EncodeToString(set.SHA256[:])}
@@ -268,12 +277,15 @@ func (s *ociStore) blob(ctx context.Context, d v1.Descriptor, w io.Writer, limit
 		return ociError(err)
 	}
 	defer rc.Close()
-	n, err := io.Copy(w, io.LimitReader(rc, d.Size+1))
+	// Exactly Size bytes, and no read to EOF: go-containerregistry checks
+	// the digest at EOF, but the caller hashes what it receives and puts a
+	// mismatch in the terms of the sealed set (checksum, manifest).
+	n, err := io.CopyN(w, rc, d.Size)
+	if err == io.EOF {
+		return fmt.Errorf("%w: blob %s is %d bytes, the manifest says %d", ErrRejected, d.Digest, n, d.Size)
+	}
 	if err != nil {
 		return ociError(err)
-	}
-	if n != d.Size {
-		return fmt.Errorf("%w: blob %s is %d bytes, the manifest says %d", ErrRejected, d.Digest, n, d.Size)
 	}
 	return nil
 }
