@@ -52,7 +52,7 @@ var commands = []func(*app) *cobra.Command{
 	newKeygenCmd,
 	newShredCmd,
 	newDiffCmd,
-	newPushCmd, newPullCmd, // transfer (issue 15)
+	newPushCmd, newPullCmd, newBuildCmd, // transfer (issue 15)
 }
 
 func run(args []string, a *app) int {
