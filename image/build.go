@@ -82,7 +82,11 @@ type Options struct {
 // Result describes a built image.
 type Result struct {
 	Target      string            `json:"target"`
-	Digest      string            `json:"digest"` // of the manifest
+	// Digest is the manifest's; empty for a docker-archive, whose loader
+	// writes its own manifest.
+	Digest string `json:"digest"`
+	// ImageID is the config's digest, what `docker images` shows.
+	ImageID     string            `json:"image_id"`
 	LayerDigest string            `json:"layer_digest"`
 	LayerSize   int64             `json:"layer_size"`
 	Annotations map[string]string `json:"annotations"`
@@ -98,7 +102,8 @@ func Build(ctx context.Context, a *archive.Archive, target string, opts Options)
 		dir, tag := splitTag(strings.TrimPrefix(target, prefixLayout))
 		return buildLayout(a, dir, tag)
 	case strings.HasPrefix(target, prefixDocker):
-		file, ref := splitTag(strings.TrimPrefix(target, prefixDocker))
+		// As skopeo: the reference follows the first colon.
+		file, ref, _ := strings.Cut(strings.TrimPrefix(target, prefixDocker), ":")
 		return buildDocker(a, file, ref, opts)
 	case strings.Contains(target, "://") || strings.Contains(strings.SplitN(target, "/", 2)[0], ":") && !strings.Contains(target, "/"):
 		return nil, fmt.Errorf("%s: want oci-layout:DIR[:TAG], docker-archive:FILE[:REF] or a registry reference", target)
@@ -147,8 +152,8 @@ func manifest(layer v1.Descriptor, config []byte, ann map[string]string) ([]byte
 	return json.Marshal(m)
 }
 
-func result(target string, l *Layer, layerDigest v1.Hash, layerSize int64, ann map[string]string, mf []byte) *Result {
-	return &Result{Target: target, Digest: blobHash(mf).String(), LayerDigest: layerDigest.String(), LayerSize: layerSize, Annotations: ann, Identity: l.Identity}
+func result(target string, l *Layer, layerDigest v1.Hash, layerSize int64, ann map[string]string, config, mf []byte) *Result {
+	return &Result{Target: target, Digest: blobHash(mf).String(), ImageID: blobHash(config).String(), LayerDigest: layerDigest.String(), LayerSize: layerSize, Annotations: ann, Identity: l.Identity}
 }
 
 // buildLayout writes the layer straight into the layout's blob directory
@@ -218,7 +223,7 @@ func buildLayout(a *archive.Archive, dir, tag string) (*Result, error) {
 	if tag != "" {
 		target += ":" + tag
 	}
-	return result(target, l, ld, l.Size, ann, mf), nil
+	return result(target, l, ld, l.Size, ann, config, mf), nil
 }
 
 // buildDocker writes a `docker save` tarball: the layer as its first member
@@ -296,12 +301,13 @@ func buildDocker(a *archive.Archive, file, ref string, opts Options) (*Result, e
 		return nil, err
 	}
 	ld := sha(l.SHA256)
-	mf, _ := manifest(v1.Descriptor{MediaType: types.OCIUncompressedLayer, Size: l.Size, Digest: ld}, config, ann)
 	target := prefixDocker + file
 	if ref != "" {
 		target += ":" + ref
 	}
-	return result(target, l, ld, l.Size, ann, mf), nil
+	r := result(target, l, ld, l.Size, ann, config, nil)
+	r.Digest = ""
+	return r, nil
 }
 
 // buildRegistry streams the layer (gzip, fastest level) up while the
@@ -361,7 +367,7 @@ func buildRegistry(ctx context.Context, a *archive.Archive, target string, opts 
 	if err := remote.Put(ref, rawManifest(mf), ro...); err != nil {
 		return nil, fmt.Errorf("%s: %w", target, err)
 	}
-	return result(ref.String(), l, ld, size, ann, mf), nil
+	return result(ref.String(), l, ld, size, ann, config, mf), nil
 }
 
 type rawManifest []byte

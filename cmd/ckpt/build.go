@@ -61,7 +61,8 @@ on layer encryption).`,
 func renderBuild(w io.Writer, r *image.Result) error {
 	rows := [][]string{
 		{"image", r.Target},
-		{"manifest", r.Digest},
+		{"manifest", dash(r.Digest)},
+		{"image id", r.ImageID},
 		{"layer", r.LayerDigest + " (" + render.Bytes(r.LayerSize) + ")"},
 	}
 	keys := make([]string, 0, len(r.Annotations))
