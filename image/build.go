@@ -81,7 +81,7 @@ type Options struct {
 
 // Result describes a built image.
 type Result struct {
-	Target      string            `json:"target"`
+	Target string `json:"target"`
 	// Digest is the manifest's; empty for a docker-archive, whose loader
 	// writes its own manifest.
 	Digest string `json:"digest"`
