@@ -38,7 +38,7 @@ func Pull(ctx context.Context, s Store, id, dir string, opts PullOptions) (*seal
 	}()
 	data, err := s.Get(ctx, id, func(name string) (io.Writer, error) {
 		if !plainName(name) || !strings.HasSuffix(name, seal.SealedSuffix) {
-			return nil, fmt.Errorf("%s: %s: %w: %q is not the name of a sealed file", s, id, ErrRejected, name)
+			return nil, fmt.Errorf("%s: %w: %q is not the name of a sealed file", locate(s, id), ErrRejected, name)
 		}
 		f, err := atomicfile.Create(filepath.Join(dir, name), opts.Overwrite)
 		if err != nil {
@@ -56,7 +56,7 @@ func Pull(ctx context.Context, s Store, id, dir string, opts PullOptions) (*seal
 	data.Files = final
 	rep, err := seal.VerifyDigest(*data, got, opts.Policy)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", s.String()+id, err)
+		return nil, fmt.Errorf("%s: %w", locate(s, id), err)
 	}
 	// The set verified: write the sidecars beside it and publish all.
 	files := []*atomicfile.File{}
@@ -112,3 +112,11 @@ func plainName(name string) bool {
 }
 
 func removeQuiet(path string) { os.Remove(path) }
+
+// locate is the address of the set id in s.
+func locate(s Store, id string) string {
+	if _, ok := s.(*ociStore); ok {
+		return s.String() + ":" + id
+	}
+	return s.String() + id
+}

@@ -90,7 +90,7 @@ type Options struct {
 	// Region overrides the S3 region.
 	Region string
 	// Retries is how many times a failed request is tried again (with
-	// backoff); 0 means the default of 5.
+	// backoff); 0 means the default of 5, a negative number none.
 	Retries int
 	// MultipartThreshold is the ciphertext size above which S3 uploads
 	// go in parts; 0 means 4 GiB (a single PUT may be up to 5 GiB).
@@ -107,7 +107,10 @@ type Options struct {
 }
 
 func (o Options) retries() int {
-	if o.Retries <= 0 {
+	if o.Retries < 0 {
+		return 0
+	}
+	if o.Retries == 0 {
 		return 5
 	}
 	return o.Retries

@@ -53,6 +53,9 @@ func addRemoteFlags(cmd *cobra.Command) *remoteFlags {
 
 func (r *remoteFlags) open(ctx context.Context, location string, bar **progress.Bar) (remote.Store, error) {
 	opts := r.opts
+	if opts.Retries == 0 {
+		opts.Retries = -1 // --retries 0: none
+	}
 	opts.Progress = func(n int64) {
 		if *bar != nil {
 			(*bar).Add(n)
