@@ -88,3 +88,11 @@ bench-scan:
 .PHONY: bench-mem
 bench-mem:
 	$(GO) test -run '^$$' -bench . -benchtime 3x -count 1 -timeout 60m ./mem/ ./mem/procmem/
+
+# --- transfer: `ckpt push` of a 1 GiB sealed set to a local MinIO against
+# `curl --aws-sigv4 -T`, and `ckpt pull` (with verification) against curl
+# and sha256sum, with peak RSS. Needs MinIO (see .ci/run); the set is cached
+# in CKPT_BENCH_DIR (default the temp dir); not part of `make test`.
+.PHONY: bench-transfer
+bench-transfer:
+	$(GO) test -run '^$$' -bench 'Push|Pull' -benchtime 3x -count 1 -timeout 60m ./remote/

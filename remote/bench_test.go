@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -22,7 +23,7 @@ func benchSet(b *testing.B) (string, int64) {
 	size := benchutil.Size(b, "CKPT_BENCH_SIZE", 1<<30)
 	dir := filepath.Join(benchutil.Dir(b), "transfer")
 	os.MkdirAll(dir, 0o700)
-	path := filepath.Join(dir, "checkpoint-bench_default-app-2026-12-06T22:00:00Z-"+strings.ReplaceAll(sizeName(size), " ", "")+".tar.age")
+	path := filepath.Join(dir, "checkpoint-bench_default-app-2026-12-06T22:00:00Z-"+sizeName(size)+".tar.age")
 	if st, err := os.Stat(path + seal.ManifestSuffix); err == nil && st.Size() > 0 {
 		st, _ := os.Stat(path)
 		return path, st.Size()
@@ -49,20 +50,9 @@ func benchSet(b *testing.B) (string, int64) {
 
 func sizeName(n int64) string {
 	if n%(1<<30) == 0 {
-		return itoa(n>>30) + "GiB"
+		return strconv.FormatInt(n>>30, 10) + "GiB"
 	}
-	return itoa(n>>20) + "MiB"
-}
-
-func itoa(n int64) string {
-	s := ""
-	for {
-		s = string(rune('0'+n%10)) + s
-		n /= 10
-		if n == 0 {
-			return s
-		}
-	}
+	return strconv.FormatInt(n>>20, 10) + "MiB"
 }
 
 // benchMinIO starts MinIO with its drive in the bench directory (1 GiB
