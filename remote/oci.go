@@ -45,6 +45,9 @@ const (
 	annotationPrefix = "dev.ckpt."
 )
 
+// errNotSet: a tag holds something other than a sealed set.
+var errNotSet = errors.New("not a ckpt sealed set")
+
 // ociStore keeps each set as one artifact manifest, tagged.
 type ociStore struct {
 	loc  Location
@@ -249,7 +252,7 @@ func (s *ociStore) manifest(ctx context.Context, tag string) (*v1.Manifest, *rem
 		return nil, nil, errorf(s, "get %s: %w: manifest: %v", tag, ErrRejected, err)
 	}
 	if m.ArtifactType != ArtifactType {
-		return nil, nil, errorf(s, "%s: not a ckpt sealed set (artifact type %q)", tag, m.ArtifactType)
+		return nil, nil, errorf(s, "%s: %w (artifact type %q)", tag, errNotSet, m.ArtifactType)
 	}
 	return m, desc, nil
 }
@@ -359,8 +362,10 @@ func (s *ociStore) List(ctx context.Context) ([]Entry, error) {
 	entries := []Entry{}
 	for _, t := range tags {
 		e, err := s.Stat(ctx, t)
-		if err != nil {
-			continue // another artifact in the same repository
+		if errors.Is(err, errNotSet) {
+			continue // another artifact or image in the same repository
+		} else if err != nil {
+			return nil, err
 		}
 		entries = append(entries, *e)
 	}
