@@ -151,9 +151,16 @@ func (m *MinIO) Env() []string {
 // MakeBucket creates a bucket.
 func (m *MinIO) MakeBucket(name string) {
 	m.t.Helper()
-	if err := putBucket(m.Endpoint(), name, m.AccessKey, m.SecretKey); err != nil {
-		m.t.Fatal(err)
+	// A server that answers its readiness check may still say "not
+	// initialized" for a moment.
+	var err error
+	for i := 0; i < 100; i++ {
+		if err = putBucket(m.Endpoint(), name, m.AccessKey, m.SecretKey); err == nil {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
+	m.t.Fatal(err)
 }
 
 // Registry is a running distribution registry.
