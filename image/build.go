@@ -105,7 +105,7 @@ func Build(ctx context.Context, a *archive.Archive, target string, opts Options)
 		// As skopeo: the reference follows the first colon.
 		file, ref, _ := strings.Cut(strings.TrimPrefix(target, prefixDocker), ":")
 		return buildDocker(a, file, ref, opts)
-	case strings.Contains(target, "://") || strings.Contains(strings.SplitN(target, "/", 2)[0], ":") && !strings.Contains(target, "/"):
+	case strings.Contains(target, "://"):
 		return nil, fmt.Errorf("%s: want oci-layout:DIR[:TAG], docker-archive:FILE[:REF] or a registry reference", target)
 	}
 	return buildRegistry(ctx, a, target, opts)
@@ -167,6 +167,9 @@ func buildLayout(a *archive.Archive, dir, tag string) (*Result, error) {
 		if p, err = layout.Write(dir, empty.Index); err != nil {
 			return nil, err
 		}
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return nil, err
+		}
 	}
 	blobs := filepath.Join(dir, "blobs", "sha256")
 	if err := os.MkdirAll(blobs, 0o700); err != nil {
@@ -218,6 +221,13 @@ func buildLayout(a *archive.Archive, dir, tag string) (*Result, error) {
 	}
 	if err := p.AppendDescriptor(desc); err != nil {
 		return nil, err
+	}
+	// go-containerregistry writes its files world-readable; the layout
+	// describes a checkpoint, so it is kept to its owner like the layer.
+	for _, f := range []string{"index.json", "oci-layout", filepath.Join("blobs", "sha256", blobHash(config).Hex), filepath.Join("blobs", "sha256", blobHash(mf).Hex)} {
+		if err := os.Chmod(filepath.Join(dir, f), 0o600); err != nil {
+			return nil, err
+		}
 	}
 	target := prefixLayout + dir
 	if tag != "" {
