@@ -77,6 +77,9 @@ type Options struct {
 	Insecure bool
 	// Overwrite replaces an existing docker-archive file.
 	Overwrite bool
+	// Encrypt, when set, encrypts the layer with ocicrypt (oci-layout
+	// targets only).
+	Encrypt *Encryption
 }
 
 // Result describes a built image.
@@ -100,7 +103,9 @@ func Build(ctx context.Context, a *archive.Archive, target string, opts Options)
 	switch {
 	case strings.HasPrefix(target, prefixLayout):
 		dir, tag := splitTag(strings.TrimPrefix(target, prefixLayout))
-		return buildLayout(a, dir, tag)
+		return buildLayout(a, dir, tag, opts.Encrypt)
+	case opts.Encrypt != nil:
+		return nil, fmt.Errorf("%s: layer encryption writes an oci-layout: target; copy it on with skopeo copy oci:DIR docker://…, which keeps the layer encrypted", target)
 	case strings.HasPrefix(target, prefixDocker):
 		// As skopeo: the reference follows the first colon.
 		file, ref, _ := strings.Cut(strings.TrimPrefix(target, prefixDocker), ":")
@@ -158,7 +163,7 @@ func result(target string, l *Layer, layerDigest v1.Hash, layerSize int64, ann m
 
 // buildLayout writes the layer straight into the layout's blob directory
 // (a temporary name, renamed to its digest once known).
-func buildLayout(a *archive.Archive, dir, tag string) (*Result, error) {
+func buildLayout(a *archive.Archive, dir, tag string, enc *Encryption) (*Result, error) {
 	p, err := layout.FromPath(dir)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) {
@@ -183,7 +188,21 @@ func buildLayout(a *archive.Archive, dir, tag string) (*Result, error) {
 		return nil, err
 	}
 	defer os.Remove(tmp)
-	l, err := WriteLayer(a, f)
+	var (
+		l         *Layer
+		blobSum   [sha256.Size]byte
+		blobSize  int64
+		mediaType = types.OCIUncompressedLayer
+		layerAnn  map[string]string
+	)
+	if enc != nil {
+		var el *encryptedLayer
+		if el, err = writeEncrypted(a, f, enc); err == nil {
+			l, blobSum, blobSize, mediaType, layerAnn = el.plain, el.sha256, el.size, MediaTypeEncryptedLayer, el.annotations
+		}
+	} else if l, err = WriteLayer(a, f); err == nil {
+		blobSum, blobSize = l.SHA256, l.Size
+	}
 	if err == nil {
 		err = f.Sync()
 	}
@@ -193,7 +212,7 @@ func buildLayout(a *archive.Archive, dir, tag string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	ld := sha(l.SHA256)
+	ld := sha(blobSum)
 	if err := os.Rename(tmp, filepath.Join(blobs, ld.Hex)); err != nil {
 		return nil, err
 	}
@@ -202,7 +221,7 @@ func buildLayout(a *archive.Archive, dir, tag string) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	layerDesc := v1.Descriptor{MediaType: types.OCIUncompressedLayer, Size: l.Size, Digest: ld}
+	layerDesc := v1.Descriptor{MediaType: mediaType, Size: blobSize, Digest: ld, Annotations: layerAnn}
 	mf, err := manifest(layerDesc, config, ann)
 	if err != nil {
 		return nil, err
@@ -233,7 +252,7 @@ func buildLayout(a *archive.Archive, dir, tag string) (*Result, error) {
 	if tag != "" {
 		target += ":" + tag
 	}
-	return result(target, l, ld, l.Size, ann, config, mf), nil
+	return result(target, l, ld, blobSize, ann, config, mf), nil
 }
 
 // buildDocker writes a `docker save` tarball: the layer as its first member

@@ -3,8 +3,13 @@ package image_test
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
+	"crypto/x509"
+	"encoding/pem"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -206,5 +211,77 @@ func TestRegistry(t *testing.T) {
 	checkAnnotations(t, m.Annotations)
 	if d := sha256.Sum256(bytes.TrimSpace(raw)); "sha256:"+hex.EncodeToString(d[:]) != res.Digest {
 		t.Errorf("manifest digest %x, build said %s", d, res.Digest)
+	}
+}
+
+// TestEncryptedLayout encrypts the layer to an RSA key with ocicrypt's JWE
+// scheme; skopeo (which decrypts with ocicrypt, as CRI-O does) turns it
+// back into the plaintext layer with the private key, and fails without it.
+func TestEncryptedLayout(t *testing.T) {
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})
+	privFile := filepath.Join(t.TempDir(), "priv.pem")
+	os.WriteFile(privFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(priv)}), 0o600)
+	enc, err := image.NewJWE([][]byte{pubPEM})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "enc")
+	res, err := image.Build(context.Background(), open(t, fixture(simple), nil), "oci-layout:"+dir+":simple", image.Options{Encrypt: enc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := image.Build(context.Background(), open(t, fixture(simple), nil), "oci-layout:"+t.TempDir()+"/plain", image.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, err := os.ReadFile(filepath.Join(dir, "blobs", "sha256", strings.TrimPrefix(res.LayerDigest, "sha256:")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(blob, []byte("config.dump")) {
+		t.Fatal("the encrypted layer holds plaintext file names")
+	}
+	raw := skopeo(t, "inspect", "--raw", "oci:"+dir+":simple")
+	if !bytes.Contains(raw, []byte(image.MediaTypeEncryptedLayer)) || !bytes.Contains(raw, []byte("org.opencontainers.image.enc.keys.jwe")) {
+		t.Fatalf("manifest: %s", raw)
+	}
+	dec := filepath.Join(t.TempDir(), "dec")
+	skopeo(t, "copy", "--decryption-key", privFile, "oci:"+dir+":simple", "oci:"+dec+":simple")
+	var m struct {
+		Layers []struct {
+			Digest    string `json:"digest"`
+			MediaType string `json:"mediaType"`
+		} `json:"layers"`
+	}
+	if err := json.Unmarshal(skopeo(t, "inspect", "--raw", "oci:"+dec+":simple"), &m); err != nil {
+		t.Fatal(err)
+	}
+	// skopeo may recompress; compare the decrypted layer's content.
+	f, err := os.Open(filepath.Join(dec, "blobs", "sha256", strings.TrimPrefix(m.Layers[0].Digest, "sha256:")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var r io.Reader = f
+	if strings.HasSuffix(m.Layers[0].MediaType, "gzip") {
+		if r, err = gzip.NewReader(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := sha256.New()
+	io.Copy(h, r)
+	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != plain.LayerDigest {
+		t.Errorf("decrypted layer %s, plaintext layer %s", got, plain.LayerDigest)
+	}
+	// Without the key skopeo cannot decrypt (it copies the layer still
+	// encrypted, or refuses); either way no plaintext comes out.
+	other := filepath.Join(t.TempDir(), "other")
+	if out, err := exec.Command("skopeo", "copy", "--decryption-key", privFile+".missing", "oci:"+dir+":simple", "oci:"+other+":simple").CombinedOutput(); err == nil {
+		t.Errorf("skopeo decrypted without the key: %s", out)
 	}
 }
