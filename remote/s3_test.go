@@ -128,13 +128,14 @@ func TestS3ServerStoppedMidUpload(t *testing.T) {
 			ctx := context.Background()
 			path, _ := sealedSet(t, t.TempDir(), kubeletName, 24<<20)
 			var once sync.Once
-			var sent int64
+			var sent int64 // only the upload's goroutine counts
+			restarted := make(chan struct{})
 			opts := remote.Options{Retries: 10, MultipartThreshold: tc.threshold, PartSize: 5 << 20, Progress: func(n int64) {
 				sent += n
 				if sent >= 8<<20 {
 					once.Do(func() {
 						m.Stop()
-						go func() { time.Sleep(time.Second); m.Start() }()
+						go func() { time.Sleep(time.Second); m.Start(); close(restarted) }()
 					})
 				}
 			}}
@@ -144,6 +145,7 @@ func TestS3ServerStoppedMidUpload(t *testing.T) {
 			if sent < 8<<20 {
 				t.Fatal("the server was never stopped")
 			}
+			<-restarted
 			obj, err := m.Client().GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("checkpoints"), Key: aws.String("p/" + filepath.Base(path))})
 			if err != nil {
 				t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -66,13 +67,40 @@ func FreePort(t testing.TB) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// process is a started server and a channel closed when it has exited.
+type process struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+func start(t testing.TB, cmd *exec.Cmd) *process {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &process{cmd: cmd, exited: make(chan struct{})}
+	go func() { cmd.Wait(); close(p.exited) }()
+	return p
+}
+
+// kill stops the process at once and waits for it to be gone.
+func (p *process) kill() {
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-p.exited:
+	case <-time.After(10 * time.Second):
+	}
+}
+
 // waitHTTP polls url until it answers with one of ok, or fails the test.
-func waitHTTP(t testing.TB, url string, cmd *exec.Cmd, ok ...int) {
+func waitHTTP(t testing.TB, url string, p *process, ok ...int) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		if cmd.ProcessState != nil {
-			t.Fatalf("%s exited: %v", cmd.Path, cmd.ProcessState)
+		select {
+		case <-p.exited:
+			t.Fatalf("%s exited before answering", p.cmd.Path)
+		default:
 		}
 		resp, err := http.Get(url)
 		if err == nil {
@@ -85,7 +113,7 @@ func waitHTTP(t testing.TB, url string, cmd *exec.Cmd, ok ...int) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("%s did not answer at %s within 60s", cmd.Path, url)
+	t.Fatalf("%s did not answer at %s within 60s", p.cmd.Path, url)
 }
 
 // MinIO is a running single-drive MinIO server.
@@ -95,7 +123,9 @@ type MinIO struct {
 	Addr     string // 127.0.0.1:PORT
 	// AccessKey and SecretKey are the root credentials.
 	AccessKey, SecretKey string
-	cmd                  *exec.Cmd
+
+	mu   sync.Mutex // Start and Stop may run on other goroutines
+	proc *process
 }
 
 // StartMinIO starts MinIO on a free port with a fresh drive.
@@ -115,27 +145,23 @@ func (m *MinIO) Endpoint() string { return "http://" + m.Addr }
 // Start (re)starts the server on its address and drive.
 func (m *MinIO) Start() {
 	m.t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	cmd := exec.Command(m.bin, "server", m.dir, "--address", m.Addr, "--console-address", "127.0.0.1:"+strconv.Itoa(FreePort(m.t)), "--quiet")
 	cmd.Env = append(os.Environ(), "MINIO_ROOT_USER="+m.AccessKey, "MINIO_ROOT_PASSWORD="+m.SecretKey,
 		"MINIO_BROWSER=off", "MINIO_UPDATE=off", "CI=")
-	cmd.Stdout, cmd.Stderr = nil, nil
-	if err := cmd.Start(); err != nil {
-		m.t.Fatal(err)
-	}
-	go cmd.Wait()
-	m.cmd = cmd
-	waitHTTP(m.t, m.Endpoint()+"/minio/health/ready", cmd, 200)
+	m.proc = start(m.t, cmd)
+	waitHTTP(m.t, m.Endpoint()+"/minio/health/ready", m.proc, 200)
 }
 
 // Stop kills the server at once, as a crash or a cable pull would.
 func (m *MinIO) Stop() {
-	if m.cmd != nil && m.cmd.Process != nil {
-		m.cmd.Process.Signal(syscall.SIGKILL)
-		for i := 0; i < 100 && m.cmd.ProcessState == nil; i++ {
-			time.Sleep(20 * time.Millisecond)
-		}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.proc != nil {
+		m.proc.kill()
+		m.proc = nil
 	}
-	m.cmd = nil
 }
 
 // Env returns the AWS environment that points the SDK at the server.
@@ -169,7 +195,6 @@ type Registry struct {
 	// User and Password are set when it requires basic auth.
 	User, Password string
 	Dir            string // its storage
-	cmd            *exec.Cmd
 }
 
 // StartRegistry starts docker-registry on a free port with a config
@@ -208,14 +233,9 @@ http:
 	if err := os.WriteFile(config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, "serve", config)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go cmd.Wait()
-	r.cmd = cmd
-	t.Cleanup(func() { cmd.Process.Kill() })
-	waitHTTP(t, "http://"+r.Addr+"/v2/", cmd, 200, 401)
+	p := start(t, exec.Command(bin, "serve", config))
+	t.Cleanup(p.kill)
+	waitHTTP(t, "http://"+r.Addr+"/v2/", p, 200, 401)
 	return r
 }
 
