@@ -141,3 +141,11 @@ bench-agent:
 .PHONY: bench-shapes
 bench-shapes:
 	$(GO) test -run '^$$' -bench 'Shapes' -benchtime 1x -count 1 -timeout 120m ./cmd/ckpt/
+
+# --- transfer: `ckpt push` of a 1 GiB sealed set to a local MinIO against
+# `curl --aws-sigv4 -T`, and `ckpt pull` (with verification) against curl
+# and sha256sum, with peak RSS. Needs MinIO (see .ci/run); the set is cached
+# in CKPT_BENCH_DIR (default the temp dir); not part of `make test`.
+.PHONY: bench-transfer
+bench-transfer:
+	$(GO) test -run '^$$' -bench 'Push|Pull' -benchtime 3x -count 1 -timeout 60m ./remote/

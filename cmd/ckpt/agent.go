@@ -9,13 +9,6 @@ import (
 	"github.com/ckpt-dev/ckpt/agent"
 )
 
-// Exit codes of ckpt agent (the 50–59 range is the agent's).
-const (
-	exitAgentConfig = 50 // the config (or --operator-policy) is invalid
-	exitAgentStart  = 51 // the agent cannot start: directory, state directory, watch, metrics address
-	exitAgentFailed = 52 // --once: some archives could not be sealed or shredded (they are kept)
-)
-
 type agentFlags struct {
 	config, operatorPolicy    string
 	once, dryRun, checkConfig bool

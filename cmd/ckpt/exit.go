@@ -8,6 +8,7 @@ import (
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/crypto/seal"
 	"github.com/ckpt-dev/ckpt/kube"
+	"github.com/ckpt-dev/ckpt/remote"
 )
 
 // Exit codes. Scripts rely on them; README.md documents them and they never
@@ -50,6 +51,21 @@ const (
 	exitKubeUnreachable  = 37 // no connection, timed out, or the API server could not reach the kubelet
 	exitKubeAmbiguous    = 38 // the pod has several containers and none was named
 	exitKubeSealFailed   = 39 // --seal: the checkpoint was taken but not sealed and shredded
+)
+
+// Exit codes of push, pull, ls of a store and build (docs/transfer.md), 40–49.
+const (
+	exitRemoteNotFound = 40 // the bucket, repository or set does not exist
+	exitRemoteAuth     = 41 // the store refused the credentials
+	exitRemoteRejected = 42 // the store refused what was sent (checksum, media type)
+	exitUnsealed       = 43 // push: a plaintext archive without --allow-plaintext
+)
+
+// Exit codes of ckpt agent (docs/agent.md), 50–59.
+const (
+	exitAgentConfig = 50 // the config (or --operator-policy) is invalid
+	exitAgentStart  = 51 // the agent cannot start: directory, state directory, watch, metrics address
+	exitAgentFailed = 52 // --once: some archives could not be sealed or shredded (they are kept)
 )
 
 // codedError carries an exit code up to run.
@@ -121,4 +137,8 @@ var errorCodes = []struct {
 	{kube.TLSFailed, exitKubeTLS},
 	{kube.Unreachable, exitKubeUnreachable},
 	{kube.Ambiguous, exitKubeAmbiguous},
+	{remote.ErrNotFound, exitRemoteNotFound},
+	{remote.ErrAuth, exitRemoteAuth},
+	{remote.ErrRejected, exitRemoteRejected},
+	{remote.ErrUnsealed, exitUnsealed},
 }

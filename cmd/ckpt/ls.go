@@ -9,11 +9,12 @@ import (
 
 	"github.com/ckpt-dev/ckpt/catalog"
 	"github.com/ckpt-dev/ckpt/internal/render"
+	"github.com/ckpt-dev/ckpt/remote"
 )
 
 func newLsCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "ls [DIR|ARCHIVE...]",
+		Use:   "ls [DIR|ARCHIVE...|s3://BUCKET/PREFIX/|oci://REGISTRY/REPOSITORY]",
 		Short: "List checkpoint archives with their identity, storage and permissions",
 		Long: `Ls lists the archives in ` + catalog.DefaultDir + ` (or the given
 directories and files): namespace, pod, container, checkpoint time, engine,
@@ -23,13 +24,21 @@ Archives are meant to be root-only: files that are not 0600 and owned by
 root, and directories that are not 0700, are flagged. Sealed archives are
 not decrypted: their identity comes from the manifest beside them, or from
 the file name. Broken archives are listed with their error, and make ls
-exit 1.`,
+exit 1.
+
+Given a store (s3://BUCKET/PREFIX/ or oci://REGISTRY/REPOSITORY), ls lists
+the sealed sets in it with the identity from their manifests, without
+fetching any ciphertext (see ckpt push).`,
 		Args: cobra.ArbitraryArgs,
 	}
 	out := addOutputFlags(cmd, false)
 	var limits sizeFlag
 	cmd.Flags().Var(&limits, "max-metadata", "largest metadata file read into memory (default 16MiB)")
+	rf := addRemoteFlags(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 1 && remote.IsLocation(args[0]) {
+			return listRemote(cmd.Context(), a, out, rf, args[0])
+		}
 		if len(args) == 0 {
 			args = []string{catalog.DefaultDir}
 		}

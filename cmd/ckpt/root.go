@@ -98,6 +98,9 @@ var commands = []func(*app) *cobra.Command{
 	newCheckpointCmd,
 	newDoctorCmd,
 	newAgentCmd,
+	newPushCmd,
+	newPullCmd,
+	newBuildCmd,
 }
 
 func run(args []string, a *app) int {

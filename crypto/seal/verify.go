@@ -86,15 +86,41 @@ func prepare(path string, f *os.File, p Policy) (*prepared, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s: not a regular file", path)
 	}
-	pr := &prepared{files: SidecarsFor(path), size: st.Size()}
-	name := filepath.Base(path)
-
-	data, err := readSidecar(pr.files.Checksum, sum.MaxFileSize)
+	files := SidecarsFor(path)
+	data, err := readSidecar(files.Checksum, sum.MaxFileSize)
 	if isNotExist(err) {
-		return nil, missingSidecar(pr.files.Checksum, "checksum file")
+		return nil, missingSidecar(files.Checksum, "checksum file")
 	} else if err != nil {
 		return nil, err
 	}
+	raw, err := readSidecar(files.Manifest, maxManifest)
+	if isNotExist(err) {
+		return nil, missingSidecar(files.Manifest, "manifest")
+	} else if err != nil {
+		return nil, err
+	}
+	sig, err := readSidecar(files.Signature, maxSignature)
+	if isNotExist(err) {
+		sig = nil
+	} else if err != nil {
+		return nil, err
+	}
+	pr, err := prepareData(files, data, raw, sig, p)
+	if err != nil {
+		return nil, err
+	}
+	pr.size = st.Size()
+	return pr, nil
+}
+
+// maxSignature caps a signature sidecar; one is well under 1 KiB.
+const maxSignature = 64 << 10
+
+// prepareData checks sidecars already read: sig is nil when there is none.
+func prepareData(files Sidecars, data, raw, sig []byte, p Policy) (*prepared, error) {
+	path := files.Sealed
+	pr := &prepared{files: files}
+	name := filepath.Base(path)
 	lines, err := sum.ParseFile(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %v", pr.files.Checksum, ErrChecksum, err)
@@ -107,22 +133,12 @@ func prepare(path string, f *os.File, p Policy) (*prepared, error) {
 		return nil, fmt.Errorf("%s: %w: the line is for %q, not %q", pr.files.Checksum, ErrChecksum, pr.line.Name, name)
 	}
 
-	raw, err := readSidecar(pr.files.Manifest, maxManifest)
-	if isNotExist(err) {
-		return nil, missingSidecar(pr.files.Manifest, "manifest")
-	} else if err != nil {
-		return nil, err
-	}
-
-	sig, err := readSidecar(pr.files.Signature, 64<<10)
 	switch {
-	case isNotExist(err):
+	case sig == nil:
 		if p.RequireSignature {
 			return nil, fmt.Errorf("%s: %w: no signature (%s) and one is required", path, ErrSignature, filepath.Base(pr.files.Signature))
 		}
 		pr.files.Signature = ""
-	case err != nil:
-		return nil, err
 	default:
 		now := p.Now
 		if now.IsZero() {
@@ -142,6 +158,33 @@ func prepare(path string, f *os.File, p Policy) (*prepared, error) {
 		return nil, fmt.Errorf("%s: %w: it describes %q, not %q", pr.files.Manifest, ErrManifest, pr.manifest.Sealed.Name, name)
 	}
 	return pr, nil
+}
+
+// SetData is a sealed set's sidecars as read from somewhere other than
+// beside the sealed file: a download, before anything is written.
+type SetData struct {
+	// Files are the paths the set will have; only their base names are
+	// checked, and they name the set in errors.
+	Files Sidecars
+	// Checksum and Manifest are the sidecars' contents; Signature is nil
+	// when the set is unsigned.
+	Checksum, Manifest, Signature []byte
+}
+
+// VerifyDigest checks a sealed set whose ciphertext was hashed while it was
+// transferred (got), against its sidecars, under p, as VerifyFile does but
+// without reading the ciphertext again.
+func VerifyDigest(set SetData, got Digest, p Policy) (*Report, error) {
+	if int64(len(set.Checksum)) > sum.MaxFileSize || len(set.Manifest) > maxManifest || len(set.Signature) > maxSignature {
+		return nil, fmt.Errorf("%s: %w: a sidecar is too large", set.Files.Sealed, ErrManifest)
+	}
+	pr, err := prepareData(set.Files, set.Checksum, set.Manifest, set.Signature, p)
+	if err != nil {
+		return nil, err
+	}
+	rep := pr.report()
+	rep.Ciphertext = got
+	return rep, pr.checkCiphertext(got)
 }
 
 // checkCiphertext compares what was read of the sealed file with the
