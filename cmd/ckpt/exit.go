@@ -40,7 +40,10 @@ const (
 	exitAuditTruncated    = 27 // the log was cut inside a record
 	exitAuditInconsistent = 28 // not an extension of --checkpoint
 	exitAuditMismatch     = 29 // records and hash file agree, a signed checkpoint does not
-	// Exit codes of ckpt checkpoint (the kubelet API), 30–39.
+)
+
+// Exit codes of ckpt checkpoint (the kubelet API), 30–39.
+const (
 	exitKubeUnauthorized = 30 // 401: the credentials were not accepted
 	exitKubeForbidden    = 31 // 403: RBAC refused (the message names the role to bind)
 	exitKubeNotEnabled   = 32 // bare 404: ContainerCheckpoint gate off or kubelet too old
