@@ -22,7 +22,8 @@ const (
 	exitFindings    = 8  // scan found data of a kind named in --fail-on
 	exitAssurance   = 9  // shred --require overwritten: all shredded, some only best-effort (copy-on-write, SSD, virtual disk)
 	exitDifferent   = 10 // diff --exit-code: the checkpoints differ (a code of its own, so failures stay 1)
-	exitInterrupted = 130
+	exitHangup      = 129 // SIGHUP (a closed terminal or session); partial output discarded
+	exitInterrupted = 130 // SIGINT or SIGTERM; partial output discarded
 )
 
 // codedError carries an exit code up to run.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -55,7 +56,7 @@ var commands = []func(*app) *cobra.Command{
 }
 
 func run(args []string, a *app) int {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := notifyContext()
 	defer stop()
 	root := newRootCmd(a)
 	root.SetArgs(args)
@@ -69,9 +70,43 @@ func run(args []string, a *app) int {
 	}
 	if ctx.Err() != nil && code == exitFailure {
 		code = exitInterrupted
+		var sig signalCause
+		if errors.As(context.Cause(ctx), &sig) && sig.sig == syscall.SIGHUP {
+			code = exitHangup
+		}
 	}
 	fmt.Fprintf(a.stderr, "ckpt: %s\n", oneLine(err))
 	return code
+}
+
+// signalCause is why the context of a run was cancelled.
+type signalCause struct{ sig os.Signal }
+
+func (s signalCause) Error() string { return "interrupted by " + s.sig.String() }
+
+// notifyContext returns a context cancelled by the first SIGINT, SIGTERM or
+// SIGHUP (a closed terminal or ssh session), so that every command stops,
+// discards its partial output and exits with the signal's code. A second
+// signal is not caught: it ends the process at once (an unnamed output file
+// goes with it).
+func notifyContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			signal.Stop(sigs)
+			cancel(signalCause{s})
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		close(done)
+		signal.Stop(sigs)
+		cancel(nil)
+	}
 }
 
 // isCobraUsage recognises cobra's own argument and command errors, which it
