@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"filippo.io/age/armor"
+
+	"github.com/ckpt-dev/ckpt/internal/regfile"
 )
 
 // Decrypter removes the age layer of a sealed archive. The crypto packages
@@ -52,7 +54,9 @@ func Open(path string, opt Options) (*Archive, error) {
 	if path == "-" {
 		return OpenReader("-", os.Stdin, opt)
 	}
-	f, err := os.Open(path)
+	// Never block in open(2) on a FIFO, and refuse devices (/dev/zero
+	// would be read for ever).
+	f, err := regfile.OpenStream(path)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,10 @@ type app struct {
 	stdout io.Writer
 	stderr io.Writer
 	getenv func(string) string
+	// exit, when set, ends the process: run calls it when a command does
+	// not stop within stopGrace of a signal (a read blocked on a FIFO or
+	// a hung filesystem), so that ckpt stays interruptible.
+	exit func(code int)
 }
 
 // isTerminal reports whether w is a terminal, for progress bars and for

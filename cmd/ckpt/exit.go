@@ -12,16 +12,16 @@ import (
 // change meaning.
 const (
 	exitOK          = 0
-	exitFailure     = 1  // bad input, I/O error, anything refused
-	exitUsage       = 2  // wrong flags or arguments
-	exitChecksum    = 3  // a sha256 checksum did not match
-	exitSignature   = 4  // a signature is missing, invalid or untrusted
-	exitDecrypt     = 5  // no identity could decrypt the file
-	exitCorrupt     = 6  // ciphertext failed authentication or is truncated
-	exitManifest    = 7  // the manifest does not describe the file
-	exitFindings    = 8  // scan found data of a kind named in --fail-on
-	exitAssurance   = 9  // shred --require overwritten: all shredded, some only best-effort (copy-on-write, SSD, virtual disk)
-	exitDifferent   = 10 // diff --exit-code: the checkpoints differ (a code of its own, so failures stay 1)
+	exitFailure     = 1   // bad input, I/O error, anything refused
+	exitUsage       = 2   // wrong flags or arguments
+	exitChecksum    = 3   // a sha256 checksum did not match
+	exitSignature   = 4   // a signature is missing, invalid or untrusted
+	exitDecrypt     = 5   // no identity could decrypt the file
+	exitCorrupt     = 6   // ciphertext failed authentication or is truncated
+	exitManifest    = 7   // the manifest does not describe the file
+	exitFindings    = 8   // scan found data of a kind named in --fail-on
+	exitAssurance   = 9   // shred --require overwritten: all shredded, some only best-effort (copy-on-write, SSD, virtual disk)
+	exitDifferent   = 10  // diff --exit-code: the checkpoints differ (a code of its own, so failures stay 1)
 	exitHangup      = 129 // SIGHUP (a closed terminal or session); partial output discarded
 	exitInterrupted = 130 // SIGINT or SIGTERM; partial output discarded
 )

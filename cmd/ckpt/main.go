@@ -16,5 +16,6 @@ func Main() int {
 		stdout: os.Stdout,
 		stderr: os.Stderr,
 		getenv: os.Getenv,
+		exit:   os.Exit,
 	})
 }

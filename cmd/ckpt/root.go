@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -56,7 +57,7 @@ var commands = []func(*app) *cobra.Command{
 }
 
 func run(args []string, a *app) int {
-	ctx, stop := notifyContext()
+	ctx, stop := notifyContext(a)
 	defer stop()
 	root := newRootCmd(a)
 	root.SetArgs(args)
@@ -79,6 +80,9 @@ func run(args []string, a *app) int {
 	return code
 }
 
+// stopGrace is how long a command may take to stop after a signal.
+const stopGrace = 3 * time.Second
+
 // signalCause is why the context of a run was cancelled.
 type signalCause struct{ sig os.Signal }
 
@@ -89,7 +93,7 @@ func (s signalCause) Error() string { return "interrupted by " + s.sig.String() 
 // discards its partial output and exits with the signal's code. A second
 // signal is not caught: it ends the process at once (an unnamed output file
 // goes with it).
-func notifyContext() (context.Context, func()) {
+func notifyContext(a *app) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
@@ -99,6 +103,21 @@ func notifyContext() (context.Context, func()) {
 		case s := <-sigs:
 			signal.Stop(sigs)
 			cancel(signalCause{s})
+			if a.exit == nil {
+				return
+			}
+			select {
+			case <-done:
+			case <-time.After(stopGrace):
+				// Output files are unnamed (O_TMPFILE) or carry our pid
+				// for the next run to remove: leaving now loses nothing.
+				code := exitInterrupted
+				if s == syscall.SIGHUP {
+					code = exitHangup
+				}
+				fmt.Fprintf(a.stderr, "ckpt: %v: did not stop within %v, exiting\n", s, stopGrace)
+				a.exit(code)
+			}
 		case <-done:
 		}
 	}()

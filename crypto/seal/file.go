@@ -14,6 +14,7 @@ import (
 
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/internal/atomicfile"
+	"github.com/ckpt-dev/ckpt/internal/regfile"
 	"github.com/ckpt-dev/ckpt/internal/writeback"
 )
 
@@ -49,7 +50,7 @@ type FileResult struct {
 // all: on any error nothing is left behind. An existing output is refused
 // (before any work) unless opts.Overwrite is set.
 func SealFile(ctx context.Context, src, dst string, opts FileOptions) (*FileResult, error) {
-	in, err := os.Open(src)
+	in, err := regfile.Open(src)
 	if err != nil {
 		return nil, err
 	}

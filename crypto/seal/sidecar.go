@@ -12,6 +12,7 @@ import (
 	"github.com/ckpt-dev/ckpt/crypto/sign"
 	"github.com/ckpt-dev/ckpt/crypto/sum"
 	"github.com/ckpt-dev/ckpt/internal/atomicfile"
+	"github.com/ckpt-dev/ckpt/internal/regfile"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -124,7 +125,7 @@ func WriteSidecars(sealedPath string, m *Manifest, signer ssh.Signer, overwrite 
 
 // readSidecar reads a small sidecar file, refusing one larger than limit.
 func readSidecar(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := regfile.Open(path)
 	if err != nil {
 		return nil, err
 	}

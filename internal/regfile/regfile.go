@@ -46,6 +46,34 @@ func Open(path string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), path), nil
 }
 
+// OpenStream opens path read-only without blocking and accepts a regular
+// file or a FIFO (a pipe from process substitution, say): a FIFO keeps
+// O_NONBLOCK, so Go's poller waits for its data and a FIFO without a writer
+// reads as empty instead of blocking open(2) for ever. Devices, sockets and
+// directories are refused.
+func OpenStream(path string) (*os.File, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0); err == nil {
+			unix.FcntlInt(uintptr(fd), unix.F_SETFL, flags&^unix.O_NONBLOCK)
+		}
+	case unix.S_IFIFO:
+	default:
+		unix.Close(fd)
+		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, kind(st.Mode))
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
 // Check returns an error wrapping ErrNotRegular when path exists and is not
 // a regular file, without opening it; nil otherwise (including when it does
 // not exist, which the caller's own open reports).
