@@ -22,6 +22,11 @@ type Limits struct {
 	// MaxListing caps the files listed from a nested tar (rootfs diff).
 	// Default 1,000,000.
 	MaxListing int
+	// MaxHeld caps the memory held for the whole pass over one archive:
+	// member names and headers, nested listings (paths and link targets),
+	// per-container records. Past it the archive is refused (ErrBudget).
+	// Default 64 MiB.
+	MaxHeld int64
 }
 
 // WithDefaults returns l with its zero fields set to their defaults.
@@ -40,6 +45,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.MaxListing <= 0 {
 		l.MaxListing = 1_000_000
+	}
+	if l.MaxHeld <= 0 {
+		l.MaxHeld = 64 << 20
 	}
 	return l
 }

@@ -132,6 +132,11 @@ func (l *loader) entry(e *Entry, r io.Reader) error {
 	if !ok {
 		return l.topLevel(e, r)
 	}
+	if _, ok := l.byPrefix[prefix]; !ok {
+		if err := l.a.held.take(containerCost+int64(len(prefix)), "container "+prefix); err != nil {
+			return err
+		}
+	}
 	c := l.checkpoint(prefix)
 	c.Entries = append(c.Entries, e)
 	c.Sizes.Total += e.Size
@@ -200,12 +205,12 @@ func (l *loader) containerFile(c *Checkpoint, e *Entry, rel string, r io.Reader)
 		return nil
 	case rel == metadata.RootFsDiffTar:
 		c.Sizes.RootFS += e.Size
-		lst, err := ReadListing(r, l.limits, l.nestedHook(c, l.opt.RootFS))
+		lst, err := readListing(r, l.limits, l.nestedHook(c, l.opt.RootFS), l.a.held)
 		c.RootFS = lst
 		return err
 	case rel == metadata.DevShmCheckpointTar:
 		c.Sizes.DevShm += e.Size
-		lst, err := ReadListing(r, l.limits, l.nestedHook(c, l.opt.DevShm))
+		lst, err := readListing(r, l.limits, l.nestedHook(c, l.opt.DevShm), l.a.held)
 		c.DevShm = lst
 		return err
 	case hasDir(rel, metadata.CheckpointDirectory):

@@ -46,6 +46,7 @@ type Archive struct {
 	stream io.Reader // sequential
 
 	compressed *countingReader // bytes consumed below the decompressor
+	held       *budget         // what the pass holds, against Limits.MaxHeld
 	walked     bool
 }
 

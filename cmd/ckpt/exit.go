@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/crypto/seal"
 )
 
-// Exit codes. Scripts rely on them; README.md documents them and they never
-// change meaning.
+// Exit codes, the same for every command. Scripts rely on them;
+// docs/security.md documents them (a test checks the table against this
+// list) and they never change meaning.
 const (
 	exitOK          = 0
 	exitFailure     = 1   // bad input, I/O error, anything refused
@@ -22,6 +24,7 @@ const (
 	exitFindings    = 8   // scan found data of a kind named in --fail-on
 	exitAssurance   = 9   // shred --require overwritten: all shredded, some only best-effort (copy-on-write, SSD, virtual disk)
 	exitDifferent   = 10  // diff --exit-code: the checkpoints differ (a code of its own, so failures stay 1)
+	exitLimit       = 11  // the archive exceeds a limit that bounds what it may cost (--max-held, --max-ratio, --max-entry, ...)
 	exitHangup      = 129 // SIGHUP (a closed terminal or session); partial output discarded
 	exitInterrupted = 130 // SIGINT or SIGTERM; partial output discarded
 )
@@ -57,6 +60,12 @@ func exitCode(err error) int {
 	if errors.As(err, &ce) {
 		return ce.code
 	}
+	// A secret was needed and there was no way to ask for it (no
+	// terminal): how ckpt was called, as for a missing flag.
+	var pe *keys.PromptError
+	if errors.As(err, &pe) {
+		return exitUsage
+	}
 	for _, m := range errorCodes {
 		if errors.Is(err, m.target) {
 			return m.code
@@ -76,4 +85,7 @@ var errorCodes = []struct {
 	{keys.ErrWrongPassphrase, exitDecrypt},
 	{seal.ErrCorrupt, exitCorrupt},
 	{seal.ErrManifest, exitManifest},
+	{archive.ErrBudget, exitLimit},
+	{archive.ErrBomb, exitLimit},
+	{archive.ErrTooLarge, exitLimit},
 }
