@@ -1,11 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
 
 	"golang.org/x/term"
+
+	"github.com/ckpt-dev/ckpt/internal/render"
 )
 
 // app is what every command shares: the standard streams and the
@@ -30,5 +31,5 @@ func isTerminal(w any) bool {
 
 // warnf prints a one-line warning on stderr.
 func (a *app) warnf(format string, args ...any) {
-	fmt.Fprintf(a.stderr, "ckpt: warning: "+format+"\n", args...)
+	render.Printf(a.stderr, "ckpt: warning: "+format+"\n", args...)
 }

@@ -48,7 +48,7 @@ exit 1.`,
 func renderCatalog(w io.Writer, c *catalog.Catalog) error {
 	for _, d := range c.Directories {
 		for _, p := range d.Problems {
-			fmt.Fprintf(w, "%s: %s\n", d.Path, p)
+			render.Printf(w, "%s: %s\n", d.Path, p)
 		}
 	}
 	var rows [][]string

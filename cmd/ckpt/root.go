@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ckpt-dev/ckpt/internal/render"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -76,7 +78,7 @@ func run(args []string, a *app) int {
 			code = exitHangup
 		}
 	}
-	fmt.Fprintf(a.stderr, "ckpt: %s\n", oneLine(err))
+	fmt.Fprintf(a.stderr, "ckpt: %s\n", render.Escape(oneLine(err)))
 	return code
 }
 
