@@ -55,9 +55,14 @@ func Create(path string, overwrite bool) (*File, error) {
 	}
 	dir := filepath.Dir(path)
 	RemoveStale(path)
-	if fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600); err == nil {
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+	switch {
+	case err == nil:
 		// O_TMPFILE applies the umask; 0600 is the most it leaves.
 		return &File{File: os.NewFile(uintptr(fd), path), target: path, overwrite: overwrite}, nil
+	case !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.EISDIR) && !errors.Is(err, unix.EINVAL):
+		// A full disk, no permission: a named file would fail too.
+		return nil, &os.PathError{Op: "create", Path: path, Err: err}
 	}
 	tmp, err := tempName(path)
 	if err != nil {
