@@ -103,16 +103,8 @@ func RemoveStale(path string) []string {
 	var removed []string
 	base := filepath.Base(prefix)
 	for _, e := range ents {
-		rest, ok := strings.CutPrefix(e.Name(), base)
+		pid, ok := tempPID(base, e.Name())
 		if !ok || !e.Type().IsRegular() {
-			continue
-		}
-		pidStr, rnd, ok := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidStr)
-		if !ok || err != nil || pid <= 0 || len(rnd) != 12 {
-			continue
-		}
-		if _, err := hex.DecodeString(rnd); err != nil {
 			continue
 		}
 		if err := unix.Kill(pid, 0); !errors.Is(err, unix.ESRCH) {
@@ -124,6 +116,32 @@ func RemoveStale(path string) []string {
 		}
 	}
 	return removed
+}
+
+// tempPID returns the pid in name when name is one of our temporary names
+// beginning with prefix: prefix, a decimal pid, "-", 12 hex digits.
+func tempPID(prefix, name string) (int, bool) {
+	rest, ok := strings.CutPrefix(name, prefix)
+	if !ok {
+		return 0, false
+	}
+	pidStr, rnd, ok := strings.Cut(rest, "-")
+	if !ok || len(rnd) != 12 || pidStr == "" || pidStr[0] == '0' || len(pidStr) > 10 {
+		return 0, false
+	}
+	for _, c := range pidStr {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	if _, err := hex.DecodeString(rnd); err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(pidStr)
+	if err != nil || pid <= 0 || pid > 1<<22 {
+		return 0, false
+	}
+	return pid, true
 }
 
 // Target is the name the file will have after Commit.

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -181,4 +182,21 @@ func TestRemoveStale(t *testing.T) {
 			t.Errorf("%s: gone=%v, stat %v", n, gone, err)
 		}
 	}
+}
+
+// FuzzTempPID: only names exactly of our pattern yield a pid, and the pid
+// is the one the name spells.
+func FuzzTempPID(f *testing.F) {
+	for _, s := range []string{".x.tar.tmp-123-0123456789ab", ".x.tar.tmp-0123456789ab", ".x.tar.tmp--1-0123456789ab", ".x.tar.tmp-+5-0123456789ab", ".x.tar.tmp-1-0123456789aZ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		pid, ok := tempPID(".x.tar.tmp-", name)
+		if !ok {
+			return
+		}
+		if pid <= 0 || !strings.HasPrefix(name, ".x.tar.tmp-"+strconv.Itoa(pid)+"-") || len(name) != len(".x.tar.tmp-"+strconv.Itoa(pid)+"-")+12 {
+			t.Fatalf("tempPID(%q) = %d", name, pid)
+		}
+	})
 }
