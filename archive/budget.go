@@ -3,6 +3,11 @@ package archive
 import (
 	"errors"
 	"fmt"
+	"io"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ckpt-dev/ckpt/criu"
 )
 
 // ErrBudget is returned, wrapped, when an archive makes ckpt hold more
@@ -20,6 +25,32 @@ const (
 	listedFileCost = 192  // ListedFile in a Listing
 	containerCost  = 4096 // *Checkpoint with its empty image set and map slot
 )
+
+// readImage decodes a CRIU image as criu.ReadImage does, holding its
+// entries against images, the archive's budget of decoded entry bytes.
+func readImage(images *budget, name string, r io.Reader, opt criu.Options, maxImage int64, onPayload criu.PayloadFunc) (*criu.Image, error) {
+	limit, byBudget := maxImage, false
+	if images != nil {
+		if room := images.max - images.used; room < limit {
+			limit, byBudget = max(room, 1), true
+		}
+	}
+	img, err := criu.ReadImage(name, r, opt, limit, onPayload)
+	if err != nil {
+		if byBudget && errors.Is(err, criu.ErrImageLimit) {
+			return nil, fmt.Errorf("%w: CRIU image %s brings the decoded entries past %d bytes (%v)", ErrBudget, name, images.max, err)
+		}
+		return nil, err
+	}
+	var n int64
+	for _, m := range img.Entries {
+		n += int64(proto.Size(m))
+	}
+	if err := images.take(n, "CRIU image "+name); err != nil {
+		return nil, err
+	}
+	return img, nil
+}
 
 // budget counts the bytes held for one archive against a limit.
 type budget struct {

@@ -27,6 +27,12 @@ type Limits struct {
 	// per-container records. Past it the archive is refused (ErrBudget).
 	// Default 64 MiB.
 	MaxHeld int64
+	// MaxImages caps the bytes of CRIU entries (not pages, not payloads)
+	// decoded and held for one archive, all images together. Decoded
+	// entries take about ten times their encoded size in memory. Past it
+	// the archive is refused (ErrBudget). Default 16 MiB; real checkpoints
+	// hold tens of KiB to a few MiB.
+	MaxImages int64
 }
 
 // WithDefaults returns l with its zero fields set to their defaults.
@@ -48,6 +54,9 @@ func (l Limits) WithDefaults() Limits {
 	}
 	if l.MaxHeld <= 0 {
 		l.MaxHeld = 64 << 20
+	}
+	if l.MaxImages <= 0 {
+		l.MaxImages = 16 << 20
 	}
 	return l
 }

@@ -195,7 +195,7 @@ func (l *loader) containerFile(c *Checkpoint, e *Entry, rel string, r io.Reader)
 		return err
 	case rel == "stats-dump":
 		c.Sizes.Other += e.Size
-		img, err := criu.ReadImage(path.Base(rel), r, criu.Options{Size: e.Size, MaxEntry: l.limits.MaxEntry}, l.limits.MaxImage, nil)
+		img, err := readImage(l.a.images, path.Base(rel), r, criu.Options{Size: e.Size, MaxEntry: l.limits.MaxEntry}, l.limits.MaxImage, nil)
 		if err != nil {
 			return err
 		}
@@ -272,9 +272,9 @@ func (l *loader) image(c *Checkpoint, e *Entry, name string, r io.Reader) error 
 			return l.opt.Payload(c, img, i, m, pr)
 		}
 	}
-	img, err := criu.ReadImage(name, r, criu.Options{Size: e.Size, MaxEntry: l.limits.MaxEntry}, l.limits.MaxImage, onPayload)
+	img, err := readImage(l.a.images, name, r, criu.Options{Size: e.Size, MaxEntry: l.limits.MaxEntry}, l.limits.MaxImage, onPayload)
 	if err != nil {
-		if errors.Is(err, criu.ErrFormat) || errors.Is(err, criu.ErrUnknownMagic) {
+		if !errors.Is(err, ErrBudget) && errors.Is(err, criu.ErrFormat) || errors.Is(err, criu.ErrUnknownMagic) {
 			// Recorded, not fatal here: the commands that need the image
 			// fail on it, naming it, and listings still show the rest.
 			c.ImageErrors = append(c.ImageErrors, ImageError{Name: name, Err: l.a.errorf(e.Name, err)})

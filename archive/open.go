@@ -47,6 +47,7 @@ type Archive struct {
 
 	compressed *countingReader // bytes consumed below the decompressor
 	held       *budget         // what the pass holds, against Limits.MaxHeld
+	images     *budget         // decoded CRIU entries, against Limits.MaxImages
 	walked     bool
 }
 

@@ -52,6 +52,7 @@ func (a *Archive) Walk(fn WalkFunc) (Trailer, error) {
 	a.walked = true
 	if a.held == nil {
 		a.held = newBudget(a.limits.MaxHeld)
+		a.images = newBudget(a.limits.MaxImages)
 	}
 	tr := tar.NewReader(src)
 	seen := map[string]bool{}

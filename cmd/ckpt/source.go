@@ -23,6 +23,7 @@ func addSourceFlags(cmd *cobra.Command) *sourceFlags {
 	f.Var((*sizeFlag)(&s.limits.MaxMetadata), "max-metadata", "largest metadata file (config.dump, spec.dump) read into memory (default 16MiB)")
 	f.Var((*sizeFlag)(&s.limits.MaxEntry), "max-entry", "largest single CRIU protobuf entry (default 64MiB)")
 	f.Var((*sizeFlag)(&s.limits.MaxImage), "max-image", "largest CRIU image other than pages decoded into memory (default 256MiB)")
+	f.Var((*sizeFlag)(&s.limits.MaxImages), "max-images", "most bytes of CRIU entries decoded and held for one archive, all images together (default 16MiB)")
 	f.Var((*sizeFlag)(&s.limits.MaxHeld), "max-held", "most memory held for names, listings and per-container records of one archive (default 64MiB)")
 	f.Int64Var(&s.limits.MaxRatio, "max-ratio", 0, "largest decompression ratio accepted, against decompression bombs (default 10000)")
 	return s

@@ -5,11 +5,16 @@ package hostile
 
 import (
 	"archive/tar"
+	"bytes"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
 	"github.com/klauspost/compress/zstd"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/ckpt-dev/ckpt/criu"
 )
 
 // Shape names one kind of hostile archive.
@@ -23,10 +28,13 @@ const (
 	Containers Shape = "containers"
 	// Entries is a great many empty top-level members.
 	Entries Shape = "entries"
+	// Image is a CRIU pagemap image of n small entries, each decoded into
+	// its own protobuf message.
+	Image Shape = "image"
 )
 
 // Shapes lists every shape.
-var Shapes = []Shape{LongNames, Containers, Entries}
+var Shapes = []Shape{LongNames, Containers, Entries, Image}
 
 // Write writes shape with n units (entries or containers) to w, zstd
 // compressed at the best ratio.
@@ -65,6 +73,28 @@ func Write(w io.Writer, shape Shape, n int) error {
 			if err := tw.WriteHeader(&tar.Header{Name: fmt.Sprintf("f%d", i), Mode: 0o600, Typeflag: tar.TypeReg}); err != nil {
 				return err
 			}
+		}
+	case Image:
+		var img bytes.Buffer
+		m, _ := criu.MagicByName("PAGEMAP")
+		cw, err := criu.NewWriter(&img, m)
+		if err != nil {
+			return err
+		}
+		if err := cw.Write(&pagemap.PagemapHead{PagesId: proto.Uint32(1)}, nil); err != nil {
+			return err
+		}
+		e := &pagemap.PagemapEntry{Vaddr: proto.Uint64(0x7f0000000000), CompatNrPages: proto.Uint32(1), NrPages: proto.Uint64(1), Flags: proto.Uint32(2)}
+		for range n {
+			if err := cw.Write(e, nil); err != nil {
+				return err
+			}
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: "checkpoint/pagemap-1.img", Mode: 0o600, Size: int64(img.Len()), Typeflag: tar.TypeReg}); err != nil {
+			return err
+		}
+		if _, err := tw.Write(img.Bytes()); err != nil {
+			return err
 		}
 	default:
 		return fmt.Errorf("unknown shape %q", shape)
