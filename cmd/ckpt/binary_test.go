@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,8 +26,15 @@ func buildBinary(t *testing.T, pkg string) string {
 		}
 	}
 	v, _ := builtBinaries.LoadOrStore(pkg, sync.OnceValues(func() (string, error) {
-		dir, err := os.MkdirTemp("", "ckpt-test-bin-")
+		// One directory per checkout, reused by every run, so that runs
+		// leave nothing behind but the latest build.
+		wd, err := os.Getwd()
 		if err != nil {
+			return "", err
+		}
+		sum := sha256.Sum256([]byte(wd))
+		dir := filepath.Join(os.TempDir(), "ckpt-test-bin-"+hex.EncodeToString(sum[:6]))
+		if err := os.MkdirAll(dir, 0o700); err != nil {
 			return "", err
 		}
 		out := filepath.Join(dir, filepath.Base(filepath.Clean(pkg)))
