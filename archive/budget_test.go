@@ -34,10 +34,10 @@ func TestDecodedBudget(t *testing.T) {
 		img := c.Checkpoints[0].Images.Get(n)
 		held += img.Size - img.PayloadBytes
 	}
-	if _, err := load(Limits{MaxDecoded: held}); err != nil {
+	if _, err := load(Limits{MaxImages: held}); err != nil {
 		t.Fatalf("budget of exactly what is held: %v", err)
 	}
-	_, err = load(Limits{MaxDecoded: held / 2})
+	_, err = load(Limits{MaxImages: held / 2})
 	var ae *Error
 	if !errors.Is(err, ErrBudget) || !errors.As(err, &ae) || !strings.HasPrefix(ae.Entry, "checkpoint/") || !strings.Contains(err.Error(), "budget") {
 		t.Fatalf("half the budget: %v", err)

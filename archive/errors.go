@@ -16,8 +16,6 @@ var (
 	ErrBadMetadata  = errors.New("invalid metadata")
 	ErrStreamReused = errors.New("a stream can be read only once")
 	ErrOutOfOrder   = errors.New("members out of order")
-	// ErrBudget: holding more decoded images would pass Limits.MaxDecoded.
-	ErrBudget = errors.New("memory budget exceeded")
 )
 
 // Error reports a problem with an archive, or with one entry in it.

@@ -19,20 +19,26 @@ type Limits struct {
 	// leaves room for it. Gzip never exceeds about 1032:1, so a gzip bomb is
 	// caught by its header's claim (on a file) or a lower --max-ratio.
 	MaxRatio int64
-	// MaxHeld caps the memory pages held while a stream (a pipe) is read
-	// whose pages images come before their pagemaps, not in CRIU's order.
-	// A file is read a second time instead. Default 256 MiB.
-	MaxHeld int64
+	// MaxPending caps the memory pages held while a stream (a pipe) is
+	// read whose pages images come before their pagemaps, not in CRIU's
+	// order. A file is read a second time instead. Default 256 MiB.
+	MaxPending int64
 	// MaxListing caps the files listed from a nested tar (rootfs diff).
 	// Default 1,000,000.
 	MaxListing int
-	// MaxDecoded is the memory budget of one archive's process model: it
-	// caps the bytes of CRIU entries (images without their payloads; pages
-	// are never held) decoded and kept across all images. Default 512 MiB,
-	// about 100,000 processes; what ckpt holds in memory for them is
-	// roughly twice this. Past it, Load fails with ErrBudget rather than
-	// growing until the kernel kills the process.
-	MaxDecoded int64
+	// MaxHeld caps the memory held for the whole pass over one archive:
+	// member names and headers, nested listings (paths and link targets),
+	// per-container records. Past it the archive is refused (ErrBudget).
+	// Default 64 MiB.
+	MaxHeld int64
+	// MaxImages caps the bytes of CRIU entries (not pages, not payloads)
+	// decoded and held for one archive, all images together. Decoded
+	// entries take several times their encoded size in memory. Past it
+	// the archive is refused (ErrBudget). Default 64 MiB: real checkpoints
+	// hold tens of KiB to a few MiB, about 5 KiB a process, so the default
+	// reads some 12,000 processes while a small hostile archive stays a
+	// few hundred MiB of memory.
+	MaxImages int64
 }
 
 // WithDefaults returns l with its zero fields set to their defaults.
@@ -49,14 +55,17 @@ func (l Limits) WithDefaults() Limits {
 	if l.MaxRatio <= 0 {
 		l.MaxRatio = 10000
 	}
-	if l.MaxHeld <= 0 {
-		l.MaxHeld = 256 << 20
-	}
-	if l.MaxDecoded <= 0 {
-		l.MaxDecoded = 512 << 20
+	if l.MaxPending <= 0 {
+		l.MaxPending = 256 << 20
 	}
 	if l.MaxListing <= 0 {
 		l.MaxListing = 1_000_000
+	}
+	if l.MaxHeld <= 0 {
+		l.MaxHeld = 64 << 20
+	}
+	if l.MaxImages <= 0 {
+		l.MaxImages = 64 << 20
 	}
 	return l
 }

@@ -47,6 +47,12 @@ type NestedFileFunc func(f *ListedFile, r io.Reader) error
 // each regular file's content.
 func ReadListing(r io.Reader, limits Limits, onFile NestedFileFunc) (*Listing, error) {
 	limits = limits.WithDefaults()
+	return readListing(r, limits, onFile, newBudget(limits.MaxHeld))
+}
+
+// readListing is ReadListing holding the listing against held, the budget
+// of the archive it is nested in.
+func readListing(r io.Reader, limits Limits, onFile NestedFileFunc, held *budget) (*Listing, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, _ := br.Peek(SniffLen)
 	l := &Listing{}
@@ -87,6 +93,9 @@ func ReadListing(r io.Reader, limits Limits, onFile NestedFileFunc) (*Listing, e
 			Path: "/" + strings.TrimPrefix(path.Clean("/"+h.Name), "/"),
 			Type: tarType(h.Typeflag), Size: h.Size, Mode: uint32(h.Mode & 0o7777),
 			UID: h.Uid, GID: h.Gid, ModTime: h.ModTime.UTC(), LinkName: h.Linkname,
+		}
+		if err := held.take(listedFileCost+int64(len(f.Path)+len(f.LinkName)), fmt.Sprintf("listed file %d", len(l.Files)+1)); err != nil {
+			return nil, err
 		}
 		if f.Type != "file" {
 			f.Size = 0

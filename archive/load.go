@@ -35,7 +35,7 @@ type PagesImage struct {
 // indexes them, the process's mm) have not gone by yet: the archive's
 // members are not in CRIU's order. Load hands the pages over again, with
 // Final set, once the pass is over: from a second pass over a file, or
-// from memory on a stream, within Limits.MaxHeld.
+// from memory on a stream, within Limits.MaxPending.
 var ErrNotYet = errors.New("the images these pages need have not been read yet")
 
 // LoadOptions choose what Load hands to consumers besides the Checkpoint.
@@ -73,6 +73,9 @@ func Load(a *Archive, opt LoadOptions) (*Contents, error) {
 	if opt.Limits != (Limits{}) {
 		l.limits = opt.Limits.WithDefaults()
 	}
+	if opt.Image == nil {
+		l.images = newBudget(l.limits.MaxImages)
+	}
 	trailer, err := a.Walk(l.entry)
 	if err != nil {
 		return nil, err
@@ -88,12 +91,12 @@ type loader struct {
 	a        *Archive
 	opt      LoadOptions
 	limits   Limits
+	images   *budget // decoded CRIU entries held, against limits.MaxImages; nil when an Image hook takes them
 	out      Contents
 	byPrefix map[string]*Checkpoint
 	deferred []deferredPages // random access: pages handed over after the pass
 	later    []laterPages    // sequential: pages a hook asked for after the pass
 	held     int64           // bytes of later pages held in memory
-	decoded  int64           // entry bytes of the images held, against MaxDecoded
 }
 
 type deferredPages struct {
@@ -159,6 +162,11 @@ func (l *loader) entry(e *Entry, r io.Reader) error {
 	}
 	if !ok {
 		return l.topLevel(e, r)
+	}
+	if _, ok := l.byPrefix[prefix]; !ok {
+		if err := l.a.held.take(containerCost+int64(len(prefix)), "container "+prefix); err != nil {
+			return err
+		}
 	}
 	c := l.checkpoint(prefix)
 	c.Entries = append(c.Entries, e)
@@ -227,7 +235,7 @@ func (l *loader) containerFile(c *Checkpoint, e *Entry, rel string, r io.Reader)
 		return err
 	case rel == "stats-dump", rel == metadata.CheckpointDirectory+"/stats-dump":
 		c.Sizes.Other += e.Size
-		img, err := criu.ReadImage(path.Base(rel), r, criu.Options{Size: e.Size, MaxEntry: l.limits.MaxEntry}, l.limits.MaxImage, nil)
+		img, err := readImage(l.images, path.Base(rel), r, criu.Options{Size: e.Size, MaxEntry: l.limits.MaxEntry}, l.limits.MaxImage, nil)
 		if err != nil {
 			if errors.Is(err, criu.ErrFormat) || errors.Is(err, criu.ErrUnknownMagic) {
 				// Statistics only: the dump itself is readable without them.
@@ -244,12 +252,12 @@ func (l *loader) containerFile(c *Checkpoint, e *Entry, rel string, r io.Reader)
 		return nil
 	case rel == metadata.RootFsDiffTar:
 		c.Sizes.RootFS += e.Size
-		lst, err := ReadListing(r, l.limits, l.nestedHook(c, l.opt.RootFS))
+		lst, err := readListing(r, l.limits, l.nestedHook(c, l.opt.RootFS), l.a.held)
 		c.RootFS = lst
 		return err
 	case rel == metadata.DevShmCheckpointTar:
 		c.Sizes.DevShm += e.Size
-		lst, err := ReadListing(r, l.limits, l.nestedHook(c, l.opt.DevShm))
+		lst, err := readListing(r, l.limits, l.nestedHook(c, l.opt.DevShm), l.a.held)
 		c.DevShm = lst
 		return err
 	case hasDir(rel, metadata.CheckpointDirectory):
@@ -311,9 +319,9 @@ func (l *loader) image(c *Checkpoint, e *Entry, name string, r io.Reader) error 
 			return l.opt.Payload(c, img, i, m, pr)
 		}
 	}
-	img, err := criu.ReadImage(name, r, criu.Options{Size: e.Size, MaxEntry: l.limits.MaxEntry}, l.limits.MaxImage, onPayload)
+	img, err := readImage(l.images, name, r, criu.Options{Size: e.Size, MaxEntry: l.limits.MaxEntry}, l.limits.MaxImage, onPayload)
 	if err != nil {
-		if errors.Is(err, criu.ErrFormat) || errors.Is(err, criu.ErrUnknownMagic) {
+		if !errors.Is(err, ErrBudget) && errors.Is(err, criu.ErrFormat) || errors.Is(err, criu.ErrUnknownMagic) {
 			// Recorded, not fatal here: the commands that need the image
 			// fail on it, naming it, and listings still show the rest.
 			c.ImageErrors = append(c.ImageErrors, ImageError{Name: name, Err: l.a.errorf(e.Name, err)})
@@ -323,10 +331,6 @@ func (l *loader) image(c *Checkpoint, e *Entry, name string, r io.Reader) error 
 	}
 	if l.opt.Image != nil {
 		return l.opt.Image(c, img)
-	}
-	l.decoded += img.Size - img.PayloadBytes
-	if l.decoded > l.limits.MaxDecoded {
-		return fmt.Errorf("%w: the CRIU images decoded so far hold %d bytes of entries, past the %d-byte budget for one archive", ErrBudget, l.decoded, l.limits.MaxDecoded)
 	}
 	c.Images.Add(img)
 	return nil
@@ -351,8 +355,8 @@ func (l *loader) pages(c *Checkpoint, e *Entry, id uint32, r io.Reader) error {
 	lp := laterPages{c: c, e: e, id: id}
 	if l.a.reopen == nil {
 		// A stream cannot be read again: hold the pages, within bounds.
-		if l.held+e.Size > l.limits.MaxHeld {
-			return fmt.Errorf("%w: it comes before the images that index it (its pagemap or mm) in this stream, not in CRIU's order, so it must be held in memory until they come, and %d bytes of held pages would exceed the %d-byte limit: read the archive from a file, which can be read twice, or raise the limit", ErrOutOfOrder, l.held+e.Size, l.limits.MaxHeld)
+		if l.held+e.Size > l.limits.MaxPending {
+			return fmt.Errorf("%w: it comes before the images that index it (its pagemap or mm) in this stream, not in CRIU's order, so it must be held in memory until they come, and %d bytes of held pages would exceed the %d-byte limit: read the archive from a file, which can be read twice, or raise the limit", ErrOutOfOrder, l.held+e.Size, l.limits.MaxPending)
 		}
 		// The size is known and bounded: one allocation, no doubling.
 		b := make([]byte, e.Size)

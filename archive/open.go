@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"filippo.io/age/armor"
+
+	"github.com/ckpt-dev/ckpt/internal/regfile"
 )
 
 // Decrypter removes the age layer of a sealed archive. The crypto packages
@@ -47,6 +49,7 @@ type Archive struct {
 	stream io.Reader // sequential
 
 	compressed *countingReader // bytes consumed below the decompressor
+	held       *budget         // what the pass holds, against Limits.MaxHeld
 	walked     bool
 
 	// reopen opens the same file again for a second pass; nil for a
@@ -60,7 +63,9 @@ func Open(path string, opt Options) (*Archive, error) {
 	if path == "-" {
 		return OpenReader("-", os.Stdin, opt)
 	}
-	f, err := os.Open(path)
+	// Never block in open(2) on a FIFO, and refuse devices (/dev/zero
+	// would be read for ever).
+	f, err := regfile.OpenStream(path)
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,7 @@ import (
 // TestPagesAskedForLater: a hook that needs the pagemap returns ErrNotYet
 // for pages that come before it; Load hands them over again, Final, from
 // a second pass over a file (said in a debug line) or from memory on a
-// stream, within MaxHeld, and otherwise fails naming the cause.
+// stream, within MaxPending, and otherwise fails naming the cause.
 func TestPagesAskedForLater(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "reverse.tar.zst")
 	if _, err := testgen.WriteFile(path, testgen.Spec{Processes: 3, PageBytes: 1 << 20, Order: testgen.OrderReverse}, testgen.Zstd, false); err != nil {
@@ -50,7 +50,7 @@ func TestPagesAskedForLater(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a, err := OpenReader("-", f, Options{Limits: Limits{MaxHeld: maxHeld}})
+		a, err := OpenReader("-", f, Options{Limits: Limits{MaxPending: maxHeld}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -50,6 +50,9 @@ func (a *Archive) Walk(fn WalkFunc) (Trailer, error) {
 		pos = func() int64 { return cr.n }
 	}
 	a.walked = true
+	if a.held == nil {
+		a.held = newBudget(a.limits.MaxHeld)
+	}
 	tr := tar.NewReader(src)
 	seen := map[string]bool{}
 	last := ""
@@ -73,6 +76,9 @@ func (a *Archive) Walk(fn WalkFunc) (Trailer, error) {
 			return Trailer{}, a.errorf(e.Name, ErrDuplicate)
 		}
 		seen[e.Name] = true
+		if err := a.held.take(entryCost+int64(len(e.Name)), "this member"); err != nil {
+			return Trailer{}, a.errorf(e.Name, err)
+		}
 		if err := a.checkClaim(e); err != nil {
 			return Trailer{}, a.errorf(e.Name, err)
 		}

@@ -56,7 +56,7 @@ func ReadImage(name string, r io.Reader, opt Options, maxBytes int64, onPayload 
 		}
 		held += int64(proto.Size(m))
 		if maxBytes > 0 && held > maxBytes {
-			return nil, fmt.Errorf("%w: entries exceed the %d-byte image limit", ErrFormat, maxBytes)
+			return nil, fmt.Errorf("%w: entries exceed the %d-byte image limit%w", ErrFormat, maxBytes, quietError{ErrImageLimit})
 		}
 		img.Entries = append(img.Entries, m)
 		if p, n := rd.Payload(); p != nil {
@@ -181,3 +181,9 @@ func All[T proto.Message](s *ImageSet, name string) []T {
 	}
 	return out
 }
+
+// quietError wraps an error for errors.Is without adding to the message.
+type quietError struct{ err error }
+
+func (quietError) Error() string   { return "" }
+func (q quietError) Unwrap() error { return q.err }

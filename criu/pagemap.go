@@ -122,7 +122,7 @@ func readPagemap(img *Image, rd *Reader, opt Options, maxBytes int64) (*Image, e
 		}
 		held += int64(len(b))
 		if maxBytes > 0 && held > maxBytes {
-			return nil, fmt.Errorf("%w: entries exceed the %d-byte image limit", ErrFormat, maxBytes)
+			return nil, fmt.Errorf("%w: entries exceed the %d-byte image limit%w", ErrFormat, maxBytes, quietError{ErrImageLimit})
 		}
 		r, nrPages, err := decodePagemapEntry(b)
 		if err != nil {

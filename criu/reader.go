@@ -23,6 +23,10 @@ var ErrUnknownMagic = errors.New("unknown image magic")
 // ErrFormat is wrapped by every error about malformed image content.
 var ErrFormat = errors.New("malformed image")
 
+// ErrImageLimit is returned, wrapped with ErrFormat, when the decoded
+// entries of an image exceed the limit ReadImage was given.
+var ErrImageLimit = errors.New("image limit exceeded")
+
 // Reader decodes the entries of one image from a stream, in order. It holds
 // one entry at a time; payloads are read through Payload or skipped.
 type Reader struct {

@@ -30,6 +30,68 @@ const (
 	magicISO9660  = 0x9660
 )
 
+// pseudoFilesystem names the kernel's interfaces that look like files:
+// writing random bytes into them is never a shred, and into some (sysfs,
+// procfs, debugfs, configfs) it changes the running system. They are
+// refused by magic, whatever mountinfo calls them.
+func pseudoFilesystem(magic int64) (string, bool) {
+	switch magic {
+	case 0x9fa0:
+		return "proc", true
+	case 0x62656572:
+		return "sysfs", true
+	case 0x27e0eb:
+		return "cgroup", true
+	case 0x63677270:
+		return "cgroup2", true
+	case 0x64626720:
+		return "debugfs", true
+	case 0x74726163:
+		return "tracefs", true
+	case 0x73636673:
+		return "securityfs", true
+	case 0x62656570:
+		return "configfs", true
+	case 0x1cd1:
+		return "devpts", true
+	case 0x6165676c:
+		return "pstore", true
+	case 0xcafe4a11:
+		return "bpf", true
+	case 0xde5e81e4:
+		return "efivarfs", true
+	case 0xf97cff8c:
+		return "selinuxfs", true
+	case 0x43415d53:
+		return "smackfs", true
+	case 0x42494e4d:
+		return "binfmt_misc", true
+	case 0x19800202:
+		return "mqueue", true
+	case 0x65735543:
+		return "fusectl", true
+	case 0x0187:
+		return "autofs", true
+	case 0x6e736673:
+		return "nsfs", true
+	case 0x67596969:
+		return "rpc_pipefs", true
+	case 0x958458f6:
+		return "hugetlbfs", true
+	case 0x50495045:
+		return "pipefs", true
+	case 0x534f434b:
+		return "sockfs", true
+	case 0x09041934:
+		return "anon_inode", true
+	case 0x62646576:
+		return "bdev", true
+	case 0x6e667364:
+		return "nfsd", true
+	}
+	return "", false
+}
+
 // fsKind groups filesystems by how they handle an overwrite.
 type fsKind int
 
@@ -46,6 +108,7 @@ const (
 	kindRemote          // the data lives on a server or in a daemon
 	kindStacked         // the data lives in another filesystem
 	kindReadOnly        // cannot be written at all
+	kindPseudo          // a kernel interface, not storage
 )
 
 type fsType struct {
@@ -103,6 +166,9 @@ func lookupFS(magic int64) fsType {
 		return fsType{"cramfs", kindReadOnly}
 	case magicISO9660:
 		return fsType{"iso9660", kindReadOnly}
+	}
+	if name, ok := pseudoFilesystem(magic); ok {
+		return fsType{name, kindPseudo}
 	}
 	return fsType{fmt.Sprintf("unknown (statfs magic %#x)", magic), kindUnknown}
 }

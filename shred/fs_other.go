@@ -20,6 +20,9 @@ func otherFindings(f facts, t fsType) []Finding {
 	case kindStacked:
 		return []Finding{{"stacked", BestEffort, fmt.Sprintf(
 			"%s stores the file in another filesystem that ckpt does not assess", name)}}
+	case kindPseudo:
+		return []Finding{{"pseudo-filesystem", Refused, fmt.Sprintf(
+			"%s is a kernel interface, not storage: writing to it would change the running system, not destroy data", name)}}
 	case kindReadOnly:
 		return []Finding{{"read-only", Refused, fmt.Sprintf("%s is a read-only filesystem", name)}}
 	}

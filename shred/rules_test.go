@@ -107,6 +107,11 @@ func TestJudge(t *testing.T) {
 		{"fuse", facts{magic: magicFUSE, mount: &mount{FSType: "fuse.sshfs"}}, Options{}, BestEffort, "remote=best-effort"},
 		{"vfat", facts{magic: magicMSDOS, device: "sdb1", media: rotationalDisk()}, Options{}, Overwritten, "in-place=overwritten rotational=overwritten"},
 		{"squashfs", facts{magic: magicSquashfs}, Options{}, Refused, "read-only=refused"},
+		{"sysfs", facts{magic: 0x62656572, mount: &mount{FSType: "sysfs"}}, Options{}, Refused, "pseudo-filesystem=refused"},
+		{"procfs", facts{magic: 0x9fa0}, Options{}, Refused, "pseudo-filesystem=refused"},
+		{"cgroup2", facts{magic: 0x63677270}, Options{}, Refused, "pseudo-filesystem=refused"},
+		{"debugfs", facts{magic: 0x64626720}, Options{}, Refused, "pseudo-filesystem=refused"},
+		{"configfs", facts{magic: 0x62656570}, Options{}, Refused, "pseudo-filesystem=refused"},
 		{"unknown", facts{magic: 0x1234}, Options{}, BestEffort, "unknown-filesystem=best-effort"},
 	}
 	for _, tt := range tests {

@@ -1,11 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"os"
 
 	"golang.org/x/term"
+
+	"github.com/ckpt-dev/ckpt/internal/render"
 )
 
 // app is what every command shares: the standard streams and the
@@ -18,6 +19,10 @@ type app struct {
 	// program is the name ckpt was run as; "kubectl-ckpt" makes it a
 	// kubectl plugin.
 	program string
+	// exit, when set, ends the process: run calls it when a command does
+	// not stop within stopGrace of a signal (a read blocked on a FIFO or
+	// a hung filesystem), so that ckpt stays interruptible.
+	exit func(code int)
 }
 
 // isTerminal reports whether w is a terminal, for progress bars and for
@@ -29,5 +34,5 @@ func isTerminal(w any) bool {
 
 // warnf prints a one-line warning on stderr.
 func (a *app) warnf(format string, args ...any) {
-	fmt.Fprintf(a.stderr, "ckpt: warning: "+format+"\n", args...)
+	render.Printf(a.stderr, "ckpt: warning: "+format+"\n", args...)
 }

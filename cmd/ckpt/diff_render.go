@@ -13,8 +13,8 @@ import (
 // renderDiff prints a diff report as trees: one line per change, marked
 // "+" (added), "-" (removed) or "~" (changed), with details below.
 func renderDiff(w io.Writer, r *diff.Report) error {
-	fmt.Fprintf(w, "A  %s (%s)\n", r.A.Archive, layers(r.A.Layers))
-	fmt.Fprintf(w, "B  %s (%s)\n", r.B.Archive, layers(r.B.Layers))
+	render.Printf(w, "A  %s (%s)\n", r.A.Archive, layers(r.A.Layers))
+	render.Printf(w, "B  %s (%s)\n", r.B.Archive, layers(r.B.Layers))
 	for _, c := range r.Containers {
 		fmt.Fprintln(w)
 		if err := renderContainerDiff(w, r, &c); err != nil {
@@ -22,9 +22,9 @@ func renderDiff(w io.Writer, r *diff.Report) error {
 		}
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, diffSummary(r))
+	render.Println(w, diffSummary(r))
 	for _, warn := range r.Warnings {
-		fmt.Fprintf(w, "Warning: %s\n", warn)
+		render.Printf(w, "Warning: %s\n", warn)
 	}
 	return nil
 }
@@ -44,11 +44,11 @@ func renderContainerDiff(w io.Writer, r *diff.Report, c *diff.Container) error {
 	}
 	switch c.Change {
 	case diff.Added:
-		fmt.Fprintf(w, "%s: only in B\n", label)
+		render.Printf(w, "%s: only in B\n", label)
 	case diff.Removed:
-		fmt.Fprintf(w, "%s: only in A\n", label)
+		render.Printf(w, "%s: only in A\n", label)
 	default:
-		fmt.Fprintf(w, "%s: checkpointed %s and %s%s\n", label, when(c.A.Checkpointed), when(c.B.Checkpointed), diffInterval(c.A.Checkpointed, c.B.Checkpointed))
+		render.Printf(w, "%s: checkpointed %s and %s%s\n", label, when(c.A.Checkpointed), when(c.B.Checkpointed), diffInterval(c.A.Checkpointed, c.B.Checkpointed))
 	}
 	var roots []*render.Node
 	var unchanged []string

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/audit"
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/crypto/seal"
@@ -11,21 +12,24 @@ import (
 	"github.com/ckpt-dev/ckpt/remote"
 )
 
-// Exit codes. Scripts rely on them; README.md documents them and they never
-// change meaning.
+// Exit codes, the same for every command. Scripts rely on them;
+// docs/security.md documents them (a test checks the table against this
+// list) and they never change meaning.
 const (
 	exitOK          = 0
-	exitFailure     = 1  // bad input, I/O error, anything refused
-	exitUsage       = 2  // wrong flags or arguments
-	exitChecksum    = 3  // a sha256 checksum did not match
-	exitSignature   = 4  // a signature is missing, invalid or untrusted
-	exitDecrypt     = 5  // no identity could decrypt the file
-	exitCorrupt     = 6  // ciphertext failed authentication or is truncated
-	exitManifest    = 7  // the manifest does not describe the file
-	exitFindings    = 8  // scan found data of a kind named in --fail-on
-	exitAssurance   = 9  // shred --require overwritten: all shredded, some only best-effort (copy-on-write, SSD, virtual disk)
-	exitDifferent   = 10 // diff --exit-code: the checkpoints differ (a code of its own, so failures stay 1)
-	exitInterrupted = 130
+	exitFailure     = 1   // bad input, I/O error, anything refused
+	exitUsage       = 2   // wrong flags or arguments
+	exitChecksum    = 3   // a sha256 checksum did not match
+	exitSignature   = 4   // a signature is missing, invalid or untrusted
+	exitDecrypt     = 5   // no identity could decrypt the file
+	exitCorrupt     = 6   // ciphertext failed authentication or is truncated
+	exitManifest    = 7   // the manifest does not describe the file
+	exitFindings    = 8   // scan found data of a kind named in --fail-on
+	exitAssurance   = 9   // shred --require overwritten: all shredded, some only best-effort (copy-on-write, SSD, virtual disk)
+	exitDifferent   = 10  // diff --exit-code: the checkpoints differ (a code of its own, so failures stay 1)
+	exitLimit       = 11  // the archive exceeds a limit that bounds what it may cost (--max-held, --max-ratio, --max-entry, ...)
+	exitHangup      = 129 // SIGHUP (a closed terminal or session); partial output discarded
+	exitInterrupted = 130 // SIGINT or SIGTERM; partial output discarded
 )
 
 // Exit codes of ckpt audit verify: one per kind of tampering found.
@@ -102,6 +106,12 @@ func exitCode(err error) int {
 	if errors.As(err, &ce) {
 		return ce.code
 	}
+	// A secret was needed and there was no way to ask for it (no
+	// terminal): how ckpt was called, as for a missing flag.
+	var pe *keys.PromptError
+	if errors.As(err, &pe) {
+		return exitUsage
+	}
 	for _, m := range errorCodes {
 		if errors.Is(err, m.target) {
 			return m.code
@@ -144,4 +154,7 @@ var errorCodes = []struct {
 	{remote.ErrAuth, exitRemoteAuth},
 	{remote.ErrRejected, exitRemoteRejected},
 	{remote.ErrUnsealed, exitUnsealed},
+	{archive.ErrBudget, exitLimit},
+	{archive.ErrBomb, exitLimit},
+	{archive.ErrTooLarge, exitLimit},
 }

@@ -114,7 +114,7 @@ func renderImages(w io.Writer, reports []imagesReport) error {
 			fmt.Fprintln(w)
 		}
 		if len(reports) > 1 {
-			fmt.Fprintf(w, "%s%s\n", r.Archive, prefixed(": ", strings.TrimSuffix(r.Container, "/")))
+			render.Printf(w, "%s%s\n", r.Archive, prefixed(": ", strings.TrimSuffix(r.Container, "/")))
 		}
 		var rows [][]string
 		for _, img := range r.Images {

@@ -28,7 +28,7 @@ func renderReport(w io.Writer, r *inspect.Report, s inspect.Sections) error {
 	id := r.Identity
 	kv := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(w, "%-14s %s\n", k, v)
+			render.Printf(w, "%-14s %s\n", k, v)
 		}
 	}
 	kv("Archive", fmt.Sprintf("%s (%s, %s)", r.Archive.Name, layers(r.Archive.Layers), sizeOrStream(r.Archive.Size)))
@@ -75,7 +75,7 @@ func renderReport(w io.Writer, r *inspect.Report, s inspect.Sections) error {
 		renderRootFS(w, r.RootFS)
 	}
 	for _, warn := range r.Warnings {
-		fmt.Fprintf(w, "\nWarning: %s\n", warn)
+		render.Printf(w, "\nWarning: %s\n", warn)
 	}
 	return nil
 }
@@ -232,17 +232,17 @@ func renderMounts(w io.Writer, m *inspect.Mounts) {
 func renderDump(w io.Writer, d *inspect.Dump) {
 	fmt.Fprintln(w, "\nCRIU dump")
 	if st := d.Stats; st != nil {
-		fmt.Fprintf(w, "  freezing %s, frozen %s, memory dump %s, memory write %s\n", us(st.FreezingTime), us(st.FrozenTime), us(st.MemdumpTime), us(st.MemwriteTime))
-		fmt.Fprintf(w, "  pages scanned %d, written %d, skipped (in parent) %d, lazy %d\n", st.PagesScanned, st.PagesWritten, st.PagesSkippedParent, st.PagesLazy)
+		render.Printf(w, "  freezing %s, frozen %s, memory dump %s, memory write %s\n", us(st.FreezingTime), us(st.FrozenTime), us(st.MemdumpTime), us(st.MemwriteTime))
+		render.Printf(w, "  pages scanned %d, written %d, skipped (in parent) %d, lazy %d\n", st.PagesScanned, st.PagesWritten, st.PagesSkippedParent, st.PagesLazy)
 	} else if d.StatsError != "" {
-		fmt.Fprintf(w, "  stats-dump unreadable: %s\n", d.StatsError)
+		render.Printf(w, "  stats-dump unreadable: %s\n", d.StatsError)
 	} else {
 		fmt.Fprintln(w, "  no stats-dump in the archive")
 	}
 	if l := d.Log; l != nil {
-		fmt.Fprintf(w, "  dump.log: CRIU %s on %s (%s %s), %d errors, %d warnings, last line: %s\n", l.CRIUVersion, l.Host, l.Kernel, l.Arch, l.Errors, l.Warnings, l.LastLine)
+		render.Printf(w, "  dump.log: CRIU %s on %s (%s %s), %d errors, %d warnings, last line: %s\n", l.CRIUVersion, l.Host, l.Kernel, l.Arch, l.Errors, l.Warnings, l.LastLine)
 		if l.FirstError != "" {
-			fmt.Fprintf(w, "  first error: %s\n", l.FirstError)
+			render.Printf(w, "  first error: %s\n", l.FirstError)
 		}
 	} else {
 		fmt.Fprintln(w, "  no dump.log in the archive")
@@ -267,7 +267,7 @@ func renderRootFS(w io.Writer, r *inspect.RootFS) {
 			fmt.Fprintln(w, "(listing truncated at the limit)")
 		}
 	}
-	fmt.Fprintf(w, "Deleted: %s\n", strings.Join(orNone(r.Deleted), ", "))
+	render.Printf(w, "Deleted: %s\n", strings.Join(orNone(r.Deleted), ", "))
 }
 
 func layers(fs []archive.Format) string {

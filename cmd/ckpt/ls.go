@@ -57,7 +57,7 @@ fetching any ciphertext (see ckpt push).`,
 func renderCatalog(w io.Writer, c *catalog.Catalog) error {
 	for _, d := range c.Directories {
 		for _, p := range d.Problems {
-			fmt.Fprintf(w, "%s: %s\n", d.Path, p)
+			render.Printf(w, "%s: %s\n", d.Path, p)
 		}
 	}
 	var rows [][]string

@@ -15,11 +15,11 @@ func main() {
 // returns the exit code. The end-to-end tests call it as the "ckpt" command.
 func Main() int {
 	return run(os.Args[1:], &app{
-		stdin:  os.Stdin,
-		stdout: os.Stdout,
-		stderr: os.Stderr,
-		getenv: os.Getenv,
-
+		stdin:   os.Stdin,
+		stdout:  os.Stdout,
+		stderr:  os.Stderr,
+		getenv:  os.Getenv,
 		program: filepath.Base(os.Args[0]),
+		exit:    os.Exit,
 	})
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
@@ -77,7 +76,7 @@ Only x86-64 dumps are supported. Use --format json for a JSON summary.`,
 		}
 		rep := coreReport{File: out.file, CoreInfo: info}
 		return out.emit(a.stdout, rep, func(w io.Writer) error {
-			_, err := fmt.Fprintf(w, "%s: pid %d (%s), %d threads, %d segments, %s of memory, %s never dumped (zeros or file), %s left out (not in this checkpoint); %s\n",
+			_, err := render.Printf(w, "%s: pid %d (%s), %d threads, %d segments, %s of memory, %s never dumped (zeros or file), %s left out (not in this checkpoint); %s\n",
 				rep.File, info.PID, info.Comm, info.Threads, info.Segments, render.Bytes(int64(info.Present)), render.Bytes(int64(info.Absent)), render.Bytes(int64(info.Unknown)), render.Bytes(info.Size))
 			return err
 		})

@@ -121,7 +121,7 @@ func renderMaps(w io.Writer, procs []procmem.ProcessMaps) error {
 		return err
 	}
 	for _, n := range notes {
-		fmt.Fprintln(w, n)
+		render.Println(w, n)
 	}
 	return nil
 }

@@ -169,7 +169,7 @@ func renderSearch(w io.Writer, rep searchReport, context int) error {
 			if h.Container != "" {
 				who = h.Container + " " + who
 			}
-			fmt.Fprintf(w, "%s %#x %s, %d bytes:\n", who, h.Address, mapping(h), h.Length)
+			render.Printf(w, "%s %#x %s, %d bytes:\n", who, h.Address, mapping(h), h.Length)
 			hd := mem.NewHexdump(w)
 			start := h.Address - uint64(len(h.Before))
 			hd.Write(start, h.Before)
@@ -186,7 +186,7 @@ func renderSearch(w io.Writer, rep searchReport, context int) error {
 			fmt.Fprintln(w)
 		}
 	}
-	fmt.Fprintln(w, searchSummary(rep))
+	render.Println(w, searchSummary(rep))
 	return nil
 }
 

@@ -29,12 +29,14 @@ func newOpenCmd(a *app) *cobra.Command {
 		Use:   "open SEALED... -i IDENTITY... [-o OUT]",
 		Short: "Verify and decrypt sealed archives",
 		Long: `open checks each sealed file as verify does (signature, checksum, manifest)
-and decrypts it, checking the plaintext's size against the manifest (the
-verified ciphertext fixes the rest; verify --deep hashes it too). The plaintext
-goes to NAME.tar beside NAME.tar.age, to -o FILE or DIR, or to - (standard
-output, after the whole file was checked). A file is written atomically
-with mode 0600 and only if every check passed: after any failure no
-plaintext file remains.
+and decrypts it, checking the plaintext's size and SHA-256 against the
+manifest. The sealed file is read once: every byte decrypted is a byte hashed,
+so a file rewritten while it is read fails the checksum. The plaintext goes to
+NAME.tar beside NAME.tar.age, to -o FILE or DIR, or to - (standard output:
+the ciphertext is first copied, hashed, into memory or an unnamed file in
+$TMPDIR, and decrypted from that copy once it matched). A file is written
+unnamed (or under a temporary name) with mode 0600 and linked in only if
+every check passed: after any failure or kill no plaintext file remains.
 
 --no-verify decrypts files sealed by other tools (plain age -r), which have
 no sidecars: age still authenticates every byte, but nothing says who
@@ -76,8 +78,8 @@ type openedArchive struct {
 	// Output is the plaintext's path, or "-" for standard output.
 	Output string `json:"output"`
 	Size   int64  `json:"size"`
-	// SHA256 is the archive's: as the verified manifest records it (open
-	// does not hash the plaintext again), or as computed with --no-verify.
+	// SHA256 is the archive's, as decrypted (and, unless --no-verify,
+	// matched against the manifest).
 	SHA256 string `json:"sha256"`
 	// Verified says the sidecars were checked (false with --no-verify).
 	Verified  bool             `json:"verified"`

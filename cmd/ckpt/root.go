@@ -4,11 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ckpt-dev/ckpt/internal/render"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -110,7 +114,7 @@ func run(args []string, a *app) int {
 // execute runs root with args and turns its error into an exit code and
 // one line on stderr.
 func execute(root *cobra.Command, args []string, a *app) int {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := notifyContext(a)
 	defer stop()
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -125,9 +129,61 @@ func execute(root *cobra.Command, args []string, a *app) int {
 	}
 	if ctx.Err() != nil && code == exitFailure {
 		code = exitInterrupted
+		var sig signalCause
+		if errors.As(context.Cause(ctx), &sig) && sig.sig == syscall.SIGHUP {
+			code = exitHangup
+		}
 	}
-	fmt.Fprintf(a.stderr, "ckpt: %s\n", oneLine(err))
+	fmt.Fprintf(a.stderr, "ckpt: %s\n", render.Escape(oneLine(err)))
 	return code
+}
+
+// stopGrace is how long a command may take to stop after a signal.
+const stopGrace = 3 * time.Second
+
+// signalCause is why the context of a run was cancelled.
+type signalCause struct{ sig os.Signal }
+
+func (s signalCause) Error() string { return "interrupted by " + s.sig.String() }
+
+// notifyContext returns a context cancelled by the first SIGINT, SIGTERM or
+// SIGHUP (a closed terminal or ssh session), so that every command stops,
+// discards its partial output and exits with the signal's code. A second
+// signal is not caught: it ends the process at once (an unnamed output file
+// goes with it).
+func notifyContext(a *app) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-sigs:
+			signal.Stop(sigs)
+			cancel(signalCause{s})
+			if a.exit == nil {
+				return
+			}
+			select {
+			case <-done:
+			case <-time.After(stopGrace):
+				// Output files are unnamed (O_TMPFILE) or carry our pid
+				// for the next run to remove: leaving now loses nothing.
+				code := exitInterrupted
+				if s == syscall.SIGHUP {
+					code = exitHangup
+				}
+				fmt.Fprintf(a.stderr, "ckpt: %v: did not stop within %v, exiting\n", s, stopGrace)
+				a.exit(code)
+			}
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		close(done)
+		signal.Stop(sigs)
+		cancel(nil)
+	}
 }
 
 // oneLine keeps an error to one line, so every failure is one grep-able line.

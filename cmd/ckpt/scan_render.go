@@ -33,10 +33,10 @@ func renderScan(w io.Writer, r *scan.Report, many bool) error {
 	}
 	for _, a := range r.Archives {
 		for _, n := range a.NotScanned {
-			fmt.Fprintf(w, "not scanned: %s\n", qualify(a.Archive, n, many))
+			render.Printf(w, "not scanned: %s\n", qualify(a.Archive, n, many))
 		}
 		for _, n := range a.Warnings {
-			fmt.Fprintf(w, "warning: %s\n", qualify(a.Archive, n, many))
+			render.Printf(w, "warning: %s\n", qualify(a.Archive, n, many))
 		}
 	}
 	fmt.Fprintln(w)
@@ -68,7 +68,7 @@ func renderScan(w io.Writer, r *scan.Report, many bool) error {
 				shown = v
 			} else {
 				shown += " (below)"
-				blocks = append(blocks, fmt.Sprintf("#%s %s%s:\n%s\n", n, f.Kind, paren(f.Detail), blockValue(f.Value)))
+				blocks = append(blocks, fmt.Sprintf("#%s %s%s:\n%s\n", n, f.Kind, paren(render.Escape(f.Detail)), blockValue(f.Value)))
 			}
 		}
 		for j, l := range f.Locations {
@@ -88,10 +88,10 @@ func renderScan(w io.Writer, r *scan.Report, many bool) error {
 		return err
 	}
 	if r.Unlisted > 0 {
-		fmt.Fprintf(w, "%d more occurrences of values past the limit of distinct values are counted above, not listed\n", r.Unlisted)
+		render.Printf(w, "%d more occurrences of values past the limit of distinct values are counted above, not listed\n", r.Unlisted)
 	}
 	for _, b := range blocks {
-		fmt.Fprintf(w, "\n%s", b)
+		fmt.Fprintf(w, "\n%s", b) // blockValue escaped it
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/crypto/seal"
 	"github.com/ckpt-dev/ckpt/internal/progress"
+	"github.com/ckpt-dev/ckpt/internal/regfile"
 	"github.com/ckpt-dev/ckpt/internal/render"
 	"github.com/ckpt-dev/ckpt/shred"
 )
@@ -300,7 +301,7 @@ func (j *sealJob) toStream(ctx context.Context, src string) (*sealedArchive, err
 	dir := "."
 	var size int64
 	if src != "-" {
-		file, err := os.Open(src)
+		file, err := regfile.Open(src)
 		if err != nil {
 			return nil, err
 		}

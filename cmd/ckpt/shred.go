@@ -213,7 +213,7 @@ func renderShred(w io.Writer, rep shredReport, recursive bool) error {
 	if rep.DryRun {
 		fmt.Fprintln(w, "Dry run: nothing was changed. Each file would get:")
 		for i, s := range rep.Plan {
-			fmt.Fprintf(w, "  %d. %s\n", i+1, s)
+			render.Printf(w, "  %d. %s\n", i+1, s)
 		}
 		fmt.Fprintln(w)
 	}
@@ -260,7 +260,7 @@ func renderShred(w io.Writer, rep shredReport, recursive bool) error {
 		}
 	}
 	fmt.Fprintln(w)
-	_, err := fmt.Fprintln(w, summaryLine(rep.Summary))
+	_, err := render.Println(w, summaryLine(rep.Summary))
 	return err
 }
 

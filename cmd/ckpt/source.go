@@ -24,9 +24,10 @@ func addSourceFlags(cmd *cobra.Command) *sourceFlags {
 	f.Var((*sizeFlag)(&s.limits.MaxMetadata), "max-metadata", "largest metadata file (config.dump, spec.dump) read into memory (default 16MiB)")
 	f.Var((*sizeFlag)(&s.limits.MaxEntry), "max-entry", "largest single CRIU protobuf entry (default 64MiB)")
 	f.Var((*sizeFlag)(&s.limits.MaxImage), "max-image", "largest CRIU image other than pages decoded into memory (default 256MiB)")
-	f.Var((*sizeFlag)(&s.limits.MaxDecoded), "max-decoded", "memory budget: CRIU entries decoded and held for one archive, all images together (default 512MiB, about 100,000 processes)")
+	f.Var((*sizeFlag)(&s.limits.MaxImages), "max-images", "most bytes of CRIU entries decoded and held for one archive, all images together (default 64MiB, about 12,000 processes)")
+	f.Var((*sizeFlag)(&s.limits.MaxHeld), "max-held", "most memory held for names, listings and per-container records of one archive (default 64MiB)")
 	f.Int64Var(&s.limits.MaxRatio, "max-ratio", 0, "largest decompression ratio accepted, against decompression bombs (default 10000)")
-	f.Var((*sizeFlag)(&s.limits.MaxHeld), "max-held", "memory pages held while a piped archive whose pages come before their pagemaps is read (default 256MiB)")
+	f.Var((*sizeFlag)(&s.limits.MaxPending), "max-pending", "memory pages held while a piped archive whose pages come before their pagemaps is read (default 256MiB)")
 	f.BoolVar(&s.debug, "debug", false, "say on stderr how the archive is read (a second pass over a file, and why)")
 	return s
 }

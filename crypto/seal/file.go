@@ -14,6 +14,7 @@ import (
 
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/internal/atomicfile"
+	"github.com/ckpt-dev/ckpt/internal/regfile"
 	"github.com/ckpt-dev/ckpt/internal/writeback"
 )
 
@@ -49,7 +50,7 @@ type FileResult struct {
 // all: on any error nothing is left behind. An existing output is refused
 // (before any work) unless opts.Overwrite is set.
 func SealFile(ctx context.Context, src, dst string, opts FileOptions) (*FileResult, error) {
-	in, err := os.Open(src)
+	in, err := regfile.Open(src)
 	if err != nil {
 		return nil, err
 	}
@@ -99,17 +100,13 @@ func sealFrom(ctx context.Context, src io.Reader, path, name, dst string, opts F
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if err := out.Commit(); err != nil {
-		return nil, fmt.Errorf("%s: %w", dst, err)
-	}
-	fail := func(err error) (*FileResult, error) {
-		os.Remove(dst)
-		return nil, err
-	}
 	result := &FileResult{DescribeErr: res.DescribeErr}
 	if opts.ReadBack {
-		if err := readBack(ctx, dst, res.Ciphertext); err != nil {
-			return fail(err)
+		if err := out.Sync(); err != nil {
+			return nil, fmt.Errorf("%s: %w", dst, err)
+		}
+		if err := readBackFile(ctx, out.File, dst, res.Ciphertext); err != nil {
+			return nil, err
 		}
 		result.ReadBack = true
 	}
@@ -118,12 +115,25 @@ func sealFrom(ctx context.Context, src io.Reader, path, name, dst string, opts F
 		now = opts.Now
 	}
 	m := NewManifest(res, name, filepath.Base(dst), opts.Recipients, opts.Node, opts.Tool, now())
-	files, err := WriteSidecars(dst, m, opts.Signer, opts.Overwrite)
+	// Every file of the set is written before any is published, so a full
+	// disk leaves the previous set (with --force) as it was; then they are
+	// published together.
+	files, staged, err := stageSidecars(dst, m, opts.Signer, opts.Overwrite)
+	defer abortAll(staged)
 	if err != nil {
-		return fail(err)
+		return nil, err
+	}
+	if err := commitSet(append([]*atomicfile.File{out}, staged...), staleSignature(files, opts.Overwrite)); err != nil {
+		return nil, err
 	}
 	result.Files, result.Manifest = files, m
 	return result, nil
+}
+
+// readBackFile is readBack for the sealed file not yet published, open as f.
+func readBackFile(ctx context.Context, f *os.File, path string, want Digest) error {
+	_ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+	return checkRead(ctx, io.NewSectionReader(f, 0, want.Size+1), path, want)
 }
 
 // readBack reads the synced file at path and checks it against want. It
@@ -138,8 +148,13 @@ func readBack(ctx context.Context, path string, want Digest) error {
 	// Advisory: where the kernel keeps the pages anyway the check still
 	// proves the file holds the right bytes.
 	_ = unix.Fadvise(int(f.Fd()), 0, 0, unix.FADV_DONTNEED)
+	return checkRead(ctx, f, path, want)
+}
+
+// checkRead hashes r to its end and compares it with want.
+func checkRead(ctx context.Context, r io.Reader, path string, want Digest) error {
 	h := sha256.New()
-	n, err := io.CopyBuffer(h, ctxReader{ctx, f}, make([]byte, blockSize))
+	n, err := io.CopyBuffer(h, ctxReader{ctx, r}, make([]byte, blockSize))
 	if err != nil {
 		return fmt.Errorf("%s: read back: %w", path, err)
 	}

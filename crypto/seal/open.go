@@ -9,6 +9,8 @@ import (
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
+
+	"github.com/ckpt-dev/ckpt/internal/regfile"
 )
 
 // OpenOptions configure OpenFile.
@@ -21,23 +23,31 @@ type OpenOptions struct {
 	NoVerify bool
 	// Uncommitted says that nobody sees dst until the caller commits it
 	// after OpenFile returns nil, and that the caller discards it otherwise
-	// (an atomicfile). OpenFile may then decrypt while it hashes the sealed
+	// (an atomicfile). OpenFile then decrypts while it hashes the sealed
 	// file, in one pass. Without it the whole file is checked before the
 	// first byte of plaintext is written.
 	Uncommitted bool
 	// Progress, when set, is called with the number of bytes processed.
 	Progress func(n int64)
+	// TempDir is where a private copy of a large sealed file goes when
+	// dst cannot be taken back (Uncommitted unset); os.TempDir when empty.
+	TempDir string
 }
 
 // OpenFile verifies the sealed file at path as VerifyFile does and writes
-// its plaintext to dst, checking its size against the manifest. The
-// plaintext is not hashed again (see the Report's Plaintext): a verified
-// ciphertext fixes it. ASCII-armored
-// files (age -a) are decrypted too, sequentially. On error, dst may
-// hold part of the plaintext: callers write to a temporary file and discard
-// it on error (see OpenOptions.Uncommitted).
+// its plaintext to dst. The sealed file is read once: every byte decrypted
+// is a byte hashed, so a file changed while it is read is caught rather than
+// decrypted. The ciphertext must match the checksum line and the manifest,
+// and the plaintext's size and SHA-256 the manifest. ASCII-armored files
+// (age -a) are decrypted too.
+//
+// With opts.Uncommitted, the plaintext is written to dst as the file is
+// read and hashed, and the caller discards dst unless OpenFile returns nil.
+// Without it, dst cannot be taken back (standard output): the ciphertext is
+// first copied, hashed, into memory or an unnamed file in opts.TempDir that
+// no one else can write, and decrypted from that copy once it matched.
 func OpenFile(ctx context.Context, path string, dst io.Writer, opts OpenOptions) (*Report, error) {
-	f, err := os.Open(path)
+	f, err := regfile.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -46,23 +56,22 @@ func OpenFile(ctx context.Context, path string, dst io.Writer, opts OpenOptions)
 	if err != nil {
 		return nil, err
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
 	d := NewDecrypter(opts.Identities...)
-	out := output{sink: func(p []byte) error {
+	sink := func(p []byte) error {
 		if _, err := dst.Write(p); err != nil {
 			return fmt.Errorf("write: %w", err)
 		}
 		return nil
-	}}
-	if at, ok := dst.(io.WriterAt); ok && opts.Uncommitted {
-		// A temporary file: the workers write their blocks in parallel.
-		// (Handing them to writeback as they come doubled the system time
-		// on btrfs: the kernel's own writeback does better here.)
-		out = output{at: at}
 	}
 	if opts.NoVerify {
+		// Nothing is compared with anything, so there is no window
+		// between a check and a read; age authenticates every chunk
+		// under the file key of the header it read.
+		out := output{sink: sink}
+		if at, ok := dst.(io.WriterAt); ok && opts.Uncommitted {
+			// A temporary file: the workers write their blocks in parallel.
+			out = output{at: at}
+		}
 		pt, err := decryptFile(ctx, d, f, st.Size(), out, opts.Progress)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
@@ -75,45 +84,45 @@ func OpenFile(ctx context.Context, path string, dst io.Writer, opts OpenOptions)
 		return nil, err
 	}
 	rep := pr.report()
-	// The plaintext is not hashed again: the ciphertext's hash matches the
-	// (signed) manifest and age authenticates every chunk under the file
-	// key, so the plaintext is the one sealed, whose hash the manifest
-	// records. Its size is checked; verify --deep hashes it.
-	out.sizeOnly = true
-	if !opts.Uncommitted {
-		// Check first, then decrypt: the plaintext goes somewhere that
-		// cannot be taken back.
-		ct, err := hashFile(ctx, f, nil)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+	if opts.Uncommitted {
+		res := decryptOnce(ctx, d, f, sink, opts.Progress)
+		if res.readErr != nil {
+			return nil, fmt.Errorf("%s: %w", path, res.readErr)
 		}
-		if err := pr.checkCiphertext(ct); err != nil {
+		rep.Ciphertext = res.ciphertext
+		if err := pr.checkCiphertext(res.ciphertext); err != nil {
 			return nil, err
 		}
-		rep.Ciphertext = ct
-		pt, err := decryptFile(ctx, d, f, pr.size, out, opts.Progress)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+		if res.decryptErr != nil {
+			return nil, fmt.Errorf("%s: %w", path, res.decryptErr)
 		}
-		if err := pr.checkPlaintextSize(&pt); err != nil {
+		if err := pr.checkPlaintext(res.plaintext); err != nil {
 			return nil, err
 		}
-		rep.Plaintext = &pt
+		rep.Plaintext = &res.plaintext
 		return rep, nil
 	}
 
-	ct, pt, derr := hashAndDecrypt(ctx, f, pr.size, d, out, opts.Progress)
-	if ct.err != nil {
-		return nil, fmt.Errorf("%s: %w", path, ct.err)
+	tmp := opts.TempDir
+	if tmp == "" {
+		tmp = os.TempDir()
 	}
-	rep.Ciphertext = ct.digest
-	if err := pr.checkCiphertext(ct.digest); err != nil {
+	snap, ct, err := privateCopy(ctx, f, st.Size(), tmp, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	defer snap.close()
+	rep.Ciphertext = ct
+	if err := pr.checkCiphertext(ct); err != nil {
 		return nil, err
 	}
-	if derr != nil {
-		return nil, fmt.Errorf("%s: %w", path, derr)
+	pt, err := decryptFile(ctx, d, snap, snap.size, output{sink: sink}, opts.Progress)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if err := pr.checkPlaintextSize(&pt); err != nil {
+	// The copy matched the signed manifest and age authenticated every
+	// chunk, so this cannot fail short of a bug; it is checked anyway.
+	if err := pr.checkPlaintext(pt); err != nil {
 		return nil, err
 	}
 	rep.Plaintext = &pt

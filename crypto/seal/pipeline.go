@@ -19,9 +19,6 @@ type plaintextSink func(p []byte) error
 type output struct {
 	at   io.WriterAt
 	sink plaintextSink
-	// sizeOnly skips hashing the plaintext, for when a verified ciphertext
-	// already fixes it (see OpenFile).
-	sizeOnly bool
 }
 
 // inOrder returns out as a sink only: for sequential decryption, writes to
@@ -122,9 +119,7 @@ func decryptAt(ctx context.Context, d *Decrypter, src io.ReaderAt, size int64, o
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			if !out.sizeOnly {
-				h.Write(b.bytes())
-			}
+			h.Write(b.bytes())
 			var err error
 			if out.sink != nil {
 				err = out.sink(b.bytes())
@@ -138,9 +133,7 @@ func decryptAt(ctx context.Context, d *Decrypter, src io.ReaderAt, size int64, o
 				progress(int64(b.n))
 			}
 		}
-		if !out.sizeOnly {
-			h.Sum(dig.SHA256[:0])
-		}
+		h.Sum(dig.SHA256[:0])
 		return nil
 	})
 	if err := g.Wait(); err != nil {
@@ -192,8 +185,10 @@ func readPlaintext(ctx context.Context, r io.Reader, sink plaintextSink, progres
 		n, err := io.ReadFull(r, buf)
 		if n > 0 {
 			h.Write(buf[:n])
-			if serr := sink(buf[:n]); serr != nil {
-				return Digest{}, serr
+			if sink != nil {
+				if serr := sink(buf[:n]); serr != nil {
+					return Digest{}, serr
+				}
 			}
 			dig.Size += int64(n)
 			if progress != nil {

@@ -7,11 +7,13 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/ckpt-dev/ckpt/crypto/sign"
 	"github.com/ckpt-dev/ckpt/crypto/sum"
 	"github.com/ckpt-dev/ckpt/internal/atomicfile"
+	"github.com/ckpt-dev/ckpt/internal/regfile"
 	"golang.org/x/crypto/ssh"
 )
 
@@ -55,14 +57,27 @@ func IsSidecar(path string) bool {
 // overwriting without a signer, a signature left from an earlier seal is
 // removed. On error, none of the new files is left behind.
 func WriteSidecars(sealedPath string, m *Manifest, signer ssh.Signer, overwrite bool) (Sidecars, error) {
-	s := SidecarsFor(sealedPath)
-	manifest, err := m.Marshal()
+	s, staged, err := stageSidecars(sealedPath, m, signer, overwrite)
+	defer abortAll(staged)
 	if err != nil {
 		return s, err
 	}
+	return s, commitSet(staged, staleSignature(s, overwrite))
+}
+
+// stageSidecars writes the sidecars of sealedPath to files not yet
+// published (see atomicfile): every write that can fail (a full disk) is
+// done before anything is renamed. An existing file is refused unless
+// overwrite is set. s.Signature is empty when there is no signer.
+func stageSidecars(sealedPath string, m *Manifest, signer ssh.Signer, overwrite bool) (Sidecars, []*atomicfile.File, error) {
+	s := SidecarsFor(sealedPath)
+	manifest, err := m.Marshal()
+	if err != nil {
+		return s, nil, err
+	}
 	var digest [sum.Size]byte
 	if n, err := hex.Decode(digest[:], []byte(m.Sealed.SHA256)); err != nil || n != sum.Size {
-		return s, fmt.Errorf("%s: manifest: sealed sha256 %q is not a SHA-256", sealedPath, m.Sealed.SHA256)
+		return s, nil, fmt.Errorf("%s: manifest: sealed sha256 %q is not a SHA-256", sealedPath, m.Sealed.SHA256)
 	}
 	files := []struct {
 		path string
@@ -74,57 +89,120 @@ func WriteSidecars(sealedPath string, m *Manifest, signer ssh.Signer, overwrite 
 	if signer != nil {
 		sig, err := sign.Sign(manifest, signer)
 		if err != nil {
-			return s, err
+			return s, nil, err
 		}
 		files = append(files, struct {
 			path string
 			data []byte
 		}{s.Signature, sig})
 	} else {
-		if overwrite {
-			// A signature left from an earlier seal would not match the new
-			// manifest: an unsigned file is honest, a bad signature is not.
-			if err := os.Remove(s.Signature); err != nil && !isNotExist(err) {
-				return s, err
-			}
-		}
 		s.Signature = ""
 	}
-	// Create all, then write and commit: an existing file is refused before
-	// anything is written.
-	var pending []*atomicfile.File
-	defer func() {
-		for _, f := range pending {
-			f.Abort()
-		}
-	}()
+	var staged []*atomicfile.File
 	for _, f := range files {
 		af, err := atomicfile.Create(f.path, overwrite)
 		if err != nil {
-			return s, err
+			return s, staged, err
 		}
-		pending = append(pending, af)
+		staged = append(staged, af)
 		if _, err := af.Write(f.data); err != nil {
-			return s, fmt.Errorf("%s: %w", f.path, err)
+			return s, staged, fmt.Errorf("%s: %w", f.path, err)
+		}
+		if err := af.Sync(); err != nil {
+			return s, staged, fmt.Errorf("%s: %w", f.path, err)
 		}
 	}
+	return s, staged, nil
+}
+
+// staleSignature is the signature an earlier seal left beside s.Sealed
+// that the new set, unsigned, must not keep: a signature of another
+// manifest would be dishonest. Empty when there is none to remove.
+func staleSignature(s Sidecars, overwrite bool) string {
+	if !overwrite || s.Signature != "" {
+		return ""
+	}
+	p := s.Sealed + SignatureSuffix
+	if _, err := os.Lstat(p); err != nil {
+		return ""
+	}
+	return p
+}
+
+func abortAll(files []*atomicfile.File) {
+	for _, f := range files {
+		f.Abort()
+	}
+}
+
+// commitSet publishes the staged files of one sealed set, and removes
+// stale (an old signature), as one set as far as a directory allows: each
+// existing target is first hard-linked to a backup name, and if any commit
+// fails the targets are restored from their backups, so that the directory
+// holds the old set or the new one, complete, never a mix (a crash between
+// the renames, a window of microseconds, is the exception). Backups are
+// removed once the new set is in place.
+func commitSet(staged []*atomicfile.File, stale string) error {
+	type backup struct{ target, saved string }
+	var backups []backup
+	targets := make([]string, 0, len(staged)+1)
+	for _, f := range staged {
+		targets = append(targets, f.Target())
+	}
+	if stale != "" {
+		targets = append(targets, stale)
+	}
+	restore := func() {
+		for _, b := range backups {
+			os.Rename(b.saved, b.target)
+		}
+	}
+	for _, t := range targets {
+		if _, err := os.Lstat(t); err != nil {
+			continue
+		}
+		saved := backupName(t)
+		if err := os.Link(t, saved); err != nil {
+			restore()
+			return fmt.Errorf("%s: keeping the previous file while the new set is published: %w", t, err)
+		}
+		backups = append(backups, backup{t, saved})
+	}
 	var committed []string
-	for i, af := range pending {
-		if err := af.Commit(); err != nil {
+	for _, f := range staged {
+		if err := f.Commit(); err != nil {
 			for _, p := range committed {
 				os.Remove(p)
 			}
-			return s, err
+			restore()
+			return err
 		}
-		committed = append(committed, files[i].path)
+		committed = append(committed, f.Target())
 	}
-	pending = nil
-	return s, nil
+	if stale != "" {
+		if err := os.Remove(stale); err != nil && !isNotExist(err) {
+			for _, p := range committed {
+				os.Remove(p)
+			}
+			restore()
+			return err
+		}
+	}
+	for _, b := range backups {
+		os.Remove(b.saved)
+	}
+	return nil
+}
+
+// backupName names the backup of target in its directory.
+func backupName(target string) string {
+	dir, base := filepath.Split(target)
+	return filepath.Join(dir, fmt.Sprintf(".%s.prev-%d", base, os.Getpid()))
 }
 
 // readSidecar reads a small sidecar file, refusing one larger than limit.
 func readSidecar(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := regfile.Open(path)
 	if err != nil {
 		return nil, err
 	}

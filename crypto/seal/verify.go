@@ -13,6 +13,7 @@ import (
 
 	"github.com/ckpt-dev/ckpt/crypto/sign"
 	"github.com/ckpt-dev/ckpt/crypto/sum"
+	"github.com/ckpt-dev/ckpt/internal/regfile"
 )
 
 // Policy says what verification requires of a sealed file's signature.
@@ -41,10 +42,7 @@ type Report struct {
 	// Ciphertext is the sealed file's size and hash as read.
 	Ciphertext Digest
 	// Plaintext is the decrypted archive's size and hash, when it was
-	// decrypted (VerifyOptions.Identities, OpenFile). OpenFile with
-	// verification does not hash the plaintext again: its SHA-256 is then
-	// the manifest's, which the verified ciphertext and age's
-	// authentication guarantee.
+	// decrypted (VerifyOptions.Identities, OpenFile).
 	Plaintext *Digest
 }
 
@@ -213,20 +211,6 @@ func (pr *prepared) checkPlaintext(got Digest) error {
 	return nil
 }
 
-// checkPlaintextSize compares the decrypted size with the manifest and,
-// when it matches, fills in the digest from the manifest: the caller
-// verified the ciphertext, which fixes the plaintext.
-func (pr *prepared) checkPlaintextSize(got *Digest) error {
-	m := pr.manifest.Archive
-	if got.Size != m.Size {
-		return fmt.Errorf("%s: %w: the plaintext is %d bytes; the manifest says %d",
-			pr.files.Sealed, ErrManifest, got.Size, m.Size)
-	}
-	// ParseManifest checked it is 64 hex digits.
-	hex.Decode(got.SHA256[:], []byte(m.SHA256))
-	return nil
-}
-
 func (pr *prepared) report() *Report {
 	return &Report{Files: pr.files, Manifest: pr.manifest, Signature: pr.sig}
 }
@@ -238,7 +222,7 @@ func (pr *prepared) report() *Report {
 // check decrypts in memory while the file is hashed, in the same pass, and
 // writes nothing.
 func VerifyFile(ctx context.Context, path string, opts VerifyOptions) (*Report, error) {
-	f, err := os.Open(path)
+	f, err := regfile.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -258,29 +242,30 @@ func VerifyFile(ctx context.Context, path string, opts VerifyOptions) (*Report, 
 	}
 
 	d := NewDecrypter(opts.Identities...)
-	var out output
+	var sink plaintextSink
 	var inspect *inspection
 	if opts.Inspect != nil {
 		inspect = startInspection(ctx, opts.Inspect)
-		out.sink = inspect.write
+		sink = inspect.write
 	}
-	ct, pt, derr := hashAndDecrypt(ctx, f, pr.size, d, out, opts.Progress)
+	// One read: the bytes decrypted (and inspected) are the bytes hashed.
+	res := decryptOnce(ctx, d, f, sink, opts.Progress)
 	var ierr error
 	if inspect != nil {
-		ierr = inspect.finish(derr)
+		ierr = inspect.finish(res.decryptErr)
 	}
-	if ct.err != nil {
-		return nil, fmt.Errorf("%s: %w", path, ct.err)
+	if res.readErr != nil {
+		return nil, fmt.Errorf("%s: %w", path, res.readErr)
 	}
-	rep.Ciphertext = ct.digest
-	if err := pr.checkCiphertext(ct.digest); err != nil {
+	rep.Ciphertext = res.ciphertext
+	if err := pr.checkCiphertext(res.ciphertext); err != nil {
 		return nil, err
 	}
-	if derr != nil {
-		return nil, fmt.Errorf("%s: %w", path, derr)
+	if res.decryptErr != nil {
+		return nil, fmt.Errorf("%s: %w", path, res.decryptErr)
 	}
-	rep.Plaintext = &pt
-	if err := pr.checkPlaintext(pt); err != nil {
+	rep.Plaintext = &res.plaintext
+	if err := pr.checkPlaintext(res.plaintext); err != nil {
 		return nil, err
 	}
 	if ierr != nil {
@@ -289,24 +274,6 @@ func VerifyFile(ctx context.Context, path string, opts VerifyOptions) (*Report, 
 		return nil, fmt.Errorf("%s: the sealed archive does not decode: %w", path, ierr)
 	}
 	return rep, nil
-}
-
-type hashResult struct {
-	digest Digest
-	err    error
-}
-
-// hashAndDecrypt hashes the sealed file and decrypts it at once, on separate
-// cores. Both always run to the end (or to their first error), so that the
-// caller can put a checksum mismatch before a decryption failure.
-func hashAndDecrypt(ctx context.Context, f *os.File, size int64, d *Decrypter, out output, progress func(int64)) (hashResult, Digest, error) {
-	ch := make(chan hashResult, 1)
-	go func() {
-		dig, err := hashFile(ctx, f, nil)
-		ch <- hashResult{dig, err}
-	}()
-	pt, derr := decryptFile(ctx, d, f, size, out, progress)
-	return <-ch, pt, derr
 }
 
 // inspection feeds the plaintext to an Inspect hook running in its own

@@ -242,6 +242,12 @@ func (e *allowedSigner) matchKey(key ssh.PublicKey, principal string, now time.T
 	if !isCert || !bytes.Equal(cert.SignatureKey.Marshal(), e.key.Marshal()) {
 		return nil, nil
 	}
+	// ssh.CertChecker.CheckCert does not look at the type: a host
+	// certificate from the same CA would pass. OpenSSH refuses it for
+	// signatures ("not a user certificate"), and so do we.
+	if cert.CertType != ssh.UserCert {
+		return nil, errors.New("not a user certificate (a host certificate cannot sign)")
+	}
 	checker := &ssh.CertChecker{
 		IsUserAuthority: func(auth ssh.PublicKey) bool { return bytes.Equal(auth.Marshal(), e.key.Marshal()) },
 		Clock:           func() time.Time { return now },

@@ -1,10 +1,15 @@
 // Package atomicfile writes files that either appear whole or not at all.
 //
 // A checkpoint's plaintext or a sealed copy that is half written is worse
-// than none: it looks like a result. So every file ckpt creates is written to
-// a temporary name in the target directory (mode 0600), synced, renamed into
-// place and its directory synced; on any error the temporary file is removed
-// and the target is untouched.
+// than none: it looks like a result. So every file ckpt creates is written
+// without a name (O_TMPFILE, where the filesystem has it) or under a
+// temporary name in the target directory, with mode 0600, then synced,
+// linked or renamed into place, and its directory synced. On any error the
+// file is discarded and the target is untouched. An unnamed file also
+// vanishes when the process is killed (SIGKILL, a crash): nothing is left
+// for anyone to read. Temporary names are left only on filesystems without
+// O_TMPFILE; they carry the writer's pid, and a later Create in the same
+// directory removes those of processes that no longer run.
 package atomicfile
 
 import (
@@ -15,6 +20,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // ErrExists is returned by Create's Commit when the target exists and
@@ -29,6 +38,8 @@ type File struct {
 	target    string
 	overwrite bool
 	done      bool
+	// tmp is the temporary name; empty while the file is unnamed.
+	tmp string
 }
 
 // Create starts writing path. When overwrite is false, an existing path is
@@ -42,24 +53,103 @@ func Create(path string, overwrite bool) (*File, error) {
 			return nil, err
 		}
 	}
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
+	dir := filepath.Dir(path)
+	RemoveStale(path)
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, 0o600)
+	switch {
+	case err == nil:
+		// O_TMPFILE applies the umask; 0600 is the most it leaves.
+		return &File{File: os.NewFile(uintptr(fd), path), target: path, overwrite: overwrite}, nil
+	case !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.EISDIR) && !errors.Is(err, unix.EINVAL):
+		// A full disk, no permission: a named file would fail too.
+		return nil, &os.PathError{Op: "create", Path: path, Err: err}
 	}
-	var rnd [6]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
+	tmp, err := tempName(path)
+	if err != nil {
 		return nil, err
 	}
-	tmp := filepath.Join(dir, "."+base+".tmp-"+hex.EncodeToString(rnd[:]))
 	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	return &File{File: f, target: path, overwrite: overwrite}, nil
+	return &File{File: f, target: path, overwrite: overwrite, tmp: tmp}, nil
+}
+
+// tempPrefix is how the temporary names for path begin; the writer's pid
+// and a random suffix follow.
+func tempPrefix(path string) string {
+	dir, base := filepath.Split(path)
+	return filepath.Join(dir, "."+base+".tmp-")
+}
+
+func tempName(path string) (string, error) {
+	var rnd [6]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return "", err
+	}
+	return tempPrefix(path) + strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(rnd[:]), nil
+}
+
+// RemoveStale removes the temporary files that writers of path left behind
+// when they were killed: names of our pattern whose pid no longer runs. It
+// returns the names removed. Errors are ignored: this is tidying.
+func RemoveStale(path string) []string {
+	prefix := tempPrefix(path)
+	dir := filepath.Dir(path)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var removed []string
+	base := filepath.Base(prefix)
+	for _, e := range ents {
+		pid, ok := tempPID(base, e.Name())
+		if !ok || !e.Type().IsRegular() {
+			continue
+		}
+		if err := unix.Kill(pid, 0); !errors.Is(err, unix.ESRCH) {
+			continue // running (or not ours to ask about): leave it
+		}
+		p := filepath.Join(dir, e.Name())
+		if os.Remove(p) == nil {
+			removed = append(removed, p)
+		}
+	}
+	return removed
+}
+
+// tempPID returns the pid in name when name is one of our temporary names
+// beginning with prefix: prefix, a decimal pid, "-", 12 hex digits.
+func tempPID(prefix, name string) (int, bool) {
+	rest, ok := strings.CutPrefix(name, prefix)
+	if !ok {
+		return 0, false
+	}
+	pidStr, rnd, ok := strings.Cut(rest, "-")
+	if !ok || len(rnd) != 12 || pidStr == "" || pidStr[0] == '0' || len(pidStr) > 10 {
+		return 0, false
+	}
+	for _, c := range pidStr {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	if _, err := hex.DecodeString(rnd); err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(pidStr)
+	if err != nil || pid <= 0 || pid > 1<<22 {
+		return 0, false
+	}
+	return pid, true
 }
 
 // Target is the name the file will have after Commit.
 func (f *File) Target() string { return f.target }
+
+// Unnamed reports whether the file is being written without a name
+// (O_TMPFILE), so that a killed process leaves nothing behind.
+func (f *File) Unnamed() bool { return f.tmp == "" }
 
 // Commit syncs the data, moves the file into place and syncs the directory.
 func (f *File) Commit() error {
@@ -70,20 +160,26 @@ func (f *File) Commit() error {
 		f.Abort()
 		return err
 	}
+	if f.tmp == "" {
+		if err := f.linkUnnamed(); err != nil {
+			f.Abort()
+			return err
+		}
+	}
 	if err := f.File.Close(); err != nil {
 		f.Abort()
 		return err
 	}
 	if f.overwrite {
-		if err := os.Rename(f.Name(), f.target); err != nil {
+		if err := os.Rename(f.tmp, f.target); err != nil {
 			f.Abort()
 			return err
 		}
-	} else {
+	} else if f.tmp != "" {
 		// A hard link fails if the target exists, unlike rename: that closes
 		// the window between the check in Create and now.
-		if err := os.Link(f.Name(), f.target); err == nil {
-			if err := os.Remove(f.Name()); err != nil {
+		if err := os.Link(f.tmp, f.target); err == nil {
+			if err := os.Remove(f.tmp); err != nil {
 				return err
 			}
 		} else if errors.Is(err, fs.ErrExist) {
@@ -94,7 +190,7 @@ func (f *File) Commit() error {
 			// to check-then-rename, which is as good as it gets there.
 			f.Abort()
 			return fmt.Errorf("%s: %w", f.target, ErrExists)
-		} else if err := os.Rename(f.Name(), f.target); err != nil {
+		} else if err := os.Rename(f.tmp, f.target); err != nil {
 			f.Abort()
 			return err
 		}
@@ -103,15 +199,59 @@ func (f *File) Commit() error {
 	return SyncDir(filepath.Dir(f.target))
 }
 
-// Abort closes and removes the temporary file. It is safe to call more than
-// once and after Commit.
+// linkUnnamed gives the unnamed file its name: the target itself when it
+// must not be replaced (linkat fails if it exists), else a temporary name
+// that Commit renames over the target.
+func (f *File) linkUnnamed() error {
+	name := f.target
+	if f.overwrite {
+		tmp, err := tempName(f.target)
+		if err != nil {
+			return err
+		}
+		name = tmp
+	}
+	err := linkFd(f.File, name)
+	if errors.Is(err, fs.ErrExist) && !f.overwrite {
+		return fmt.Errorf("%s: %w", f.target, ErrExists)
+	}
+	if err != nil {
+		return err
+	}
+	if f.overwrite {
+		f.tmp = name
+	}
+	return nil
+}
+
+// linkFd links the open unnamed file to name, through /proc (which needs no
+// privilege) or, without /proc, AT_EMPTY_PATH (which needs
+// CAP_DAC_READ_SEARCH).
+func linkFd(file *os.File, name string) error {
+	fd := int(file.Fd())
+	err := unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), unix.AT_FDCWD, name, unix.AT_SYMLINK_FOLLOW)
+	if errors.Is(err, unix.ENOENT) {
+		if _, serr := os.Stat("/proc/self/fd"); serr != nil {
+			err = unix.Linkat(fd, "", unix.AT_FDCWD, name, unix.AT_EMPTY_PATH)
+		}
+	}
+	if err != nil {
+		return &os.LinkError{Op: "link", Old: "(unnamed file)", New: name, Err: err}
+	}
+	return nil
+}
+
+// Abort closes the file and removes its temporary name, if it has one. It
+// is safe to call more than once and after Commit.
 func (f *File) Abort() {
 	if f.done {
 		return
 	}
 	f.done = true
 	f.File.Close()
-	os.Remove(f.Name())
+	if f.tmp != "" {
+		os.Remove(f.tmp)
+	}
 }
 
 // SyncDir fsyncs a directory so that a rename or unlink in it is durable.

@@ -3,7 +3,10 @@ package atomicfile
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -102,4 +105,98 @@ func assertOnly(t *testing.T, dir string, names ...string) {
 			t.Fatalf("dir holds %v, want %v", got, names)
 		}
 	}
+}
+
+// TestUnnamedUntilCommit: where the filesystem has O_TMPFILE, nothing in
+// the directory names the file before Commit, so a killed writer leaves
+// nothing behind.
+func TestUnnamedUntilCommit(t *testing.T) {
+	dir := t.TempDir()
+	for _, overwrite := range []bool{false, true} {
+		p := filepath.Join(dir, "out")
+		f, err := Create(p, overwrite)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !f.Unnamed() {
+			t.Skip("no O_TMPFILE on this filesystem")
+		}
+		f.WriteString("secret")
+		if overwrite {
+			assertOnly(t, dir, "out")
+		} else {
+			assertOnly(t, dir)
+		}
+		if err := f.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		assertOnly(t, dir, "out")
+		if b, _ := os.ReadFile(p); string(b) != "secret" {
+			t.Fatalf("content %q", b)
+		}
+		if st, _ := os.Stat(p); st.Mode().Perm() != 0o600 {
+			t.Fatalf("mode %v", st.Mode().Perm())
+		}
+	}
+	// Without overwrite, a target that appeared meanwhile is not replaced.
+	f, err := Create(filepath.Join(dir, "late"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "late"), []byte("theirs"), 0o600)
+	if err := f.Commit(); !errors.Is(err, ErrExists) {
+		t.Fatalf("commit over a new file: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "late")); string(b) != "theirs" {
+		t.Fatalf("replaced: %q", b)
+	}
+}
+
+// TestRemoveStale: temporary names of dead writers go; those of live
+// writers, and names that are not ours, stay.
+func TestRemoveStale(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "x.tar")
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skip(err)
+	}
+	dead := cmd.Process.Pid
+	names := map[string]bool{
+		".x.tar.tmp-" + strconv.Itoa(dead) + "-0123456789ab":        true,
+		".x.tar.tmp-" + strconv.Itoa(os.Getpid()) + "-0123456789ab": false,
+		".x.tar.tmp-0123456789ab":                                   false, // no pid
+		".y.tar.tmp-" + strconv.Itoa(dead) + "-0123456789ab":        false, // another target
+		"x.tar": false,
+	}
+	for n := range names {
+		os.WriteFile(filepath.Join(dir, n), nil, 0o600)
+	}
+	removed := RemoveStale(p)
+	if len(removed) != 1 || filepath.Base(removed[0]) != ".x.tar.tmp-"+strconv.Itoa(dead)+"-0123456789ab" {
+		t.Fatalf("removed %v", removed)
+	}
+	for n, gone := range names {
+		_, err := os.Stat(filepath.Join(dir, n))
+		if gone != errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s: gone=%v, stat %v", n, gone, err)
+		}
+	}
+}
+
+// FuzzTempPID: only names exactly of our pattern yield a pid, and the pid
+// is the one the name spells.
+func FuzzTempPID(f *testing.F) {
+	for _, s := range []string{".x.tar.tmp-123-0123456789ab", ".x.tar.tmp-0123456789ab", ".x.tar.tmp--1-0123456789ab", ".x.tar.tmp-+5-0123456789ab", ".x.tar.tmp-1-0123456789aZ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		pid, ok := tempPID(".x.tar.tmp-", name)
+		if !ok {
+			return
+		}
+		if pid <= 0 || !strings.HasPrefix(name, ".x.tar.tmp-"+strconv.Itoa(pid)+"-") || len(name) != len(".x.tar.tmp-"+strconv.Itoa(pid)+"-")+12 {
+			t.Fatalf("tempPID(%q) = %d", name, pid)
+		}
+	})
 }

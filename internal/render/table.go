@@ -35,8 +35,21 @@ func Table(w io.Writer, header []string, rows [][]string) error {
 			},
 		}),
 	)
-	t.Header(header)
-	if err := t.Bulk(rows); err != nil {
+	// Cells come from archives: escaped, a name cannot move the cursor or
+	// add a row.
+	esc := make([][]string, len(rows))
+	for i, row := range rows {
+		esc[i] = make([]string, len(row))
+		for j, c := range row {
+			esc[i][j] = Escape(c)
+		}
+	}
+	hdr := make([]string, len(header))
+	for i, h := range header {
+		hdr[i] = Escape(h)
+	}
+	t.Header(hdr)
+	if err := t.Bulk(esc); err != nil {
 		return err
 	}
 	if err := t.Render(); err != nil {

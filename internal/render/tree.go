@@ -14,7 +14,7 @@ type Node struct {
 // Tree writes the nodes with box-drawing branches, as tree(1) does.
 func Tree(w io.Writer, roots []*Node) error {
 	for _, n := range roots {
-		if _, err := fmt.Fprintln(w, n.Text); err != nil {
+		if _, err := fmt.Fprintln(w, Escape(n.Text)); err != nil {
 			return err
 		}
 		if err := treeChildren(w, n.Children, ""); err != nil {
@@ -30,7 +30,7 @@ func treeChildren(w io.Writer, nodes []*Node, prefix string) error {
 		if i == len(nodes)-1 {
 			branch, next = "└── ", "    "
 		}
-		if _, err := fmt.Fprintf(w, "%s%s%s\n", prefix, branch, n.Text); err != nil {
+		if _, err := fmt.Fprintf(w, "%s%s%s\n", prefix, branch, Escape(n.Text)); err != nil {
 			return err
 		}
 		if err := treeChildren(w, n.Children, prefix+next); err != nil {

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// builtBinaries holds the programs built for tests that need a real
+// process (signals, inotify, peak RSS), built once per test run.
+var builtBinaries sync.Map
+
+// buildBinary builds the Go package pkg (relative to this directory) and
+// returns its path. $CKPT_TEST_BINARY, when set, replaces the ckpt binary
+// (to run the same tests against another build).
+func buildBinary(t *testing.T, pkg string) string {
+	t.Helper()
+	if pkg == "." {
+		if p := os.Getenv("CKPT_TEST_BINARY"); p != "" {
+			return p
+		}
+	}
+	v, _ := builtBinaries.LoadOrStore(pkg, sync.OnceValues(func() (string, error) {
+		// One directory per checkout, reused by every run, so that runs
+		// leave nothing behind but the latest build.
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", err
+		}
+		sum := sha256.Sum256([]byte(wd))
+		dir := filepath.Join(os.TempDir(), "ckpt-test-bin-"+hex.EncodeToString(sum[:6]))
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", err
+		}
+		out := filepath.Join(dir, filepath.Base(filepath.Clean(pkg)))
+		if pkg == "." {
+			out = filepath.Join(dir, "ckpt")
+		}
+		cmd := exec.Command("go", "build", "-o", out, pkg)
+		var msg bytes.Buffer
+		cmd.Stderr = &msg
+		if err := cmd.Run(); err != nil {
+			return "", &buildError{pkg, err, msg.String()}
+		}
+		return out, nil
+	}))
+	p, err := v.(func() (string, error))()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type buildError struct {
+	pkg string
+	err error
+	msg string
+}
+
+func (e *buildError) Error() string { return "go build " + e.pkg + ": " + e.err.Error() + "\n" + e.msg }

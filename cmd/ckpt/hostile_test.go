@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"filippo.io/age"
+
+	"github.com/ckpt-dev/ckpt/internal/hostile"
+)
+
+// maxHostileRSS is the peak resident set any hostile shape below may drive
+// ckpt to with the default limits: the 64 MiB budget of held records or the
+// 16 MiB of decoded CRIU entries (about ten times that in memory), the
+// garbage collector's slack (GOGC=100 lets the heap reach twice what is
+// live) and the decompressor's buffers. The worst measured is about 210 MiB.
+const maxHostileRSS = 320 << 20
+
+// TestHostileMemory runs inspect, and verify --deep on a sealed copy, on
+// archives under 1 MB shaped to hold as much as possible (long PAX names in
+// the rootfs diff, pod container prefixes, empty members), at sizes growing
+// past the budget: each run stays under maxHostileRSS and fails with exit
+// 11 once the budget is reached. Before the budget, the largest of these
+// took inspect to 3 GB.
+func TestHostileMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	ckpt := buildBinary(t, ".")
+	work := t.TempDir()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(work, "key.txt")
+	os.WriteFile(key, []byte(id.String()+"\n"), 0o600)
+	sizes := map[hostile.Shape][]int{
+		hostile.LongNames:  {100, 1200},
+		hostile.Containers: {2000, 40000},
+		hostile.Entries:    {20000, 250000},
+		hostile.Image:      {20000, 8000000},
+	}
+	for _, shape := range hostile.Shapes {
+		for _, n := range sizes[shape] {
+			p := filepath.Join(work, fmt.Sprintf("%s-%d.tar.zst", shape, n))
+			f, err := os.Create(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := hostile.Write(f, shape, n); err != nil {
+				t.Fatal(err)
+			}
+			f.Close()
+			st, _ := os.Stat(p)
+			if st.Size() >= 1<<20 {
+				t.Fatalf("%s: %d bytes, meant to be under 1 MB", p, st.Size())
+			}
+			runs := [][]string{{"inspect", p}}
+			if n == sizes[shape][len(sizes[shape])-1] && shape == hostile.LongNames {
+				if out, err := exec.Command(ckpt, "seal", p, "-r", id.Recipient().String()).CombinedOutput(); err != nil {
+					t.Fatalf("seal: %v\n%s", err, out)
+				}
+				runs = append(runs, []string{"verify", "--deep", p + ".age", "-i", key})
+			}
+			for _, args := range runs {
+				code, rss, stderr := runMeasured(t, ckpt, args...)
+				t.Logf("%s %s (%d bytes): exit %d, peak RSS %.1f MiB", args[0], filepath.Base(p), st.Size(), code, float64(rss)/(1<<20))
+				if rss > maxHostileRSS {
+					t.Errorf("%s %s: peak RSS %d MiB, over %d MiB", args[0], p, rss>>20, maxHostileRSS>>20)
+				}
+				big := n == sizes[shape][len(sizes[shape])-1]
+				if big && (code != exitLimit || !strings.Contains(stderr, "memory budget")) {
+					t.Errorf("%s %s: exit %d, want %d (budget): %s", args[0], p, code, exitLimit, stderr)
+				}
+				if !big && code == exitLimit {
+					t.Errorf("%s %s: a small shape hit the budget: %s", args[0], p, stderr)
+				}
+			}
+		}
+	}
+}
+
+// runMeasured runs prog and returns its exit code, peak RSS in bytes
+// (through GNU time when installed: a child started from a big test
+// process otherwise reports the parent's resident set) and stderr.
+func runMeasured(t *testing.T, prog string, args ...string) (int, int64, string) {
+	t.Helper()
+	rssFile := filepath.Join(t.TempDir(), "rss")
+	cmd := exec.Command(prog, args...)
+	viaTime := false
+	if gt, err := exec.LookPath("/usr/bin/time"); err == nil {
+		cmd = exec.Command(gt, append([]string{"-f", "%M", "-o", rssFile, prog}, args...)...)
+		viaTime = true
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.Run()
+	code := cmd.ProcessState.ExitCode()
+	var rss int64
+	if viaTime {
+		b, err := os.ReadFile(rssFile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		kib, err := strconv.ParseInt(lines[len(lines)-1], 10, 64)
+		if err != nil {
+			t.Fatalf("GNU time wrote %q", b)
+		}
+		rss = kib << 10
+	} else if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = ru.Maxrss << 10
+	}
+	return code, rss, stderr.String()
+}
