@@ -66,13 +66,13 @@ type Process struct {
 	Creds           *proc.Creds        `json:"creds"`
 	Capabilities    string             `json:"capabilities"` // summary of the effective set
 	Memory          proc.MemorySummary `json:"memory"`
-	FDs             []proc.FD          `json:"fds,omitempty"`
-	Locks           []proc.FileLock    `json:"locks,omitempty"`
-	Maps            []proc.Mapping     `json:"maps,omitempty"`
 	// MissingImages names the images of this process the dump lacks: the
 	// facts they hold (cwd, memory, files, command line) are unknown, not
 	// empty.
-	MissingImages []string `json:"missing_images"`
+	MissingImages []string        `json:"missing_images"`
+	FDs           []proc.FD       `json:"fds,omitempty"`
+	Locks         []proc.FileLock `json:"locks,omitempty"`
+	Maps          []proc.Mapping  `json:"maps,omitempty"`
 }
 
 // Mounts are the container's mounts as CRIU saw them and as the runtime

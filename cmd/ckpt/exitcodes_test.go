@@ -5,9 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"slices"
-	"strconv"
 	"testing"
 
 	"filippo.io/age"
@@ -16,35 +13,12 @@ import (
 	"github.com/ckpt-dev/ckpt/internal/testgen"
 )
 
-// TestExitCodeTable: docs/security.md's table lists exactly the codes of
-// exit.go, and each code means the same for every command that can meet
-// its cause: a wrong key is 5 and damaged ciphertext 6 whether the sealed
-// archive is inspected, scanned, diffed, listed, verified or opened; a
-// limit reached is 11; a secret that cannot be asked for is 2.
+// TestExitCodeTable: each code means the same for every command that can
+// meet its cause: a wrong key is 5 and damaged ciphertext 6 whether the
+// sealed archive is inspected, scanned, diffed, listed, verified or opened;
+// a limit reached is 11; a secret that cannot be asked for is 2. (That the
+// README's table lists exactly the codes of exit.go is TestExitCodesDocumented.)
 func TestExitCodeTable(t *testing.T) {
-	src, err := os.ReadFile("exit.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := os.ReadFile("../../docs/security.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var inCode, inDoc []int
-	for _, m := range regexp.MustCompile(`(?m)^\s+exit\w+\s+= (\d+)`).FindAllSubmatch(src, -1) {
-		n, _ := strconv.Atoi(string(m[1]))
-		inCode = append(inCode, n)
-	}
-	for _, m := range regexp.MustCompile(`(?m)^\| (\d+) +\|`).FindAllSubmatch(doc, -1) {
-		n, _ := strconv.Atoi(string(m[1]))
-		inDoc = append(inDoc, n)
-	}
-	slices.Sort(inCode)
-	slices.Sort(inDoc)
-	if !slices.Equal(inCode, inDoc) || len(inCode) == 0 {
-		t.Fatalf("exit.go has codes %v, docs/security.md's table %v", inCode, inDoc)
-	}
-
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
