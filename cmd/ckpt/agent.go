@@ -46,8 +46,8 @@ Logs are JSON lines on standard error. With metrics_addr, /metrics,
 
 Exit status: 0 after a clean stop (SIGTERM) or a --once run with no
 failures; 50 config invalid; 51 cannot start; 52 --once left archives it
-could not seal or shred (their plaintext is kept); 53 --once could not
-upload some sealed sets (they stay local for the next run).
+could not seal, shred or upload (their plaintext, or their local sealed
+set, is kept for the next run).
 
 With audit_log (or CKPT_AUDIT_LOG) every seal, shred, prune, upload and
 failure is appended to the audit log, signed with audit_key (or
@@ -127,7 +127,7 @@ func runAgent(cmd *cobra.Command, a *app, f *agentFlags) error {
 			return withCode(exitAgentFailed, fmt.Errorf("%d of %d archives could not be sealed or shredded; their plaintext is kept (see the log)", sum.Failed, sum.Archives))
 		}
 		if sum.UploadFailed > 0 {
-			return withCode(exitAgentUpload, fmt.Errorf("%d sealed sets could not be uploaded; they stay local and are uploaded by a later run (see the log)", sum.UploadFailed))
+			return withCode(exitAgentFailed, fmt.Errorf("%d sealed sets could not be uploaded; they stay local and are uploaded by a later run (see the log)", sum.UploadFailed))
 		}
 		return nil
 	}

@@ -69,7 +69,6 @@ const (
 	exitAgentConfig = 50 // the config (or --operator-policy) is invalid
 	exitAgentStart  = 51 // the agent cannot start: directory, state directory, watch, metrics address
 	exitAgentFailed = 52 // --once: some archives could not be sealed or shredded (they are kept)
-	exitAgentUpload = 53 // --once: some sealed sets could not be uploaded (they stay local)
 )
 
 // codedError carries an exit code up to run.
