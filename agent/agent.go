@@ -27,6 +27,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/ckpt-dev/ckpt/archive"
+	"github.com/ckpt-dev/ckpt/audit"
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/crypto/seal"
 	"github.com/ckpt-dev/ckpt/shred"
@@ -199,10 +200,15 @@ func (a *Agent) sealer() ([]keys.Recipient, ssh.Signer, string, error) {
 	return recs, signer, "", nil
 }
 
-// CheckSetup loads the recipients and signing key once, for
-// --check-config.
+// CheckSetup loads the recipients, the signing key and the audit key
+// once, for --check-config.
 func (a *Agent) CheckSetup() error {
 	_, _, _, err := a.sealer()
+	if a.cfg.AuditKey != "" {
+		if _, kerr := audit.LoadSigner(a.cfg.AuditKey); kerr != nil {
+			err = errors.Join(err, fmt.Errorf("audit_key: %w", kerr))
+		}
+	}
 	return err
 }
 
