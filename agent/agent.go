@@ -72,7 +72,9 @@ type Agent struct {
 	verified map[string]verifiedSet
 	// uploads holds the backoff of sets whose upload failed.
 	uploads map[string]*upState
-	sched   atomic.Pointer[schedule]
+	// uploaded names the sets known to be held whole by the store.
+	uploaded map[string]bool
+	sched    atomic.Pointer[schedule]
 	// itemsGen moves when the set of complete plaintext archives does;
 	// inv caches retention's inventory.
 	itemsGen atomic.Int64
@@ -106,7 +108,7 @@ type cachedInfo struct {
 // no sign_key.
 func New(cfg *Config, opt Options) (*Agent, error) {
 	a := &Agent{cfg: cfg, opt: opt, log: opt.Logger, rec: opt.Recorder,
-		items: map[string]*item{}, sealedInfo: map[string]cachedInfo{}, verified: map[string]verifiedSet{}, uploads: map[string]*upState{}}
+		items: map[string]*item{}, sealedInfo: map[string]cachedInfo{}, verified: map[string]verifiedSet{}, uploads: map[string]*upState{}, uploaded: map[string]bool{}}
 	a.m = newMetrics(func() float64 {
 		if s := a.sched.Load(); s != nil {
 			return float64(s.length())

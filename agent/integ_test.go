@@ -13,6 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
 	"github.com/ckpt-dev/ckpt/audit"
 	"github.com/ckpt-dev/ckpt/internal/storetest"
 )
@@ -216,4 +219,51 @@ func (e *env) startEnv(env []string) *agentProc {
 	p.cmd.Env = env
 	must(e.t, p.cmd.Start())
 	return p
+}
+
+// With keep_local (the default) the sets stay after their upload, a
+// later run does not upload them again, and retention prunes uploaded
+// sets as usual.
+func TestAgentUploadKeepLocal(t *testing.T) {
+	m := storetest.StartMinIO(t)
+	m.MakeBucket("keep")
+	e := newEnv(t, "upload:\n  destination: s3://keep/n1/\n  endpoint: "+m.Endpoint()+"\nretention:\n  global: {max_checkpoints: 1}\n")
+	env := append(os.Environ(), m.Env()...)
+	once := func() string {
+		t.Helper()
+		cmd := exec.Command(ckptBin, "agent", "--once", "--config", e.config)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("agent --once: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	var names []string
+	for i := range 2 {
+		at := at.Add(time.Duration(i) * time.Hour)
+		name := kubeletName("team-a", "web-0", "app", at)
+		path := filepath.Join(e.dir, name)
+		must(t, os.WriteFile(path, archiveBytes(t, "team-a", "web-0", "app", at, int64(i+1), 32<<10), 0o600))
+		old := time.Now().Add(-time.Minute)
+		must(t, os.Chtimes(path, old, old))
+		names = append(names, name)
+	}
+	out := once()
+	if n := strings.Count(out, `"msg":"uploaded"`); n != 2 {
+		t.Fatalf("%d uploads logged, want 2\n%s", n, out)
+	}
+	if exists(setFiles(e.dir, names[0]).Sealed) || !exists(setFiles(e.dir, names[1]).Sealed) {
+		t.Fatalf("want the older set pruned once uploaded and the newer kept: %v", listDir(t, e.dir))
+	}
+	if out := once(); strings.Contains(out, `"msg":"uploaded"`) {
+		t.Fatalf("a set already in the store was uploaded again\n%s", out)
+	}
+	for _, name := range names {
+		st, err := m.Client().HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: aws.String("keep"), Key: aws.String("n1/" + name + ".age")})
+		if err != nil || st.ContentLength == nil || *st.ContentLength == 0 {
+			t.Fatalf("%s.age not in the store: %v", name, err)
+		}
+	}
 }

@@ -232,6 +232,9 @@ func (a *Agent) prune(ctx context.Context, p Prune) bool {
 	a.mu.Unlock()
 	if a.cfg.Upload != nil {
 		os.Remove(a.uploadMarker(p.Name))
+		a.mu.Lock()
+		delete(a.uploaded, p.Name)
+		a.mu.Unlock()
 	}
 	a.log.Info("pruned", "archive", p.Name, "reason", p.Reason)
 	a.record(Event{Action: "prune", Archive: path, Sealed: files.Sealed, SHA256: sha, Manifest: m, Detail: p.Reason, Assurance: assurance})

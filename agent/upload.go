@@ -43,6 +43,12 @@ func (a *Agent) awaitsUpload(name string, files seal.Sidecars) bool {
 	if a.cfg.Upload == nil {
 		return false
 	}
+	a.mu.Lock()
+	known := a.uploaded[name]
+	a.mu.Unlock()
+	if known {
+		return false
+	}
 	data, err := os.ReadFile(files.Manifest)
 	if err != nil {
 		return true
@@ -110,6 +116,25 @@ const (
 
 func (a *Agent) uploadOne(ctx context.Context, name string, files seal.Sidecars, signed bool) int {
 	u := a.cfg.Upload
+	a.mu.Lock()
+	st, known := a.uploads[name], a.uploaded[name]
+	a.mu.Unlock()
+	if known && a.keepLocal() {
+		return upNothing // a rescan of many kept sets costs no reads
+	}
+	if data, err := os.ReadFile(files.Manifest); err == nil {
+		if m, err := seal.ParseManifest(data); err == nil && a.isUploaded(name, m.Sealed.SHA256) {
+			a.mu.Lock()
+			a.uploaded[name] = true
+			a.mu.Unlock()
+			a.dropUploaded(name, files, m)
+			return upNothing
+		}
+	}
+	if st != nil && time.Now().Before(st.next) {
+		return upFailed
+	}
+	// What leaves the node is verified first, as pull verifies it after.
 	m := a.cachedVerified(name, files.Sealed)
 	if m == nil {
 		rep, err := seal.VerifyFile(ctx, files.Sealed, seal.VerifyOptions{Policy: seal.Policy{RequireSignature: signed}})
@@ -120,17 +145,6 @@ func (a *Agent) uploadOne(ctx context.Context, name string, files seal.Sidecars,
 			return upFailed
 		}
 		m = rep.Manifest
-		a.rememberVerified(name, files.Sealed, m)
-	}
-	if a.isUploaded(name, m.Sealed.SHA256) {
-		a.dropUploaded(name, files, m)
-		return upNothing
-	}
-	a.mu.Lock()
-	st := a.uploads[name]
-	a.mu.Unlock()
-	if st != nil && time.Now().Before(st.next) {
-		return upFailed
 	}
 	retries := 3
 	if u.Retries != nil {
@@ -167,6 +181,7 @@ func (a *Agent) uploadOne(ctx context.Context, name string, files seal.Sidecars,
 	}
 	a.mu.Lock()
 	delete(a.uploads, name)
+	a.uploaded[name] = true
 	a.mu.Unlock()
 	a.itemsGen.Add(1) // retention may weigh the set as deletable now
 	a.m.uploaded.Inc()
@@ -215,6 +230,7 @@ func (a *Agent) dropUploaded(name string, files seal.Sidecars, m *seal.Manifest)
 	}
 	os.Remove(a.uploadMarker(name))
 	a.mu.Lock()
+	delete(a.uploaded, name)
 	delete(a.sealedInfo, name)
 	delete(a.verified, name)
 	a.mu.Unlock()
