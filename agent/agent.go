@@ -435,6 +435,7 @@ func (a *Agent) ensureSealed(ctx context.Context, path, name string, files seal.
 		case err == nil:
 			err = fmt.Errorf("the sealed set describes another archive, %s", rep.Manifest.Archive.Name)
 			a.fail("verify", "sealed set does not match the archive; both kept", err, "archive", path, "sealed", files.Sealed)
+			a.record(Event{Action: "verify", Archive: path, Sealed: files.Sealed, Manifest: rep.Manifest, Err: err})
 			return nil, err
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
