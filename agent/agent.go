@@ -27,6 +27,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/ckpt-dev/ckpt/archive"
+	"github.com/ckpt-dev/ckpt/audit"
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/crypto/seal"
 	"github.com/ckpt-dev/ckpt/shred"
@@ -52,6 +53,8 @@ type Agent struct {
 	opt    Options
 	log    *slog.Logger
 	rec    Recorder
+	audit  *auditRecorder // the audit log of audit_log, when open
+	bg     sync.WaitGroup // the access monitor
 	m      *metrics
 	health health
 	node   string
@@ -67,6 +70,10 @@ type Agent struct {
 	// verified remembers sets already verified or sealed by this process,
 	// so that a pinned archive is not re-hashed on every rescan.
 	verified map[string]verifiedSet
+	// uploads holds the backoff of sets whose upload failed.
+	uploads map[string]*upState
+	// uploaded names the sets known to be held whole by the store.
+	uploaded map[string]bool
 	sched    atomic.Pointer[schedule]
 	// itemsGen moves when the set of complete plaintext archives does;
 	// inv caches retention's inventory.
@@ -101,7 +108,7 @@ type cachedInfo struct {
 // no sign_key.
 func New(cfg *Config, opt Options) (*Agent, error) {
 	a := &Agent{cfg: cfg, opt: opt, log: opt.Logger, rec: opt.Recorder,
-		items: map[string]*item{}, sealedInfo: map[string]cachedInfo{}, verified: map[string]verifiedSet{}}
+		items: map[string]*item{}, sealedInfo: map[string]cachedInfo{}, verified: map[string]verifiedSet{}, uploads: map[string]*upState{}, uploaded: map[string]bool{}}
 	a.m = newMetrics(func() float64 {
 		if s := a.sched.Load(); s != nil {
 			return float64(s.length())
@@ -110,9 +117,6 @@ func New(cfg *Config, opt Options) (*Agent, error) {
 	})
 	if a.log == nil {
 		a.log = slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	}
-	if a.rec == nil {
-		a.rec = nopRecorder{}
 	}
 	a.policy = PolicyOf(cfg.Retention)
 	if opt.Policy != nil {
@@ -139,6 +143,16 @@ func New(cfg *Config, opt Options) (*Agent, error) {
 		return nil, fmt.Errorf("dir: %w", err)
 	} else if !st.IsDir() {
 		return nil, fmt.Errorf("dir: %s is not a directory", cfg.Dir)
+	}
+	if a.rec == nil && cfg.AuditLog != "" && !opt.DryRun {
+		r, err := a.openAudit()
+		if err != nil {
+			return nil, err
+		}
+		a.audit, a.rec = r, r
+	}
+	if a.rec == nil {
+		a.rec = nopRecorder{}
 	}
 	if cfg.Seal.SignKey == "" {
 		if opt.DryRun {
@@ -188,10 +202,15 @@ func (a *Agent) sealer() ([]keys.Recipient, ssh.Signer, string, error) {
 	return recs, signer, "", nil
 }
 
-// CheckSetup loads the recipients and signing key once, for
-// --check-config.
+// CheckSetup loads the recipients, the signing key and the audit key
+// once, for --check-config.
 func (a *Agent) CheckSetup() error {
 	_, _, _, err := a.sealer()
+	if a.cfg.AuditKey != "" {
+		if _, kerr := audit.LoadSigner(a.cfg.AuditKey); kerr != nil {
+			err = errors.Join(err, fmt.Errorf("audit_key: %w", kerr))
+		}
+	}
 	return err
 }
 
@@ -335,7 +354,7 @@ func (a *Agent) process(ctx context.Context, name string) (out outcome, wait tim
 		a.mu.Unlock()
 		if first {
 			a.log.Info("pinned: plaintext kept", "archive", path, "pin", path+PinSuffix)
-			a.record(Event{Action: "keep", Archive: path, Sealed: files.Sealed, Detail: "pinned"})
+			a.record(Event{Action: "keep", Archive: path, Sealed: files.Sealed, Manifest: m, Detail: "pinned"})
 		}
 		return done, 0
 	}
@@ -352,12 +371,13 @@ func (a *Agent) process(ctx context.Context, name string) (out outcome, wait tim
 	r, err := shred.File(ctx, path, shred.Options{Settle: -1})
 	if err != nil {
 		a.fail("shred", "shred plaintext", err, "archive", path, "status", r.Status, "reasons", r.Reasons)
+		a.record(Event{Action: "shred", Archive: path, Sealed: files.Sealed, Manifest: m, Assurance: string(r.Assurance), Err: err})
 		return failed, 0
 	}
 	a.m.shredded.WithLabelValues(string(r.Assurance)).Inc()
 	a.m.dwell.Observe(time.Since(st.ModTime()).Seconds())
 	a.log.Info("shredded plaintext", "archive", path, "assurance", r.Assurance, "reasons", r.Reasons)
-	a.record(Event{Action: "shred", Archive: path, Sealed: files.Sealed, Detail: string(r.Assurance)})
+	a.record(Event{Action: "shred", Archive: path, Sealed: files.Sealed, Manifest: m, Assurance: string(r.Assurance)})
 	a.forget(name)
 	return done, 0
 }
@@ -415,6 +435,7 @@ func (a *Agent) ensureSealed(ctx context.Context, path, name string, files seal.
 		case err == nil:
 			err = fmt.Errorf("the sealed set describes another archive, %s", rep.Manifest.Archive.Name)
 			a.fail("verify", "sealed set does not match the archive; both kept", err, "archive", path, "sealed", files.Sealed)
+			a.record(Event{Action: "verify", Archive: path, Sealed: files.Sealed, Manifest: rep.Manifest, Err: err})
 			return nil, err
 		case ctx.Err() != nil:
 			return nil, ctx.Err()
@@ -428,6 +449,7 @@ func (a *Agent) ensureSealed(ctx context.Context, path, name string, files seal.
 	recs, signer, reason, err := a.sealer()
 	if err != nil {
 		a.fail(reason, "cannot seal; plaintext kept", err, "archive", path)
+		a.record(Event{Action: "seal", Archive: path, Sealed: files.Sealed, Err: err})
 		return nil, err
 	}
 	if state.any() {
@@ -449,6 +471,7 @@ func (a *Agent) ensureSealed(ctx context.Context, path, name string, files seal.
 	if err != nil {
 		if ctx.Err() == nil {
 			a.fail("seal", "seal failed; plaintext kept", err, "archive", path)
+			a.record(Event{Action: "seal", Archive: path, Sealed: files.Sealed, Err: err})
 		}
 		return nil, err
 	}
@@ -457,6 +480,7 @@ func (a *Agent) ensureSealed(ctx context.Context, path, name string, files seal.
 	if !statSet(files).complete(signer != nil) || !res.ReadBack {
 		err := errors.New("sealed set incomplete after sealing")
 		a.fail("verify", "seal", err, "archive", path)
+		a.record(Event{Action: "seal", Archive: path, Sealed: files.Sealed, Err: err})
 		return nil, err
 	}
 	a.m.sealed.Inc()
@@ -464,7 +488,11 @@ func (a *Agent) ensureSealed(ctx context.Context, path, name string, files seal.
 	a.m.lastSuccess.SetToCurrentTime()
 	a.log.Info("sealed", "archive", path, "sealed", files.Sealed, "bytes", res.Manifest.Archive.Size,
 		"sha256", res.Manifest.Sealed.SHA256, "seconds", time.Since(start).Seconds())
-	a.record(Event{Action: "seal", Archive: path, Sealed: files.Sealed, SHA256: res.Manifest.Sealed.SHA256})
+	ev := Event{Action: "seal", Archive: path, Sealed: files.Sealed, SHA256: res.Manifest.Sealed.SHA256, Manifest: res.Manifest}
+	if signer != nil {
+		ev.Signer = keys.SSHFingerprint(signer.PublicKey())
+	}
+	a.record(ev)
 	a.rememberVerified(name, files.Sealed, res.Manifest)
 	return res.Manifest, nil
 }

@@ -34,11 +34,14 @@ type Config struct {
 	Retention RetentionConfig `yaml:"retention"`
 	// MetricsAddr, when set, serves /metrics, /healthz, /readyz, /pubkey.
 	MetricsAddr string `yaml:"metrics_addr"`
-	// AuditLog is handed to the audit recorder (see Recorder).
+	// AuditLog, when set, is the audit log every action is appended to;
+	// the agent also runs the access monitor on the directory then.
 	AuditLog string `yaml:"audit_log"`
-	// Upload belongs to the transfer feature; it is accepted and kept
-	// as is so that one config serves both.
-	Upload yaml.Node `yaml:"upload"`
+	// AuditKey is the key (from ckpt audit keygen) that signs the audit
+	// log's checkpoints; without it the log has no signed checkpoints.
+	AuditKey string `yaml:"audit_key"`
+	// Upload, when set, sends every sealed set to a store.
+	Upload *UploadConfig `yaml:"upload"`
 	// Workers bounds concurrent seals (default 2).
 	Workers int `yaml:"workers"`
 	// Settle is how long an archive's size must stay the same before it
@@ -60,6 +63,24 @@ type SealConfig struct {
 	SignKey        string   `yaml:"sign_key"`
 	OutputDir      string   `yaml:"output_dir"`
 	KeepPlaintext  Duration `yaml:"keep_plaintext"`
+}
+
+// UploadConfig says where sealed sets go after they are sealed and
+// verified.
+type UploadConfig struct {
+	// Destination is s3://BUCKET/PREFIX/ or oci://REGISTRY/REPO.
+	Destination string `yaml:"destination"`
+	// KeepLocal keeps the local sealed set after a verified upload
+	// (default true). With false the set is deleted once the store holds
+	// it whole and its plaintext is gone.
+	KeepLocal *bool `yaml:"keep_local"`
+	// Retries is how many times one upload retries a failed request
+	// (default 3); whole uploads that fail are retried with backoff.
+	Retries *int `yaml:"retries"`
+	// Endpoint and Region are the S3 endpoint URL and region; without
+	// them the AWS environment and shared config decide.
+	Endpoint string `yaml:"endpoint"`
+	Region   string `yaml:"region"`
 }
 
 // RetentionConfig is the checkpoint-restore-operator's policy model plus
@@ -249,6 +270,14 @@ func (c *Config) Validate() error {
 	}
 	if c.Seal.RecipientsFile == "" {
 		errs = append(errs, errors.New("seal.recipients_file: required: the agent seals every archive to these recipients"))
+	}
+	if u := c.Upload; u != nil {
+		if !strings.HasPrefix(u.Destination, "s3://") && !strings.HasPrefix(u.Destination, "oci://") {
+			errs = append(errs, fmt.Errorf("upload.destination: want s3://BUCKET/PREFIX/ or oci://REGISTRY/REPO, not %q", u.Destination))
+		}
+		if u.Retries != nil && (*u.Retries < 0 || *u.Retries > 100) {
+			errs = append(errs, fmt.Errorf("upload.retries: want 0 to 100, not %d", *u.Retries))
+		}
 	}
 	if c.Workers < 1 || c.Workers > 64 {
 		errs = append(errs, fmt.Errorf("workers: want 1 to 64, not %d", c.Workers))

@@ -71,10 +71,25 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
-// The upload section belongs to the transfer feature: accepted whole.
-func TestConfigAcceptsUpload(t *testing.T) {
-	if _, err := ParseConfig([]byte("seal: {recipients_file: /r}\nupload:\n  s3: {bucket: b}\n")); err != nil {
+// The upload section is decoded strictly.
+func TestConfigUpload(t *testing.T) {
+	c, err := ParseConfig([]byte("seal: {recipients_file: /r}\nupload:\n  destination: s3://b/p/\n  keep_local: false\n  retries: 2\n  endpoint: http://127.0.0.1:9000\n  region: us-east-1\n"))
+	if err != nil {
 		t.Fatal(err)
+	}
+	u := c.Upload
+	if u == nil || u.Destination != "s3://b/p/" || u.KeepLocal == nil || *u.KeepLocal || *u.Retries != 2 || u.Endpoint != "http://127.0.0.1:9000" || u.Region != "us-east-1" {
+		t.Fatalf("upload = %+v", u)
+	}
+	for _, bad := range []string{
+		"upload:\n  s3: {bucket: b}\n",                       // unknown key
+		"upload:\n  destination: /tmp/x\n",                   // not a store
+		"upload:\n  destination: s3://b/\n  keep_local: 3\n", // wrong type
+		"upload:\n  destination: s3://b/\n  retries: -1\n",
+	} {
+		if _, err := ParseConfig([]byte("seal: {recipients_file: /r}\n" + bad)); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
 	}
 }
 

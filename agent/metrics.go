@@ -15,16 +15,18 @@ import (
 
 // metrics are the agent's Prometheus series, on a registry of its own.
 type metrics struct {
-	reg         *prometheus.Registry
-	seen        prometheus.Counter
-	sealed      prometheus.Counter
-	sealedBytes prometheus.Counter
-	shredded    *prometheus.CounterVec
-	pruned      *prometheus.CounterVec
-	failed      *prometheus.CounterVec
-	stuck       prometheus.Gauge
-	dwell       prometheus.Histogram
-	lastSuccess prometheus.Gauge
+	reg           *prometheus.Registry
+	seen          prometheus.Counter
+	sealed        prometheus.Counter
+	sealedBytes   prometheus.Counter
+	shredded      *prometheus.CounterVec
+	pruned        *prometheus.CounterVec
+	failed        *prometheus.CounterVec
+	stuck         prometheus.Gauge
+	dwell         prometheus.Histogram
+	lastSuccess   prometheus.Gauge
+	uploaded      prometheus.Counter
+	uploadedBytes prometheus.Counter
 }
 
 func newMetrics(queue func() float64) *metrics {
@@ -60,10 +62,16 @@ func newMetrics(queue func() float64) *metrics {
 			Name: "ckpt_agent_last_success_timestamp_seconds", Help: "When an archive was last sealed (Unix time).",
 		}),
 	}
+	m.uploaded = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ckpt_agent_uploads_total", Help: "Sealed sets uploaded and confirmed whole in the store (failures: ckpt_agent_failures_total{reason=\"upload\"}).",
+	})
+	m.uploadedBytes = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "ckpt_agent_uploaded_bytes_total", Help: "Ciphertext bytes uploaded.",
+	})
 	queueLen := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "ckpt_agent_queue_length", Help: "Archives waiting to be checked, sealed or shredded, or being worked on.",
 	}, queue)
-	m.reg.MustRegister(m.seen, m.sealed, m.sealedBytes, m.shredded, m.pruned, m.failed, m.stuck, queueLen, m.dwell, m.lastSuccess,
+	m.reg.MustRegister(m.seen, m.sealed, m.sealedBytes, m.shredded, m.pruned, m.failed, m.stuck, queueLen, m.dwell, m.lastSuccess, m.uploaded, m.uploadedBytes,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, a := range []string{"overwritten", "best-effort"} {
 		m.shredded.WithLabelValues(a)
@@ -75,7 +83,7 @@ func newMetrics(queue func() float64) *metrics {
 }
 
 // failureReasons label ckpt_agent_failures_total.
-var failureReasons = []string{"recipients", "sign_key", "seal", "verify", "shred", "prune", "scan", "audit"}
+var failureReasons = []string{"recipients", "sign_key", "seal", "verify", "shred", "prune", "scan", "audit", "upload"}
 
 // server serves the metrics and health endpoints.
 type server struct {

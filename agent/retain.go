@@ -40,6 +40,11 @@ func (a *Agent) inventory() []Checkpoint {
 			continue
 		}
 		cp.Pinned = exists(filepath.Join(a.cfg.Dir, name+PinSuffix))
+		if a.cfg.Upload != nil && !cp.Pinned {
+			// Not in the store yet: it counts toward the limits, as a pin
+			// does, but is kept until the upload succeeds.
+			cp.Pinned = a.awaitsUpload(name, files)
+		}
 		seen[name] = true
 		cps = append(cps, cp)
 	}
@@ -192,23 +197,30 @@ func (a *Agent) prune(ctx context.Context, p Prune) bool {
 		a.log.Info("would prune", "archive", p.Name, "reason", p.Reason)
 		return true
 	}
+	sha := ""
+	var m *seal.Manifest
+	if data, err := os.ReadFile(files.Manifest); err == nil {
+		if m, err = seal.ParseManifest(data); err == nil {
+			sha = m.Sealed.SHA256
+		} else {
+			m = nil
+		}
+	}
+	assurance := ""
 	if exists(path) {
 		r, err := shred.File(ctx, path, shred.Options{Settle: -1})
 		if err != nil {
 			a.fail("prune", "prune: shred plaintext", err, "archive", path, "status", r.Status)
+			a.record(Event{Action: "prune", Archive: path, Sealed: files.Sealed, Manifest: m, Detail: p.Reason, Assurance: string(r.Assurance), Err: err})
 			return false
 		}
 		a.m.pruned.WithLabelValues("plaintext").Inc()
+		assurance = string(r.Assurance)
 	}
-	sha := ""
 	if exists(files.Sealed) {
-		if data, err := os.ReadFile(files.Manifest); err == nil {
-			if m, err := seal.ParseManifest(data); err == nil {
-				sha = m.Sealed.SHA256
-			}
-		}
 		if err := removeSet(files); err != nil {
 			a.fail("prune", "prune: remove sealed set", err, "sealed", files.Sealed)
+			a.record(Event{Action: "prune", Archive: path, Sealed: files.Sealed, SHA256: sha, Manifest: m, Detail: p.Reason, Err: err})
 			return false
 		}
 		a.m.pruned.WithLabelValues("sealed").Inc()
@@ -218,7 +230,13 @@ func (a *Agent) prune(ctx context.Context, p Prune) bool {
 	delete(a.items, p.Name)
 	delete(a.verified, p.Name)
 	a.mu.Unlock()
+	if a.cfg.Upload != nil {
+		os.Remove(a.uploadMarker(p.Name))
+		a.mu.Lock()
+		delete(a.uploaded, p.Name)
+		a.mu.Unlock()
+	}
 	a.log.Info("pruned", "archive", p.Name, "reason", p.Reason)
-	a.record(Event{Action: "prune", Archive: path, Sealed: files.Sealed, SHA256: sha, Detail: p.Reason})
+	a.record(Event{Action: "prune", Archive: path, Sealed: files.Sealed, SHA256: sha, Manifest: m, Detail: p.Reason, Assurance: assurance})
 	return true
 }

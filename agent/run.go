@@ -39,6 +39,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		defer srv.shutdown()
 		a.log.Info("serving metrics", "addr", srv.Addr())
 	}
+	if a.audit != nil {
+		a.monitor(ctx, a.audit)
+	}
 	a.log.Info("watching", "dir", a.cfg.Dir, "output_dir", a.outDir, "node", a.node, "workers", a.cfg.Workers)
 
 	s := newSchedule()
@@ -72,6 +75,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			case <-ctx.Done():
 				return
 			case <-retain:
+				a.uploadAll(ctx, s)
 				a.retain(ctx, s)
 			}
 		}
@@ -139,6 +143,10 @@ type Summary struct {
 	InGrace    int `json:"in_grace"`
 	Failed     int `json:"failed"`
 	Pruned     int `json:"pruned"`
+	// Uploaded and UploadFailed count sealed sets sent to the upload
+	// destination, and those that stay local for the next run.
+	Uploaded     int `json:"uploaded"`
+	UploadFailed int `json:"upload_failed"`
 }
 
 // Once processes what is in the directory now and applies retention,
@@ -188,6 +196,7 @@ func (a *Agent) Once(ctx context.Context) (Summary, error) {
 	if err := ctx.Err(); err != nil {
 		return sum, err
 	}
+	sum.Uploaded, sum.UploadFailed = a.uploadAll(ctx, nil)
 	sum.Pruned = a.retain(ctx, nil)
 	return sum, nil
 }

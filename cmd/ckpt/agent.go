@@ -46,7 +46,15 @@ Logs are JSON lines on standard error. With metrics_addr, /metrics,
 
 Exit status: 0 after a clean stop (SIGTERM) or a --once run with no
 failures; 50 config invalid; 51 cannot start; 52 --once left archives it
-could not seal or shred (their plaintext is kept).`,
+could not seal, shred or upload (their plaintext, or their local sealed
+set, is kept for the next run).
+
+With audit_log (or CKPT_AUDIT_LOG) every seal, shred, prune, upload and
+failure is appended to the audit log, signed with audit_key (or
+CKPT_AUDIT_KEY); each new signed checkpoint is printed to the log, and,
+with CAP_SYS_ADMIN, every open of a checkpoint file in the directory by
+another process is recorded. With an upload section every sealed set is
+sent to the store once sealed and verified.`,
 		Example: `  ckpt agent --config /etc/ckpt/agent.yaml
   ckpt agent --check-config --config /etc/ckpt/agent.yaml
   ckpt agent --once --config agent.yaml --operator-policy cro.yaml`,
@@ -81,8 +89,11 @@ func runAgent(cmd *cobra.Command, a *app, f *agentFlags) error {
 		}
 		opt.Policy = &p
 	}
-	if cfg.AuditLog != "" {
-		opt.Logger.Warn("audit_log is set, but this build writes no audit log yet; the setting is ignored", "audit_log", cfg.AuditLog)
+	if cfg.AuditLog == "" {
+		cfg.AuditLog = a.getenv(envAuditLog)
+	}
+	if cfg.AuditKey == "" {
+		cfg.AuditKey = a.getenv(envAuditKey)
 	}
 	if f.checkConfig {
 		opt.DryRun = true
@@ -91,6 +102,11 @@ func runAgent(cmd *cobra.Command, a *app, f *agentFlags) error {
 	if err != nil {
 		return withCode(exitAgentStart, err)
 	}
+	defer func() {
+		if err := ag.Close(); err != nil {
+			opt.Logger.Error("audit log", "error", err.Error())
+		}
+	}()
 	if f.checkConfig {
 		if err := ag.CheckSetup(); err != nil {
 			return withCode(exitAgentConfig, err)
@@ -105,9 +121,13 @@ func runAgent(cmd *cobra.Command, a *app, f *agentFlags) error {
 			return err
 		}
 		opt.Logger.Info("done", "archives", sum.Archives, "done", sum.Done, "incomplete", sum.Incomplete,
-			"in_grace", sum.InGrace, "failed", sum.Failed, "pruned", sum.Pruned)
+			"in_grace", sum.InGrace, "failed", sum.Failed, "pruned", sum.Pruned,
+			"uploaded", sum.Uploaded, "upload_failed", sum.UploadFailed)
 		if sum.Failed > 0 {
 			return withCode(exitAgentFailed, fmt.Errorf("%d of %d archives could not be sealed or shredded; their plaintext is kept (see the log)", sum.Failed, sum.Archives))
+		}
+		if sum.UploadFailed > 0 {
+			return withCode(exitAgentFailed, fmt.Errorf("%d sealed sets could not be uploaded; they stay local and are uploaded by a later run (see the log)", sum.UploadFailed))
 		}
 		return nil
 	}
