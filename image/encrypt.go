@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/containers/ocicrypt"
 	"github.com/containers/ocicrypt/blockcipher"
 	"github.com/containers/ocicrypt/config"
+	"github.com/containers/ocicrypt/keywrap/jwe"
 	"github.com/opencontainers/go-digest"
 
 	"github.com/ckpt-dev/ckpt/archive"
@@ -97,10 +97,10 @@ func writeEncrypted(a *archive.Archive, w io.Writer, enc *Encryption) (*encrypte
 	if err != nil {
 		return nil, err
 	}
-	kw := ocicrypt.GetKeyWrapper("jwe")
-	if kw == nil {
-		return nil, errors.New("ocicrypt has no JWE key wrapper")
-	}
+	// The JWE wrapper alone: ocicrypt's root package registers every key
+	// wrapper, which brings gRPC (keyprovider), OpenPGP and PKCS#11 into
+	// the binary that every ckpt command pages in.
+	kw := jwe.NewKeyWrapper()
 	wrapped, err := kw.WrapKeys(enc.ec, priv)
 	if err != nil {
 		return nil, fmt.Errorf("wrapping the layer key: %w", err)
