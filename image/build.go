@@ -77,7 +77,7 @@ type Options struct {
 	Insecure bool
 	// Overwrite replaces an existing docker-archive file.
 	Overwrite bool
-	// Encrypt, when set, encrypts the layer with ocicrypt (oci-layout
+	// Encrypt, when set, encrypts the layer in ocicrypt's format (oci-layout
 	// targets only).
 	Encrypt *Encryption
 }

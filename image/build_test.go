@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -226,7 +228,17 @@ func TestEncryptedLayout(t *testing.T) {
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub})
 	privFile := filepath.Join(t.TempDir(), "priv.pem")
 	os.WriteFile(privFile, pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(priv)}), 0o600)
-	enc, err := image.NewJWE([][]byte{pubPEM})
+	// A second recipient with an EC key, which takes ECDH-ES+A256KW
+	// (PKCS#8: ocicrypt does not read SEC 1 "EC PRIVATE KEY" files).
+	ecPriv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecPub, _ := x509.MarshalPKIXPublicKey(&ecPriv.PublicKey)
+	ecDER, _ := x509.MarshalPKCS8PrivateKey(ecPriv)
+	ecFile := filepath.Join(t.TempDir(), "ec.pem")
+	os.WriteFile(ecFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: ecDER}), 0o600)
+	enc, err := image.NewJWE([][]byte{pubPEM, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: ecPub})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,8 +262,23 @@ func TestEncryptedLayout(t *testing.T) {
 	if !bytes.Contains(raw, []byte(image.MediaTypeEncryptedLayer)) || !bytes.Contains(raw, []byte("org.opencontainers.image.enc.keys.jwe")) {
 		t.Fatalf("manifest: %s", raw)
 	}
-	dec := filepath.Join(t.TempDir(), "dec")
-	skopeo(t, "copy", "--decryption-key", privFile, "oci:"+dir+":simple", "oci:"+dec+":simple")
+	for _, key := range []string{ecFile, privFile} {
+		dec := filepath.Join(t.TempDir(), "dec")
+		skopeo(t, "copy", "--decryption-key", key, "oci:"+dir+":simple", "oci:"+dec+":simple")
+		checkDecrypted(t, dec, plain.LayerDigest)
+	}
+	// Without the key skopeo cannot decrypt (it copies the layer still
+	// encrypted, or refuses); either way no plaintext comes out.
+	other := filepath.Join(t.TempDir(), "other")
+	if out, err := exec.Command("skopeo", "copy", "--decryption-key", privFile+".missing", "oci:"+dir+":simple", "oci:"+other+":simple").CombinedOutput(); err == nil {
+		t.Errorf("skopeo decrypted without the key: %s", out)
+	}
+}
+
+// checkDecrypted compares the layer skopeo decrypted into the layout dec
+// with the plaintext layer's digest.
+func checkDecrypted(t *testing.T, dec, want string) {
+	t.Helper()
 	var m struct {
 		Layers []struct {
 			Digest    string `json:"digest"`
@@ -275,13 +302,7 @@ func TestEncryptedLayout(t *testing.T) {
 	}
 	h := sha256.New()
 	io.Copy(h, r)
-	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != plain.LayerDigest {
-		t.Errorf("decrypted layer %s, plaintext layer %s", got, plain.LayerDigest)
-	}
-	// Without the key skopeo cannot decrypt (it copies the layer still
-	// encrypted, or refuses); either way no plaintext comes out.
-	other := filepath.Join(t.TempDir(), "other")
-	if out, err := exec.Command("skopeo", "copy", "--decryption-key", privFile+".missing", "oci:"+dir+":simple", "oci:"+other+":simple").CombinedOutput(); err == nil {
-		t.Errorf("skopeo decrypted without the key: %s", out)
+	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != want {
+		t.Errorf("decrypted layer %s, plaintext layer %s", got, want)
 	}
 }

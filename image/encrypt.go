@@ -1,17 +1,23 @@
 package image
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/ecdsa"
+	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 
-	"github.com/containers/ocicrypt"
-	"github.com/containers/ocicrypt/blockcipher"
-	"github.com/containers/ocicrypt/config"
-	"github.com/opencontainers/go-digest"
+	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/ckpt-dev/ckpt/archive"
 )
@@ -21,22 +27,91 @@ import (
 // keys in its decryption_keys_path.
 const MediaTypeEncryptedLayer = "application/vnd.oci.image.layer.v1.tar+encrypted"
 
+// The layer encryption is ocicrypt's, written here on go-jose: its block
+// cipher and JWE key wrapper are small, while importing ocicrypt brings
+// PKCS#11 through cgo (and so external linking) and OpenPGP into the one
+// binary every ckpt command pages in at start.
+const (
+	annotationJWEKeys = "org.opencontainers.image.enc.keys.jwe"
+	annotationPubOpts = "org.opencontainers.image.enc.pubopts"
+	// cipherAES256CTR is ocicrypt's only layer cipher: AES-256-CTR with
+	// an HMAC-SHA256 of the ciphertext under the same key.
+	cipherAES256CTR = "AES_256_CTR_HMAC_SHA256"
+)
+
 // Encryption encrypts the layer for JWE recipients (RSA or EC public keys,
 // PEM or JWK), as `skopeo copy --encryption-key jwe:KEY` does.
 type Encryption struct {
-	ec *config.EncryptConfig
+	recipients []jose.Recipient
 }
 
-// NewJWE returns the encryption of a layer to the given public keys.
+// NewJWE returns the encryption of a layer to the given public keys: DER
+// or PEM PKIX keys, or public JWKs.
 func NewJWE(publicKeys [][]byte) (*Encryption, error) {
 	if len(publicKeys) == 0 {
 		return nil, errors.New("no public key to encrypt the layer to")
 	}
-	cc, err := config.EncryptWithJwe(publicKeys)
-	if err != nil {
-		return nil, err
+	enc := &Encryption{}
+	for i, k := range publicKeys {
+		r, err := jweRecipient(k)
+		if err != nil {
+			return nil, fmt.Errorf("public key %d: %w", i+1, err)
+		}
+		enc.recipients = append(enc.recipients, r)
 	}
-	return &Encryption{ec: cc.EncryptConfig}, nil
+	return enc, nil
+}
+
+// jweRecipient picks the key algorithm as ocicrypt does: RSA-OAEP for RSA,
+// ECDH-ES+A256KW for EC, or the JWK's own "alg" among those ocicrypt
+// decrypts.
+func jweRecipient(data []byte) (jose.Recipient, error) {
+	der := data
+	if b, _ := pem.Decode(data); b != nil {
+		der = b.Bytes
+	}
+	if key, err := x509.ParsePKIXPublicKey(der); err == nil {
+		switch key.(type) {
+		case *ecdsa.PublicKey:
+			return jose.Recipient{Algorithm: jose.ECDH_ES_A256KW, Key: key}, nil
+		default:
+			return jose.Recipient{Algorithm: jose.RSA_OAEP, Key: key}, nil
+		}
+	}
+	var jwk jose.JSONWebKey
+	if err := jwk.UnmarshalJSON(data); err != nil {
+		return jose.Recipient{}, errors.New("neither a PKIX public key (PEM or DER) nor a JWK")
+	}
+	if !jwk.IsPublic() {
+		return jose.Recipient{}, errors.New("the JWK is not a public key")
+	}
+	alg := jose.KeyAlgorithm(jwk.Algorithm)
+	switch alg {
+	case "":
+		alg = jose.RSA_OAEP
+		if _, ok := jwk.Key.(*ecdsa.PublicKey); ok {
+			alg = jose.ECDH_ES_A256KW
+		}
+	case jose.RSA_OAEP, jose.RSA_OAEP_256, jose.ECDH_ES_A128KW, jose.ECDH_ES_A192KW, jose.ECDH_ES_A256KW:
+	default:
+		return jose.Recipient{}, fmt.Errorf("JWE key algorithm %s is not one ocicrypt decrypts", alg)
+	}
+	return jose.Recipient{Algorithm: alg, Key: &jwk}, nil
+}
+
+// privateOptions and publicOptions are ocicrypt's LayerBlockCipherOptions
+// halves, in its JSON: the private half is wrapped to the recipients, the
+// public one is an annotation.
+type privateOptions struct {
+	SymmetricKey  []byte            `json:"symkey"`
+	Digest        string            `json:"digest"`
+	CipherOptions map[string][]byte `json:"cipheroptions"`
+}
+
+type publicOptions struct {
+	Cipher        string            `json:"cipher"`
+	HMAC          []byte            `json:"hmac"`
+	CipherOptions map[string][]byte `json:"cipheroptions"`
 }
 
 // encryptedLayer is what writeEncrypted wrote: the plaintext layer (for
@@ -48,67 +123,74 @@ type encryptedLayer struct {
 	annotations map[string]string
 }
 
+// ctrWriter encrypts what is written to it into w and MACs the ciphertext.
+type ctrWriter struct {
+	w      io.Writer
+	stream cipher.Stream
+	mac    hash.Hash
+	buf    []byte
+}
+
+func (c *ctrWriter) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		chunk := p[:min(len(p), len(c.buf))]
+		out := c.buf[:len(chunk)]
+		c.stream.XORKeyStream(out, chunk)
+		c.mac.Write(out)
+		if _, err := c.w.Write(out); err != nil {
+			return n, err
+		}
+		n += len(chunk)
+		p = p[len(chunk):]
+	}
+	return n, nil
+}
+
 // writeEncrypted walks a once, encrypting the layer as it is written to w.
-// ocicrypt's EncryptLayer wants the plaintext digest before the data; in
-// one pass it is known only at the end, so the block cipher is driven here
-// and the digest put into the options before the keys are wrapped, which is
-// what EncryptLayer's finalizer does.
+// The plaintext digest goes into the wrapped options, so the keys are
+// wrapped only once the layer is written.
 func writeEncrypted(a *archive.Archive, w io.Writer, enc *Encryption) (*encryptedLayer, error) {
-	h, err := blockcipher.NewLayerBlockCipherHandler()
+	key := make([]byte, 32)
+	nonce := make([]byte, aes.BlockSize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
 	}
-	pr, pw := io.Pipe()
-	encReader, fin, err := h.Encrypt(pr, blockcipher.AES256CTR)
-	if err != nil {
-		return nil, err
-	}
-	type walked struct {
-		l   *Layer
-		err error
-	}
-	done := make(chan walked, 1)
-	go func() {
-		l, err := WriteLayer(a, pw)
-		pw.CloseWithError(err)
-		done <- walked{l, err}
-	}()
 	hash := sha256.New()
 	cw := &countWriter{w: io.MultiWriter(w, hash)}
-	_, cerr := io.Copy(cw, encReader)
-	pr.CloseWithError(errors.New("encryption stopped"))
-	wk := <-done
-	if wk.err != nil {
-		return nil, wk.err
-	}
-	if cerr != nil {
-		return nil, cerr
-	}
-	opts, err := fin()
+	ctr := &ctrWriter{w: cw, stream: cipher.NewCTR(block, nonce), mac: hmac.New(sha256.New, key), buf: make([]byte, 32<<10)}
+	l, err := WriteLayer(a, ctr)
 	if err != nil {
 		return nil, err
 	}
-	opts.Private.Digest = digest.NewDigestFromBytes(digest.SHA256, wk.l.SHA256[:])
-	priv, err := json.Marshal(opts.Private)
+	priv, err := json.Marshal(privateOptions{SymmetricKey: key, Digest: "sha256:" + hex.EncodeToString(l.SHA256[:]),
+		CipherOptions: map[string][]byte{"nonce": nonce}})
 	if err != nil {
 		return nil, err
 	}
-	pub, err := json.Marshal(opts.Public)
+	pub, err := json.Marshal(publicOptions{Cipher: cipherAES256CTR, HMAC: ctr.mac.Sum(nil), CipherOptions: map[string][]byte{}})
 	if err != nil {
 		return nil, err
 	}
-	kw := ocicrypt.GetKeyWrapper("jwe")
-	if kw == nil {
-		return nil, errors.New("ocicrypt has no JWE key wrapper")
-	}
-	wrapped, err := kw.WrapKeys(enc.ec, priv)
+	encrypter, err := jose.NewMultiEncrypter(jose.A256GCM, enc.recipients, nil)
 	if err != nil {
 		return nil, fmt.Errorf("wrapping the layer key: %w", err)
 	}
-	l := &encryptedLayer{plain: wk.l, size: cw.n, annotations: map[string]string{
-		kw.GetAnnotationID():                   base64.StdEncoding.EncodeToString(wrapped),
-		"org.opencontainers.image.enc.pubopts": base64.StdEncoding.EncodeToString(pub),
+	obj, err := encrypter.Encrypt(priv)
+	if err != nil {
+		return nil, fmt.Errorf("wrapping the layer key: %w", err)
+	}
+	el := &encryptedLayer{plain: l, size: cw.n, annotations: map[string]string{
+		annotationJWEKeys: base64.StdEncoding.EncodeToString([]byte(obj.FullSerialize())),
+		annotationPubOpts: base64.StdEncoding.EncodeToString(pub),
 	}}
-	hash.Sum(l.sha256[:0])
-	return l, nil
+	hash.Sum(el.sha256[:0])
+	return el, nil
 }

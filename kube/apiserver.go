@@ -10,9 +10,13 @@ import (
 	"strings"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -31,7 +35,12 @@ type ClusterConfig struct {
 
 // Cluster is a connection to an API server.
 type Cluster struct {
-	Client kubernetes.Interface
+	// client speaks core/v1 at /api/v1; rbac and authorization requests
+	// set their own path. A REST client with only the three groups kube
+	// uses, rather than client-go's clientset, keeps every API group's
+	// typed client (tens of MB of code, paged in at start by every ckpt
+	// command) out of the binary.
+	client *rest.RESTClient
 	// Namespace is the namespace of the context (or the override).
 	Namespace string
 	// Host is the API server's URL.
@@ -79,11 +88,34 @@ func Connect(cfg ClusterConfig) (*Cluster, error) {
 	if c.ca == "" && len(rc.TLSClientConfig.CAData) > 0 {
 		c.ca = "the kubeconfig's certificate-authority-data"
 	}
-	c.Client, err = kubernetes.NewForConfig(rc)
+	c.client, err = newRESTClient(rc)
 	if err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// API paths of the groups other than core.
+const (
+	rbacPath          = "/apis/rbac.authorization.k8s.io/v1"
+	authorizationPath = "/apis/authorization.k8s.io/v1"
+)
+
+// newRESTClient returns a core/v1 client whose codecs know core/v1,
+// rbac/v1 and authorization/v1: the request bodies kube sends need their
+// kind and version, and errors decode as metav1.Status.
+func newRESTClient(rc *rest.Config) (*rest.RESTClient, error) {
+	scheme := runtime.NewScheme()
+	for _, add := range []func(*runtime.Scheme) error{corev1.AddToScheme, rbacv1.AddToScheme, authorizationv1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			return nil, err
+		}
+	}
+	cfg := *rc
+	cfg.GroupVersion = &corev1.SchemeGroupVersion
+	cfg.APIPath = "/api"
+	cfg.NegotiatedSerializer = serializer.NewCodecFactory(scheme).WithoutConversion()
+	return rest.RESTClientFor(&cfg)
 }
 
 // describeUser names the kubeconfig user a context uses and how it
@@ -146,7 +178,8 @@ func (c *Cluster) Checkpoint(ctx context.Context, req Request) (*Result, error) 
 		defer cancel()
 	}
 	start := time.Now()
-	pod, err := c.Client.CoreV1().Pods(req.Namespace).Get(ctx, req.Pod, metav1.GetOptions{})
+	pod := &corev1.Pod{}
+	err := c.client.Get().Namespace(req.Namespace).Resource("pods").Name(req.Pod).Do(ctx).Into(pod)
 	if err != nil {
 		e := c.apiError(err, req)
 		var ke *Error
@@ -170,7 +203,7 @@ func (c *Cluster) Checkpoint(ctx context.Context, req Request) (*Result, error) 
 		}
 		req.Container = names[0]
 	}
-	r := c.Client.CoreV1().RESTClient().Post().
+	r := c.client.Post().
 		Resource("nodes").Name(node).SubResource("proxy").
 		Suffix("checkpoint", req.Namespace, req.Pod, req.Container)
 	if s := req.timeoutSeconds(); s > 0 {

@@ -9,7 +9,8 @@ import (
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 // Access is one SelfSubjectAccessReview answer for the caller.
@@ -54,37 +55,38 @@ var reviews = []struct{ verb, resource, sub string }{
 // caller may do. dir is the nodes' checkpoint directory.
 func (c *Cluster) Doctor(ctx context.Context, dir string) (*ClusterReport, error) {
 	var p Policy
-	rb := c.Client.RbacV1()
-	crs, err := rb.ClusterRoles().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, c.listError(err, "clusterroles")
+	lists := []struct {
+		what, path string
+		into       runtime.Object
+	}{
+		{"clusterroles", rbacPath, &rbacv1.ClusterRoleList{}},
+		{"clusterrolebindings", rbacPath, &rbacv1.ClusterRoleBindingList{}},
+		{"roles", rbacPath, &rbacv1.RoleList{}},
+		{"rolebindings", rbacPath, &rbacv1.RoleBindingList{}},
+		{"pods", "", &corev1.PodList{}},
 	}
-	p.ClusterRoles = crs.Items
-	crbs, err := rb.ClusterRoleBindings().List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, c.listError(err, "clusterrolebindings")
+	for _, l := range lists {
+		r := c.client.Get()
+		if l.path != "" {
+			r = r.AbsPath(l.path)
+		}
+		if err := r.Resource(l.what).Do(ctx).Into(l.into); err != nil {
+			return nil, c.listError(err, l.what)
+		}
 	}
-	p.ClusterRoleBindings = crbs.Items
-	rs, err := rb.Roles("").List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, c.listError(err, "roles")
-	}
-	p.Roles = rs.Items
-	rbs, err := rb.RoleBindings("").List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, c.listError(err, "rolebindings")
-	}
-	p.RoleBindings = rbs.Items
-	pods, err := c.Client.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
-	if err != nil {
-		return nil, c.listError(err, "pods")
-	}
+	p.ClusterRoles = lists[0].into.(*rbacv1.ClusterRoleList).Items
+	p.ClusterRoleBindings = lists[1].into.(*rbacv1.ClusterRoleBindingList).Items
+	p.Roles = lists[2].into.(*rbacv1.RoleList).Items
+	p.RoleBindings = lists[3].into.(*rbacv1.RoleBindingList).Items
+	pods := lists[4].into.(*corev1.PodList)
 	var access []Access
 	for _, r := range reviews {
-		rev, err := c.Client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
-			Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
-				Verb: r.verb, Resource: r.resource, Subresource: r.sub}},
-		}, metav1.CreateOptions{})
+		rev := &authorizationv1.SelfSubjectAccessReview{}
+		err := c.client.Post().AbsPath(authorizationPath).Resource("selfsubjectaccessreviews").
+			Body(&authorizationv1.SelfSubjectAccessReview{
+				Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
+					Verb: r.verb, Resource: r.resource, Subresource: r.sub}},
+			}).Do(ctx).Into(rev)
 		res := r.resource
 		if r.sub != "" {
 			res += "/" + r.sub
