@@ -22,13 +22,15 @@ fi
 $as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
 $as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	ca-certificates curl unzip git make \
-	age openssh-client gdb e2fsprogs xfsprogs btrfs-progs bsdextrautils binutils
+	age openssh-client gdb e2fsprogs xfsprogs btrfs-progs bsdextrautils binutils \
+	time cryptsetup-bin docker-registry skopeo
 
+install_go() {
 want=$(sed -n 's/^go \([0-9]*\.[0-9]*\).*/\1/p' go.mod)
 have=$(go env GOVERSION 2>/dev/null | sed -n 's/^go\([0-9]*\.[0-9]*\).*/\1/p' || true)
 if [ -n "$have" ] && [ "$(printf '%s\n%s\n' "$want" "$have" | sort -V | head -n1)" = "$want" ]; then
 	echo "setup-debian: $(go version)"
-	exit 0
+	return 0
 fi
 
 # Go releases are also served by the module proxy, as the module
@@ -63,3 +65,14 @@ $as_root mv "$goroot" /usr/local/go
 $as_root chown -R root:root /usr/local/go
 $as_root ln -sf /usr/local/go/bin/go /usr/local/go/bin/gofmt /usr/local/bin/
 echo "setup-debian: $(/usr/local/go/bin/go version) in /usr/local/go, linked from /usr/local/bin"
+}
+install_go
+
+# MinIO, the real S3 server the transfer tests start: built once from the
+# module proxy into /var/cache/ckpt/bin (as .ci/run does), a few minutes.
+if [ ! -x /var/cache/ckpt/bin/minio ]; then
+	gobin=$(command -v go || echo /usr/local/go/bin/go)
+	$as_root mkdir -p /var/cache/ckpt/bin
+	(cd / && $as_root env GOBIN=/var/cache/ckpt/bin "$gobin" install github.com/minio/minio@latest)
+	echo "setup-debian: MinIO in /var/cache/ckpt/bin"
+fi
