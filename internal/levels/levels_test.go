@@ -77,15 +77,15 @@ func TestCheckFindsViolations(t *testing.T) {
 		t.Errorf("allowed imports refused:\n%s", strings.Join(problems, "\n"))
 	}
 	for from, to := range map[string]string{
-		"archive":          "crypto/seal",      // the archive knows age only through an interface
-		"criu":             "archive",          // upward
-		"scan":             "agent",            // a domain package on a capability
-		"internal/testgen": "cmd/ckpt",         // nothing imports cmd
-		"agent":            "cmd/ckpt",         // nothing imports cmd
-		"shred":            "crypto/keys",      // same level
-		"diff":             "scan",             // same level
-		"proc":             "mem",              // the page index lives in criu
-		"tools/gen":        "archive",          // a folder ARCHITECTURE.md does not place
+		"archive":          "crypto/seal", // the archive knows age only through an interface
+		"criu":             "archive",     // upward
+		"scan":             "agent",       // a domain package on a capability
+		"internal/testgen": "cmd/ckpt",    // nothing imports cmd
+		"agent":            "cmd/ckpt",    // nothing imports cmd
+		"shred":            "crypto/keys", // same level
+		"diff":             "scan",        // same level
+		"proc":             "mem",         // the page index lives in criu
+		"tools/gen":        "archive",     // a folder ARCHITECTURE.md does not place
 	} {
 		problems, _ := r.check(map[string][]string{from: {to}})
 		if len(problems) != 1 {
