@@ -51,7 +51,7 @@ func ParseRecipient(s string) (Recipient, error) {
 	switch {
 	case strings.HasPrefix(strings.ToUpper(s), "AGE-SECRET-KEY-"):
 		// Never echo it: it is a secret.
-		return Recipient{}, errors.New("this is an age secret key (an identity), not a recipient; `ckpt keygen -y KEYFILE` prints its recipient")
+		return Recipient{}, ErrIdentityNotRecipient
 	case strings.HasPrefix(s, "age1tag"):
 		return Recipient{}, fmt.Errorf("tagged recipients (%s) are not supported", abbrev(s))
 	case strings.HasPrefix(s, "age1pq1"):
@@ -98,6 +98,10 @@ func parseSSHRecipient(s string) (Recipient, error) {
 	}
 	return Recipient{Recipient: r, Type: pub.Type(), Fingerprint: SSHFingerprint(pub), key: string(ssh.MarshalAuthorizedKey(pub))}, nil
 }
+
+// ErrIdentityNotRecipient is a secret key given where a recipient (its
+// public half) belongs. The error never echoes the key.
+var ErrIdentityNotRecipient = errors.New("this is an age secret key (an identity), not a recipient")
 
 var errUnsupportedSSH = errors.New("age can only encrypt to ssh-ed25519 and ssh-rsa keys, not to this")
 
