@@ -13,6 +13,8 @@ import (
 	"filippo.io/age"
 	"filippo.io/age/agessh"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/ckpt-dev/ckpt/internal/lines"
 )
 
 // Recipient types, named as the stanzas age writes into a file's header, so
@@ -130,13 +132,8 @@ func ParseRecipientsFile(name string, r io.Reader) (recs []Recipient, skipped []
 	lr := &io.LimitedReader{R: r, N: maxRecipientsFile + 1}
 	sc := bufio.NewScanner(lr)
 	sc.Buffer(make([]byte, 0, 4096), maxLine+1)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
+	content := lines.New(sc)
+	for n, line := range content.All() {
 		if !utf8.ValidString(line) {
 			return nil, nil, fmt.Errorf("%s: line %d: not valid UTF-8", name, n)
 		}
@@ -155,7 +152,7 @@ func ParseRecipientsFile(name string, r io.Reader) (recs []Recipient, skipped []
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, nil, fmt.Errorf("%s: line %d: too long", name, n+1)
+			return nil, nil, fmt.Errorf("%s: line %d: too long", name, content.N()+1)
 		}
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
