@@ -12,6 +12,7 @@ import (
 
 	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/criu"
+	"github.com/ckpt-dev/ckpt/internal/ctxio"
 	"github.com/ckpt-dev/ckpt/mem"
 	"github.com/ckpt-dev/ckpt/proc"
 )
@@ -111,7 +112,7 @@ func (d *Differ) Read(ctx context.Context, a *archive.Archive) (*Snapshot, error
 				}
 				return nil
 			}
-			r = ctxReader{ctx, r}
+			r = ctxio.Reader(ctx, r)
 			hw := newPageHasher(d.seed, ix)
 			var ae *mem.ArgsEnv
 			if m := criu.First[*mm.MmEntry](c.Images, fmt.Sprintf("mm-%d.img", pid)); pid != 0 && m != nil {
@@ -142,7 +143,7 @@ func (d *Differ) Read(ctx context.Context, a *archive.Archive) (*Snapshot, error
 		RootFS: func(c *archive.Checkpoint, f *archive.ListedFile, r io.Reader) error {
 			var h maphash.Hash
 			h.SetSeed(d.seed)
-			if _, err := io.Copy(&h, ctxReader{ctx, r}); err != nil {
+			if _, err := io.Copy(&h, ctxio.Reader(ctx, r)); err != nil {
 				return err
 			}
 			if content[c.Prefix] == nil {

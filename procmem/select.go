@@ -14,6 +14,7 @@ import (
 
 	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/criu"
+	"github.com/ckpt-dev/ckpt/internal/ctxio"
 	"github.com/ckpt-dev/ckpt/mem"
 	"github.com/ckpt-dev/ckpt/proc"
 )
@@ -212,7 +213,7 @@ func (pg *pages) process(c *archive.Checkpoint, pid uint32, ix *criu.PageIndex, 
 	if !shmem {
 		pg.seen[key{c.Prefix, pid}] = true
 	}
-	return pg.fn(c, pid, shmid, ix, watch(pg.ctx, r, pg.progress))
+	return pg.fn(c, pid, shmid, ix, ctxio.Watch(pg.ctx, r, pg.progress))
 }
 
 // shmemID returns the segment id of a shared memory pagemap image.
