@@ -1,6 +1,6 @@
 package shred
 
-// facts are what assessment gathered about one file. The rules in the
+// facts are what assessment gathered about one file. The rules in
 // filesystems.go turn them into findings; keeping the gathering (syscalls,
 // /proc, /sys) apart from the judging lets the rules be tested on any
 // combination of facts.
