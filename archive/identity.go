@@ -3,6 +3,7 @@ package archive
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -148,8 +149,8 @@ type Network struct {
 // network.status, by name.
 func podmanNetworks(ns metadata.PodmanNetworkStatus) []Network {
 	out := []Network{}
-	for _, name := range sortedKeys(ns) {
-		for _, ifname := range sortedKeys(ns[name].Interfaces) {
+	for _, name := range slices.Sorted(maps.Keys(ns)) {
+		for _, ifname := range slices.Sorted(maps.Keys(ns[name].Interfaces)) {
 			iface := ns[name].Interfaces[ifname]
 			n := Network{Name: name, Interface: ifname, IPs: []string{}, MAC: iface.MacAddress, Gateways: []string{}}
 			for _, sn := range iface.Subnets {

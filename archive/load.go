@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -446,7 +447,7 @@ func pagesID(name string) (uint32, bool) {
 }
 
 func (l *loader) finish() error {
-	for _, p := range sortedKeys(l.byPrefix) {
+	for _, p := range slices.Sorted(maps.Keys(l.byPrefix)) {
 		c := l.byPrefix[p]
 		if c.Metadata.Config == nil && c.Metadata.Spec == nil && c.Images.Len() == 0 && len(c.Pages) == 0 {
 			continue // e.g. only a stray log: not a container
@@ -521,10 +522,10 @@ func (l *loader) fallbacks(c *Checkpoint) {
 
 func podFrom(po *metadata.CheckpointedPodOptions) *Pod {
 	p := &Pod{Options: &PodOptions{Version: po.Version}}
-	for _, k := range sortedKeys(po.Annotations) {
+	for _, k := range slices.Sorted(maps.Keys(po.Annotations)) {
 		p.Options.Annotations = append(p.Options.Annotations, KeyValue{k, po.Annotations[k]})
 	}
-	p.Containers = sortedKeys(po.Containers)
+	p.Containers = append([]string{}, slices.Sorted(maps.Keys(po.Containers))...) // [] in JSON, never null
 	return p
 }
 

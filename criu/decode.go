@@ -62,6 +62,20 @@ func WriteJSON(w io.Writer, r io.Reader, opt JSONOptions) error {
 	return bw.Flush()
 }
 
+// PayloadLimitError is a payload larger than the decoder may hold in
+// memory to render it.
+type PayloadLimitError struct {
+	Size  int64 // -1 when the image does not say
+	Limit int64
+}
+
+func (e *PayloadLimitError) Error() string {
+	if e.Size < 0 {
+		return fmt.Sprintf("payload exceeds the %d-byte limit", e.Limit)
+	}
+	return fmt.Sprintf("payload of %d bytes exceeds the %d-byte limit", e.Size, e.Limit)
+}
+
 // payloadJSON renders the payload of the entry just read, in crit's forms.
 func payloadJSON(rd *Reader, m proto.Message, noPayload bool, max int64) (*Member, error) {
 	if msgs := rd.QueueMessages(); msgs != nil {
@@ -79,14 +93,14 @@ func payloadJSON(rd *Reader, m proto.Message, noPayload bool, max int64) (*Membe
 		return &Member{"extra_size", n}, nil
 	}
 	if n > max {
-		return nil, rd.errorf("payload of %d bytes exceeds the %d-byte limit (show sizes only with --no-payload)", n, max)
+		return nil, rd.errorf("%w", &PayloadLimitError{Size: n, Limit: max})
 	}
 	data, err := io.ReadAll(io.LimitReader(p, max+1))
 	if err != nil {
 		return nil, rd.errorf("payload: %w", err)
 	}
 	if int64(len(data)) > max {
-		return nil, rd.errorf("payload exceeds the %d-byte limit (show sizes only with --no-payload)", max)
+		return nil, rd.errorf("%w", &PayloadLimitError{Size: -1, Limit: max})
 	}
 	if int64(len(data)) < n && !rd.toEnd {
 		return nil, rd.errorf("payload: %w", io.ErrUnexpectedEOF)

@@ -10,9 +10,9 @@ import (
 	"testing"
 
 	"github.com/ckpt-dev/ckpt/archive"
+	"github.com/ckpt-dev/ckpt/criu"
 	"github.com/ckpt-dev/ckpt/internal/benchutil"
 	"github.com/ckpt-dev/ckpt/internal/testgen"
-	"github.com/ckpt-dev/ckpt/mem"
 )
 
 // The large benchmarks compare two synthetic archives with 1 GiB of memory
@@ -108,10 +108,10 @@ func BenchmarkDiffCLI1GiB(b *testing.B) {
 // BenchmarkHashPages is the page hashing alone, in memory.
 func BenchmarkHashPages(b *testing.B) {
 	data := make([]byte, 64<<20)
-	for i := 0; i < len(data); i += mem.PageSize {
-		testgen.FillPage(data[i:i+mem.PageSize], testgen.FillRandom, 1, 1, uint64(i))
+	for i := 0; i < len(data); i += criu.PageSize {
+		testgen.FillPage(data[i:i+criu.PageSize], testgen.FillRandom, 1, 1, uint64(i))
 	}
-	ix := &mem.Index{ImageBytes: int64(len(data))}
+	ix := &criu.PageIndex{ImageBytes: int64(len(data))}
 	seed := maphash.MakeSeed()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ckpt-dev/ckpt/archive"
+	"github.com/ckpt-dev/ckpt/criu"
 	"github.com/ckpt-dev/ckpt/mem"
 )
 
@@ -59,7 +60,8 @@ func referencePages(t *testing.T, pathA, pathB string) map[uint32][]pageChange {
 	t.Helper()
 	read := func(path string) map[uint32]map[uint64][32]byte {
 		out := map[uint32]map[uint64][32]byte{}
-		_, err := archive.Load(open(t, path), archive.LoadOptions{Pages: mem.Hook(func(c *archive.Checkpoint, pid uint32, ix *mem.Index, r io.Reader) error {
+		a := open(t, path)
+		_, err := archive.Load(a, archive.LoadOptions{Pages: mem.Pages(a, func(c *archive.Checkpoint, pid uint32, ix *criu.PageIndex, r io.Reader) error {
 			data, err := io.ReadAll(r)
 			if err != nil {
 				return err
@@ -67,15 +69,15 @@ func referencePages(t *testing.T, pathA, pathB string) map[uint32][]pageChange {
 			pages := map[uint64][32]byte{}
 			for _, run := range ix.Runs {
 				for k := uint64(0); k < run.Pages && run.Present(); k++ {
-					off := run.Offset + int64(k)*mem.PageSize
-					pages[run.Start+k*mem.PageSize] = sha256.Sum256(data[off : off+mem.PageSize])
+					off := run.Offset + int64(k)*criu.PageSize
+					pages[run.Start+k*criu.PageSize] = sha256.Sum256(data[off : off+criu.PageSize])
 				}
 			}
 			if pid != 0 {
 				out[pid] = pages
 			}
 			return nil
-		}, nil)})
+		}, mem.PagesOptions{})})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -117,14 +119,14 @@ func expand(t *testing.T, d *PageDiff) []pageChange {
 	var counts = map[string]uint64{}
 	var last uint64
 	for i, r := range d.Runs {
-		if r.End-r.Start != r.Pages*mem.PageSize || r.Pages == 0 {
+		if r.End-r.Start != r.Pages*criu.PageSize || r.Pages == 0 {
 			t.Errorf("run %d: %#x-%#x is not %d pages", i, r.Start, r.End, r.Pages)
 		}
 		if i > 0 && r.Start < last {
 			t.Errorf("run %d at %#x overlaps or precedes the one before (ends %#x)", i, r.Start, last)
 		}
 		last = r.End
-		for a := r.Start; a < r.End; a += mem.PageSize {
+		for a := r.Start; a < r.End; a += criu.PageSize {
 			out = append(out, pageChange{a, r.Change})
 		}
 		counts[r.Change] += r.Pages

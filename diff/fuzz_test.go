@@ -14,7 +14,6 @@ import (
 	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/criu"
 	"github.com/ckpt-dev/ckpt/internal/testgen"
-	"github.com/ckpt-dev/ckpt/mem"
 )
 
 // FuzzRead feeds arbitrary archives to Read: it must fail cleanly or give
@@ -76,7 +75,7 @@ func FuzzComparePages(f *testing.F) {
 var pageContent = func() (h [256]uint64) {
 	seed := maphash.MakeSeed()
 	for c := range h {
-		h[c] = maphash.Bytes(seed, bytes.Repeat([]byte{byte(c)}, mem.PageSize))
+		h[c] = maphash.Bytes(seed, bytes.Repeat([]byte{byte(c)}, criu.PageSize))
 	}
 	return h
 }()
@@ -94,15 +93,15 @@ func fuzzComparePagesBody(t *testing.T, data []byte) {
 		addr := uint64(0x10000)
 		var off int64
 		for ; len(b) >= 4; b = b[4:] {
-			addr += uint64(b[0]%8) * mem.PageSize
+			addr += uint64(b[0]%8) * criu.PageSize
 			n := uint64(b[1]%16) + 1
-			run := mem.Run{Start: addr, Pages: n, Offset: -1, Flags: criu.PageParent}
+			run := criu.PageRun{Start: addr, Pages: n, Offset: -1, Flags: criu.PageParent}
 			if b[2]%2 == 1 {
 				run.Offset, run.Flags = off, criu.PagePresent
-				off += int64(n) * mem.PageSize
+				off += int64(n) * criu.PageSize
 			}
 			for k := range n {
-				a := addr + k*mem.PageSize
+				a := addr + k*criu.PageSize
 				if run.Present() {
 					c := b[3] ^ byte(k%2)
 					pages[a] = int(c)
@@ -112,7 +111,7 @@ func fuzzComparePagesBody(t *testing.T, data []byte) {
 				}
 			}
 			ph.runs = append(ph.runs, run)
-			addr += n * mem.PageSize
+			addr += n * criu.PageSize
 		}
 		return ph, pages
 	}

@@ -6,14 +6,14 @@ import (
 	"io"
 	"slices"
 
-	"github.com/ckpt-dev/ckpt/mem"
+	"github.com/ckpt-dev/ckpt/criu"
 	"github.com/ckpt-dev/ckpt/proc"
 )
 
 // pageHashes is one pagemap with a hash of each page its pages image
 // holds: 8 bytes per page, so a GiB of memory costs 2 MiB.
 type pageHashes struct {
-	runs []mem.Run
+	runs []criu.PageRun
 	// hashes[i] is the hash of the i-th page of the pages image (offset
 	// i*PageSize).
 	hashes []uint64
@@ -36,13 +36,13 @@ const srcChunk = 256 << 10
 // hashes), which saves regrowing the slice; beyond that the hashes grow as
 // pages arrive, so a lying pagemap costs no more than the data that is
 // there.
-func newPageHasher(seed maphash.Seed, ix *mem.Index) *pageHasher {
-	want := ix.ImageBytes / mem.PageSize
+func newPageHasher(seed maphash.Seed, ix *criu.PageIndex) *pageHasher {
+	want := ix.ImageBytes / criu.PageSize
 	return &pageHasher{seed: seed, want: want, out: make([]uint64, 0, min(want, 1<<20))}
 }
 
 // hashes returns the pagemap with the hashes read so far.
-func (h *pageHasher) hashes(ix *mem.Index) *pageHashes {
+func (h *pageHasher) hashes(ix *criu.PageIndex) *pageHashes {
 	return &pageHashes{runs: ix.Runs, hashes: h.out}
 }
 
@@ -53,7 +53,7 @@ type pageHasher struct {
 	out     []uint64
 	written int64 // bytes received
 	partial int   // bytes of an unfinished page in buf
-	buf     [mem.PageSize]byte
+	buf     [criu.PageSize]byte
 }
 
 func (h *pageHasher) Write(p []byte) (int, error) {
@@ -63,15 +63,15 @@ func (h *pageHasher) Write(p []byte) (int, error) {
 		k := copy(h.buf[h.partial:], p)
 		h.partial += k
 		p = p[k:]
-		if h.partial < mem.PageSize {
+		if h.partial < criu.PageSize {
 			return n, nil
 		}
 		h.page(h.buf[:])
 		h.partial = 0
 	}
-	for len(p) >= mem.PageSize {
-		h.page(p[:mem.PageSize])
-		p = p[mem.PageSize:]
+	for len(p) >= criu.PageSize {
+		h.page(p[:criu.PageSize])
+		p = p[criu.PageSize:]
 	}
 	h.partial = copy(h.buf[:], p)
 	return n, nil
@@ -86,7 +86,7 @@ func (h *pageHasher) page(b []byte) {
 // fill hashes the rest of the pages image, as far as the pagemap needs
 // (anything after that is ignored), reading through buf.
 func (h *pageHasher) fill(r io.Reader, buf []byte) error {
-	total := h.want * mem.PageSize
+	total := h.want * criu.PageSize
 	for h.written < total {
 		n, err := io.ReadFull(r, buf[:min(int64(len(buf)), total-h.written)])
 		h.Write(buf[:n])
@@ -133,26 +133,26 @@ func (c *pageCursor) hash(i int64) (uint64, bool) {
 		}
 		return ph.hashes[i], true
 	}
-	if i < 0 || (i+1)*mem.PageSize > ph.size || *ph.fail != nil {
+	if i < 0 || (i+1)*criu.PageSize > ph.size || *ph.fail != nil {
 		return 0, false
 	}
 	if c.hashed && c.last == i {
 		return c.lastH, true
 	}
-	if n := int64(len(c.buf)) / mem.PageSize; len(c.buf) == 0 || i < c.bufAt || i >= c.bufAt+n {
+	if n := int64(len(c.buf)) / criu.PageSize; len(c.buf) == 0 || i < c.bufAt || i >= c.bufAt+n {
 		if c.buf == nil {
 			c.buf = make([]byte, srcChunk)
 		}
-		c.buf = c.buf[:min(srcChunk, ph.size-i*mem.PageSize)]
-		if _, err := ph.src.ReadAt(c.buf, i*mem.PageSize); err != nil {
-			*ph.fail = fmt.Errorf("%s: reading pages at offset %d: %w", ph.name, i*mem.PageSize, err)
+		c.buf = c.buf[:min(srcChunk, ph.size-i*criu.PageSize)]
+		if _, err := ph.src.ReadAt(c.buf, i*criu.PageSize); err != nil {
+			*ph.fail = fmt.Errorf("%s: reading pages at offset %d: %w", ph.name, i*criu.PageSize, err)
 			c.buf = c.buf[:0]
 			return 0, false
 		}
 		c.bufAt = i
 	}
-	o := (i - c.bufAt) * mem.PageSize
-	c.last, c.lastH, c.hashed = i, maphash.Bytes(ph.seed, c.buf[o:o+mem.PageSize]), true
+	o := (i - c.bufAt) * criu.PageSize
+	c.last, c.lastH, c.hashed = i, maphash.Bytes(ph.seed, c.buf[o:o+criu.PageSize]), true
 	return c.lastH, true
 }
 
@@ -163,11 +163,11 @@ func (c *pageCursor) peek() (addr uint64, st pageState, h uint64, ok bool) {
 		return 0, stateAbsent, 0, false
 	}
 	r := c.ph.runs[c.run]
-	addr = r.Start + c.at*mem.PageSize
+	addr = r.Start + c.at*criu.PageSize
 	if !r.Present() {
 		return addr, stateUnknown, 0, true
 	}
-	h, ok = c.hash(r.Offset/mem.PageSize + int64(c.at))
+	h, ok = c.hash(r.Offset/criu.PageSize + int64(c.at))
 	if !ok {
 		return addr, stateUnknown, 0, true
 	}
@@ -240,12 +240,12 @@ func comparePages(a, b *pageHashes, mapsA, mapsB *mappingFinder) *PageDiff {
 	note := func(addr uint64, change string, maps *mappingFinder) {
 		mstart, label, _ := maps.find(addr)
 		if cur.Pages > 0 && cur.End == addr && cur.Change == change && curMap == mstart {
-			cur.End += mem.PageSize
+			cur.End += criu.PageSize
 			cur.Pages++
 			return
 		}
 		flush()
-		cur = PageRun{Start: addr, End: addr + mem.PageSize, Pages: 1, Change: change, Mapping: label}
+		cur = PageRun{Start: addr, End: addr + criu.PageSize, Pages: 1, Change: change, Mapping: label}
 		curMap = mstart
 	}
 	// Present pages are visited one by one (there are no more of them than
@@ -267,7 +267,7 @@ func comparePages(a, b *pageHashes, mapsA, mapsB *mappingFinder) *PageDiff {
 			}
 			n := ca.remaining()
 			if okB {
-				n = min(n, (addrB-addrA)/mem.PageSize)
+				n = min(n, (addrB-addrA)/criu.PageSize)
 			}
 			ca.advance(n)
 			d.NotComparable += n
@@ -280,7 +280,7 @@ func comparePages(a, b *pageHashes, mapsA, mapsB *mappingFinder) *PageDiff {
 			}
 			n := cb.remaining()
 			if okA {
-				n = min(n, (addrA-addrB)/mem.PageSize)
+				n = min(n, (addrA-addrB)/criu.PageSize)
 			}
 			cb.advance(n)
 			d.NotComparable += n

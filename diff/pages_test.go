@@ -10,7 +10,6 @@ import (
 	"testing/iotest"
 
 	"github.com/ckpt-dev/ckpt/criu"
-	"github.com/ckpt-dev/ckpt/mem"
 	"github.com/ckpt-dev/ckpt/proc"
 )
 
@@ -20,12 +19,12 @@ func pagemap(seed maphash.Seed, content func(addr uint64) byte, runs ...[3]uint6
 	ph := &pageHashes{}
 	var off int64
 	for _, r := range runs {
-		run := mem.Run{Start: r[0], Pages: r[1], Offset: -1, Flags: criu.PageParent}
+		run := criu.PageRun{Start: r[0], Pages: r[1], Offset: -1, Flags: criu.PageParent}
 		if r[2] == 1 {
 			run.Offset, run.Flags = off, criu.PagePresent
-			off += int64(r[1]) * mem.PageSize
+			off += int64(r[1]) * criu.PageSize
 			for k := range r[1] {
-				page := bytes.Repeat([]byte{content(r[0] + k*mem.PageSize)}, mem.PageSize)
+				page := bytes.Repeat([]byte{content(r[0] + k*criu.PageSize)}, criu.PageSize)
 				ph.hashes = append(ph.hashes, maphash.Bytes(seed, page))
 			}
 		}
@@ -80,14 +79,14 @@ func TestHugeAbsentRuns(t *testing.T) {
 // depend on how the stream is cut.
 func TestHasherChunking(t *testing.T) {
 	seed := maphash.MakeSeed()
-	data := make([]byte, 5*mem.PageSize)
+	data := make([]byte, 5*criu.PageSize)
 	for i := range data {
 		data[i] = byte(i * 7 / 3)
 	}
-	ix := &mem.Index{Runs: []mem.Run{{Start: 0, Pages: 5, Offset: 0, Flags: criu.PagePresent}}, ImageBytes: int64(len(data))}
+	ix := &criu.PageIndex{Runs: []criu.PageRun{{Start: 0, Pages: 5, Offset: 0, Flags: criu.PagePresent}}, ImageBytes: int64(len(data))}
 	var want []uint64
 	for p := range 5 {
-		want = append(want, maphash.Bytes(seed, data[p*mem.PageSize:(p+1)*mem.PageSize]))
+		want = append(want, maphash.Bytes(seed, data[p*criu.PageSize:(p+1)*criu.PageSize]))
 	}
 	for _, r := range []io.Reader{bytes.NewReader(data), iotest.OneByteReader(bytes.NewReader(data)), iotest.HalfReader(bytes.NewReader(data))} {
 		h := newPageHasher(seed, ix)
@@ -104,7 +103,7 @@ func TestHasherChunking(t *testing.T) {
 	}
 	// A pages image shorter than the pagemap says fails.
 	h := newPageHasher(seed, ix)
-	if err := h.fill(bytes.NewReader(data[:3*mem.PageSize+5]), make([]byte, 4096)); !errors.Is(err, io.ErrUnexpectedEOF) {
+	if err := h.fill(bytes.NewReader(data[:3*criu.PageSize+5]), make([]byte, 4096)); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("short pages image: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/criu"
+	"github.com/ckpt-dev/ckpt/internal/ctxio"
 	"github.com/ckpt-dev/ckpt/mem"
 	"github.com/ckpt-dev/ckpt/proc"
 )
@@ -89,7 +90,7 @@ func (d *Differ) Read(ctx context.Context, a *archive.Archive) (*Snapshot, error
 	buf := make([]byte, 1<<20)
 	contents, err := archive.Load(a, archive.LoadOptions{
 		Limits: d.opt.Limits,
-		Pages: mem.Hook(func(c *archive.Checkpoint, pid uint32, ix *mem.Index, r io.Reader) error {
+		Pages: mem.Pages(a, func(c *archive.Checkpoint, pid uint32, ix *criu.PageIndex, r io.Reader) error {
 			if ra, ok := r.(io.ReaderAt); ok {
 				// Random access: the pages are read again, in address
 				// order, when compared; nothing is held per page.
@@ -111,7 +112,7 @@ func (d *Differ) Read(ctx context.Context, a *archive.Archive) (*Snapshot, error
 				}
 				return nil
 			}
-			r = ctxReader{ctx, r}
+			r = ctxio.Reader(ctx, r)
 			hw := newPageHasher(d.seed, ix)
 			var ae *mem.ArgsEnv
 			if m := criu.First[*mm.MmEntry](c.Images, fmt.Sprintf("mm-%d.img", pid)); pid != 0 && m != nil {
@@ -135,13 +136,14 @@ func (d *Differ) Read(ctx context.Context, a *archive.Archive) (*Snapshot, error
 				argsOf[pidKey{c.Prefix, pid}] = &a
 			}
 			return nil
-		}, func(c *archive.Checkpoint, p *archive.PagesImage) {
+		}, mem.PagesOptions{Orphan: func(c *archive.Checkpoint, p *archive.PagesImage) error {
 			s.warnings = append(s.warnings, fmt.Sprintf("%s: %s: no pagemap refers to it: its pages are not compared", a.Name(), p.Entry.Name))
-		}),
+			return nil
+		}}),
 		RootFS: func(c *archive.Checkpoint, f *archive.ListedFile, r io.Reader) error {
 			var h maphash.Hash
 			h.SetSeed(d.seed)
-			if _, err := io.Copy(&h, ctxReader{ctx, r}); err != nil {
+			if _, err := io.Copy(&h, ctxio.Reader(ctx, r)); err != nil {
 				return err
 			}
 			if content[c.Prefix] == nil {
@@ -180,7 +182,7 @@ func (d *Differ) Read(ctx context.Context, a *archive.Archive) (*Snapshot, error
 			}
 			// No pages image came by. That is fine when the pagemap holds no
 			// present page; otherwise the image is missing.
-			ix, err := mem.NewIndex(c.Images.Get(name))
+			ix, err := criu.NewPageIndex(c.Images.Get(name))
 			if err == nil && ix.ImageBytes == 0 {
 				ct.pages[name] = &pageHashes{runs: ix.Runs}
 				continue

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ckpt-dev/ckpt/criu"
 	"github.com/ckpt-dev/ckpt/internal/testgen"
-	"github.com/ckpt-dev/ckpt/mem"
 )
 
 // The synthetic pairs below are two archives whose specs differ in one
@@ -150,15 +150,15 @@ func TestSyntheticChangedPages(t *testing.T) {
 	b := base()
 	b.Markers = []testgen.Marker{
 		// Across the boundary of the run's second and third pages.
-		{Data: bytes.Repeat([]byte("X"), 200), Process: 0, Vaddr: r1.Vaddr + 2*mem.PageSize - 100},
+		{Data: bytes.Repeat([]byte("X"), 200), Process: 0, Vaddr: r1.Vaddr + 2*criu.PageSize - 100},
 		{Data: []byte("changed"), Process: 1, Vaddr: r2.Vaddr + 8},
 	}
 	pb, _ := gen(t, dir, "b", b, testgen.Gzip)
 	r := diffFiles(t, pa, pb, Options{})
 	requireSummary(t, r, Summary{Processes: Counts{Changed: 2}, Pages: PageCounts{Changed: 3}})
 	want := map[uint32][]PageRun{
-		1: {{Start: r1.Vaddr + mem.PageSize, End: r1.Vaddr + 3*mem.PageSize, Pages: 2, Change: Changed, Mapping: "[anonymous]"}},
-		2: {{Start: r2.Vaddr, End: r2.Vaddr + mem.PageSize, Pages: 1, Change: Changed, Mapping: "[anonymous]"}},
+		1: {{Start: r1.Vaddr + criu.PageSize, End: r1.Vaddr + 3*criu.PageSize, Pages: 2, Change: Changed, Mapping: "[anonymous]"}},
+		2: {{Start: r2.Vaddr, End: r2.Vaddr + criu.PageSize, Pages: 1, Change: Changed, Mapping: "[anonymous]"}},
 		3: {},
 	}
 	for pid, runs := range want {
@@ -205,7 +205,7 @@ func TestSyntheticResizedHeap(t *testing.T) {
 		out := map[uint64]bool{}
 		for _, r := range l.ProcessByPID(1).Pages {
 			for k := uint64(0); r.Offset >= 0 && k < r.Pages; k++ {
-				out[r.Vaddr+k*mem.PageSize] = true
+				out[r.Vaddr+k*criu.PageSize] = true
 			}
 		}
 		return out
@@ -217,7 +217,7 @@ func TestSyntheticResizedHeap(t *testing.T) {
 		switch {
 		case !pA[addr]:
 			added++
-		case addr+mem.PageSize > mk.Vaddr && addr < mk.Vaddr+uint64(len(mk.Data)):
+		case addr+criu.PageSize > mk.Vaddr && addr < mk.Vaddr+uint64(len(mk.Data)):
 			changed++
 		}
 	}
@@ -294,8 +294,8 @@ func TestSyntheticChangedEnv(t *testing.T) {
 			}
 			// "MODE=blue" follows "PATH=/usr/bin:/bin\x00" in the env area.
 			at := lp.EnvStart + uint64(len("PATH=/usr/bin:/bin")+1+len("MODE="))
-			page := at &^ (mem.PageSize - 1)
-			runs := []PageRun{{Start: page, End: page + mem.PageSize, Pages: 1, Change: Changed, Mapping: "[stack]"}}
+			page := at &^ (criu.PageSize - 1)
+			runs := []PageRun{{Start: page, End: page + criu.PageSize, Pages: 1, Change: Changed, Mapping: "[stack]"}}
 			if !slices.Equal(p.Pages.Runs, runs) {
 				t.Errorf("pid %d runs %+v, want %+v", lp.PID, p.Pages.Runs, runs)
 			}
@@ -361,7 +361,7 @@ func TestSyntheticBroken(t *testing.T) {
 		// the answer never depends on).
 		same bool
 	}{
-		{name: "pagemap past end", brk: testgen.Break{PagemapPastEnd: true}, err: "pagemap-1.img: the pagemap needs"},
+		{name: "pagemap past end", brk: testgen.Break{PagemapPastEnd: true}, err: "pagemap-1.img: points past the end of pages-1.img"},
 		{name: "overlapping pagemap", brk: testgen.Break{OverlapPagemap: true}, err: "entries overlap"},
 		{name: "no pstree", brk: testgen.Break{Omit: []string{"checkpoint/pstree.img"}}, err: "pstree.img: missing"},
 		{name: "corrupt image", brk: testgen.Break{CorruptLength: "checkpoint/core-1.img"}, err: "core-1.img"},

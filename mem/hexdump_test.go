@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/ckpt-dev/ckpt/criu"
 )
 
 func hexdumpC(t testing.TB, b []byte) string {
@@ -65,7 +67,7 @@ func TestHexdumpMatchesHexdumpC(t *testing.T) {
 		"repeats":       bytes.Repeat(row, 10),
 		"differ late":   append(append(bytes.Repeat(row, 3), almost...), bytes.Repeat(row, 2)...),
 		"partial equal": append(bytes.Repeat(row, 2), row[:7]...),
-		"zeros 3 pages": make([]byte, 3*PageSize+5),
+		"zeros 3 pages": make([]byte, 3*criu.PageSize+5),
 	}
 	random := make([]byte, 70000)
 	for i := range random {
@@ -99,7 +101,7 @@ func TestHexdumpAbsent(t *testing.T) {
 	h := NewHexdump(&out)
 	zeros := make([]byte, 32)
 	h.Write(0x7f0000000000, zeros)
-	h.Absent(0x7f0000000020, 0x2000, ErrNotDumped)
+	h.Absent(0x7f0000000020, 0x2000, criu.ErrNotDumped)
 	h.Write(0x7f0000002020, zeros[:16])
 	h.Close()
 	want := `7f0000000000  00 00 00 00 00 00 00 00  00 00 00 00 00 00 00 00  |................|

@@ -63,11 +63,11 @@ func collect(t *testing.T, path string, ms []marker) (map[uint32][]string, map[u
 	defer a.Close()
 	argv, env, found := map[uint32][]string{}, map[uint32][]string{}, map[marker][]byte{}
 	_, err = archive.Load(a, archive.LoadOptions{Pages: func(c *archive.Checkpoint, p *archive.PagesImage) error {
-		name, pid, ok := PagemapFor(c.Images, p.ID)
+		name, pid, ok := criu.PagemapFor(c.Images, p.ID)
 		if !ok {
 			t.Fatalf("no pagemap for pages-%d.img", p.ID)
 		}
-		ix, err := NewIndex(c.Images.Get(name))
+		ix, err := criu.NewPageIndex(c.Images.Get(name))
 		if err != nil {
 			return err
 		}
@@ -160,8 +160,8 @@ func pagemapImage(t *testing.T, entries ...*pagemap.PagemapEntry) *criu.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, werr := NewIndex(held)
-	got, gerr := NewIndex(img)
+	want, werr := criu.NewPageIndex(held)
+	got, gerr := criu.NewPageIndex(img)
 	if fmt.Sprint(werr) != fmt.Sprint(gerr) || (werr == nil && (!slices.Equal(want.Runs, got.Runs) || want.ImageBytes != got.ImageBytes)) {
 		t.Fatalf("index from runs differs from index from messages:\n%+v %v\n%+v %v", got, gerr, want, werr)
 	}
@@ -173,7 +173,7 @@ func entry(vaddr uint64, pages uint64, flags uint32) *pagemap.PagemapEntry {
 }
 
 func TestIndexLayoutAndAbsence(t *testing.T) {
-	ix, err := NewIndex(pagemapImage(t,
+	ix, err := criu.NewPageIndex(pagemapImage(t,
 		entry(0x10000, 2, criu.PagePresent),
 		entry(0x20000, 1, criu.PageParent),
 		entry(0x30000, 1, criu.PageLazy),
@@ -181,29 +181,29 @@ func TestIndexLayoutAndAbsence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ix.ImageBytes != 5*PageSize {
+	if ix.ImageBytes != 5*criu.PageSize {
 		t.Fatalf("image bytes %d", ix.ImageBytes)
 	}
-	for addr, want := range map[uint64]int64{0x10000: 0, 0x11fff: 2*PageSize - 1, 0x40000: 2 * PageSize, 0x42001: 4*PageSize + 1} {
+	for addr, want := range map[uint64]int64{0x10000: 0, 0x11fff: 2*criu.PageSize - 1, 0x40000: 2 * criu.PageSize, 0x42001: 4*criu.PageSize + 1} {
 		if off, err := ix.Locate(addr); err != nil || off != want {
 			t.Errorf("Locate(%#x) = %d, %v; want %d", addr, off, err, want)
 		}
 	}
-	for addr, want := range map[uint64]error{0x20000: ErrInParent, 0x30010: ErrLazy, 0x12000: ErrNotDumped, 0: ErrNotDumped, 0x43000: ErrNotDumped} {
+	for addr, want := range map[uint64]error{0x20000: criu.ErrInParent, 0x30010: criu.ErrLazy, 0x12000: criu.ErrNotDumped, 0: criu.ErrNotDumped, 0x43000: criu.ErrNotDumped} {
 		if _, err := ix.Locate(addr); !errors.Is(err, want) {
 			t.Errorf("Locate(%#x) = %v, want %v", addr, err, want)
 		}
 	}
 	present, parent, lazy := ix.Bytes(0x10000, 0x50000)
-	if present != 5*PageSize || parent != PageSize || lazy != PageSize {
+	if present != 5*criu.PageSize || parent != criu.PageSize || lazy != criu.PageSize {
 		t.Errorf("Bytes = %d %d %d", present, parent, lazy)
 	}
 
 	// Reading across a hole stops there and says why.
-	pages := strings.NewReader(strings.Repeat("A", 2*PageSize) + strings.Repeat("B", 3*PageSize))
-	buf := make([]byte, 3*PageSize)
+	pages := strings.NewReader(strings.Repeat("A", 2*criu.PageSize) + strings.Repeat("B", 3*criu.PageSize))
+	buf := make([]byte, 3*criu.PageSize)
 	n, err := ix.ReadAt(pages, buf, 0x11000)
-	if n != PageSize || !errors.Is(err, ErrNotDumped) {
+	if n != criu.PageSize || !errors.Is(err, criu.ErrNotDumped) {
 		t.Errorf("ReadAt across hole: %d, %v", n, err)
 	}
 	// A pages image shorter than the pagemap says is an error, not zeros.
@@ -228,7 +228,7 @@ func TestIndexRejectsBadPagemaps(t *testing.T) {
 		"overflow":  pagemapImage(t, entry(0xfffffffffffff000, 2, criu.PagePresent)),
 		"no head":   {Name: "pagemap-1.img", Entries: []proto.Message{entry(0, 1, 0)}},
 	} {
-		if _, err := NewIndex(img); err == nil {
+		if _, err := criu.NewPageIndex(img); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
@@ -239,12 +239,12 @@ func TestIndexRejectsBadPagemaps(t *testing.T) {
 func FuzzIndex(f *testing.F) {
 	f.Add(uint64(0x10000), uint64(2), uint32(4), uint64(0x20000), uint64(1), uint32(1), uint64(0x10800))
 	f.Fuzz(func(t *testing.T, a1, n1 uint64, f1 uint32, a2, n2 uint64, f2 uint32, probe uint64) {
-		ix, err := NewIndex(pagemapImage(t, entry(a1&^0xfff, n1%1024, f1&7), entry(a2&^0xfff, n2%1024, f2&7)))
+		ix, err := criu.NewPageIndex(pagemapImage(t, entry(a1&^0xfff, n1%1024, f1&7), entry(a2&^0xfff, n2%1024, f2&7)))
 		if err != nil {
 			return
 		}
 		r, ok := ix.Lookup(probe)
-		var want *Run
+		var want *criu.PageRun
 		for i := range ix.Runs {
 			if ix.Runs[i].Start <= probe && probe < ix.Runs[i].End() {
 				want = &ix.Runs[i]
@@ -254,10 +254,10 @@ func FuzzIndex(f *testing.F) {
 			t.Fatalf("Lookup(%#x) = %+v %v, linear scan %+v", probe, r, ok, want)
 		}
 		var total uint64
-		for _, s := range ix.Spans(probe, 3*PageSize) {
+		for _, s := range ix.Spans(probe, 3*criu.PageSize) {
 			total += s.Len
 		}
-		if probe <= 1<<64-1-3*PageSize && total != 3*PageSize {
+		if probe <= 1<<64-1-3*criu.PageSize && total != 3*criu.PageSize {
 			t.Fatalf("spans cover %d bytes", total)
 		}
 	})

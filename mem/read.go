@@ -6,29 +6,9 @@ import (
 	"fmt"
 	"io"
 	"slices"
-)
 
-// ReadAt fills p with the process memory at addr from a random-access pages
-// image. It stops at the first byte that is not in the image and returns
-// how many bytes it read and why it stopped, so absent memory is never
-// mistaken for zeros.
-func (ix *Index) ReadAt(pages io.ReaderAt, p []byte, addr uint64) (int, error) {
-	n := 0
-	for _, s := range ix.Spans(addr, uint64(len(p))) {
-		if s.Absent != nil {
-			return n, fmt.Errorf("%#x: %w", s.Addr, s.Absent)
-		}
-		m, err := pages.ReadAt(p[n:n+int(s.Len)], s.Offset)
-		n += m
-		if err != nil {
-			if err == io.EOF {
-				err = fmt.Errorf("%#x: pages image ends at offset %d, before the pagemap says: %w", s.Addr+uint64(m), s.Offset+int64(m), io.ErrUnexpectedEOF)
-			}
-			return n, err
-		}
-	}
-	return n, nil
-}
+	"github.com/ckpt-dev/ckpt/criu"
+)
 
 // Chunk is a range of memory an Extractor collects.
 type Chunk struct {
@@ -53,7 +33,7 @@ func (c *Chunk) Prefix() []byte {
 // image in a single forward pass, for archives that can only be read in
 // order.
 type Extractor struct {
-	ix     *Index
+	ix     *criu.PageIndex
 	pieces []piece
 }
 
@@ -65,7 +45,7 @@ type piece struct {
 }
 
 // NewExtractor returns an Extractor over the pages of ix.
-func NewExtractor(ix *Index) *Extractor { return &Extractor{ix: ix} }
+func NewExtractor(ix *criu.PageIndex) *Extractor { return &Extractor{ix: ix} }
 
 // Want asks for n bytes at addr and returns the chunk that Feed fills.
 func (x *Extractor) Want(addr uint64, n int) *Chunk {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/ckpt-dev/ckpt/criu"
 )
 
 // MaxContext is the most context, in bytes on each side, a search returns.
@@ -43,7 +45,7 @@ type SearchOptions struct {
 // Search finds m in every present byte of the index, reading the pages
 // image once, and calls fn for each match in address order. Matches do not
 // overlap: after a match the search goes on at its end.
-func (ix *Index) Search(pages io.Reader, m Matcher, opt SearchOptions, fn func(Hit) error) error {
+func Search(ix *criu.PageIndex, pages io.Reader, m Matcher, opt SearchOptions, fn func(Hit) error) error {
 	if opt.Context < 0 || opt.Context > MaxContext {
 		return fmt.Errorf("context of %d bytes: want 0 to %d", opt.Context, MaxContext)
 	}
@@ -61,9 +63,9 @@ func (ix *Index) Search(pages io.Reader, m Matcher, opt SearchOptions, fn func(H
 	win := make([]byte, block+keep)
 	s := &searcher{m: m, ctx: opt.Context, maxLen: maxLen, win: win, fn: fn}
 	src := newSource(pages)
-	present := ix.Present()
+	present := Present(ix)
 	if !src.random() {
-		var spans []Span
+		var spans []criu.PageSpan
 		for _, r := range present {
 			spans = append(spans, ix.Spans(r.Start, r.Len())...)
 		}
@@ -88,7 +90,7 @@ type searcher struct {
 }
 
 // stretch searches one range of contiguous present memory.
-func (s *searcher) stretch(ix *Index, src *source, r Range) error {
+func (s *searcher) stretch(ix *criu.PageIndex, src *source, r Range) error {
 	spans := ix.Spans(r.Start, r.Len())
 	n, from := 0, 0 // bytes in the window; where matching resumes
 	base := r.Start // address of win[0]

@@ -14,19 +14,19 @@ import (
 
 // layout builds an index and its pages image from run lengths (pages);
 // gaps[i] unmapped pages precede run i. Present runs hold data.
-func layout(t testing.TB, runs, gaps []int, data func(i int) byte) (*Index, []byte) {
+func layout(t testing.TB, runs, gaps []int, data func(i int) byte) (*criu.PageIndex, []byte) {
 	var entries []*entryArgs
 	addr := uint64(0x10000)
 	for i, n := range runs {
-		addr += uint64(gaps[i]) * PageSize
+		addr += uint64(gaps[i]) * criu.PageSize
 		entries = append(entries, &entryArgs{addr, uint64(n)})
-		addr += uint64(n) * PageSize
+		addr += uint64(n) * criu.PageSize
 	}
 	img := pagemapImage(nil)
 	for _, e := range entries {
 		img.Entries = append(img.Entries, entry(e.vaddr, e.pages, criu.PagePresent))
 	}
-	ix, err := NewIndex(img)
+	ix, err := criu.NewPageIndex(img)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,9 +41,9 @@ type entryArgs struct{ vaddr, pages uint64 }
 
 // naive finds non-overlapping leftmost matches in each stretch of
 // contiguous memory, the reference Search must agree with.
-func naive(ix *Index, pages []byte, m Matcher) []uint64 {
+func naive(ix *criu.PageIndex, pages []byte, m Matcher) []uint64 {
 	var out []uint64
-	for _, r := range ix.Present() {
+	for _, r := range Present(ix) {
 		var mem []byte
 		for _, s := range ix.Spans(r.Start, r.Len()) {
 			mem = append(mem, pages[s.Offset:s.Offset+int64(s.Len)]...)
@@ -70,14 +70,14 @@ func naive(ix *Index, pages []byte, m Matcher) []uint64 {
 // streamOnly hides ReaderAt, to test the one-pass path.
 type streamOnly struct{ io.Reader }
 
-func search(t testing.TB, ix *Index, pages []byte, m Matcher, ctx, buf int, stream bool) ([]uint64, []Hit) {
+func search(t testing.TB, ix *criu.PageIndex, pages []byte, m Matcher, ctx, buf int, stream bool) ([]uint64, []Hit) {
 	var r io.Reader = bytes.NewReader(pages)
 	if stream {
 		r = streamOnly{r}
 	}
 	var addrs []uint64
 	var hits []Hit
-	err := ix.Search(r, m, SearchOptions{Context: ctx, Buf: make([]byte, buf)}, func(h Hit) error {
+	err := Search(ix, r, m, SearchOptions{Context: ctx, Buf: make([]byte, buf)}, func(h Hit) error {
 		addrs = append(addrs, h.Addr)
 		hits = append(hits, Hit{h.Addr, slices.Clone(h.Before), slices.Clone(h.Match), slices.Clone(h.After)})
 		return nil
@@ -97,9 +97,9 @@ func TestSearchAcrossBoundaries(t *testing.T) {
 	ix, pages := layout(t, runs, gaps, func(i int) byte { return byte(i*7+1) | 0x80 })
 	// Every page boundary in the image, at every split of the pattern.
 	var want []uint64
-	for _, r := range ix.Present() {
-		for b := r.Start + PageSize; b < r.End; b += PageSize {
-			split := int(b/PageSize) % len(pat)
+	for _, r := range Present(ix) {
+		for b := r.Start + criu.PageSize; b < r.End; b += criu.PageSize {
+			split := int(b/criu.PageSize) % len(pat)
 			if split == 0 {
 				split = 1
 			}
@@ -114,10 +114,10 @@ func TestSearchAcrossBoundaries(t *testing.T) {
 		}
 	}
 	// Across the gap: the halves are not contiguous, so no match.
-	last := ix.Present()[0].End
+	last := Present(ix)[0].End
 	o1, _ := ix.Locate(last - 5)
 	copy(pages[o1:], pat[:5])
-	o2, _ := ix.Locate(ix.Present()[1].Start)
+	o2, _ := ix.Locate(Present(ix)[1].Start)
 	copy(pages[o2:], pat[5:])
 	if got := naive(ix, pages, Literal(pat)); !slices.Equal(got, want) {
 		t.Fatalf("reference finds %x, planted %x", got, want)
@@ -148,7 +148,7 @@ func TestSearchAcrossBoundaries(t *testing.T) {
 func TestSearchContextStopsAtGaps(t *testing.T) {
 	ix, pages := layout(t, []int{1, 1}, []int{0, 1}, func(int) byte { return 'x' })
 	copy(pages[2:], "AB")
-	copy(pages[PageSize+PageSize-3:], "CD")
+	copy(pages[criu.PageSize+criu.PageSize-3:], "CD")
 	_, hits := search(t, ix, pages, Literal("AB"), 10, 64, true)
 	if len(hits) != 1 || string(hits[0].Before) != "xx" || len(hits[0].After) != 10 {
 		t.Fatalf("hits %+v", hits)
@@ -226,7 +226,7 @@ func FuzzSearch(f *testing.F) {
 				return
 			}
 			// The promise holds only for matches no longer than MaxLen.
-			for _, r := range ix.Present() {
+			for _, r := range Present(ix) {
 				var mem []byte
 				for _, s := range ix.Spans(r.Start, r.Len()) {
 					mem = append(mem, pages[s.Offset:s.Offset+int64(s.Len)]...)
@@ -258,15 +258,15 @@ func FuzzSearch(f *testing.F) {
 	})
 }
 
-func ExampleIndex_Search() {
+func ExampleSearch() {
 	// pagemapImage and entry build a pagemap in tests; a real one comes
 	// from criu.ReadImage.
 	img := pagemapImage(nil)
 	img.Entries = append(img.Entries, entry(0x10000, 1, criu.PagePresent), entry(0x11000, 1, criu.PagePresent))
-	ix, _ := NewIndex(img)
-	pages := make([]byte, 2*PageSize)
-	copy(pages[PageSize-3:], "SECRET") // across the page boundary
-	ix.Search(bytes.NewReader(pages), Literal("SECRET"), SearchOptions{}, func(h Hit) error {
+	ix, _ := criu.NewPageIndex(img)
+	pages := make([]byte, 2*criu.PageSize)
+	copy(pages[criu.PageSize-3:], "SECRET") // across the page boundary
+	Search(ix, bytes.NewReader(pages), Literal("SECRET"), SearchOptions{}, func(h Hit) error {
 		fmt.Printf("%#x %s\n", h.Addr, h.Match)
 		return nil
 	})

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/ckpt-dev/ckpt/criu"
 )
 
 // BlockSize is how much of a pages image is read at a time: large enough
@@ -27,8 +29,8 @@ type Block struct {
 	// Data holds the bytes of a present block. It is valid only during
 	// the callback.
 	Data []byte
-	// Absent is why the bytes are not in the dump (ErrNotDumped,
-	// ErrInParent or ErrLazy); nil for present bytes.
+	// Absent is why the bytes are not in the dump (criu.ErrNotDumped,
+	// criu.ErrInParent or criu.ErrLazy); nil for present bytes.
 	Absent error
 }
 
@@ -38,11 +40,11 @@ type Block struct {
 // be a stream: a pages image in pagemap order, as CRIU writes it, is read
 // in one forward pass. Problems a pagemap alone reveals (disorder on a
 // stream) are reported before fn is first called.
-func (ix *Index) Stream(pages io.Reader, ranges []Range, buf []byte, fn func(Block) error) error {
+func Stream(ix *criu.PageIndex, pages io.Reader, ranges []Range, buf []byte, fn func(Block) error) error {
 	if len(buf) == 0 {
 		buf = make([]byte, BlockSize)
 	}
-	var spans []Span
+	var spans []criu.PageSpan
 	for i, r := range ranges {
 		if r.End < r.Start || i > 0 && r.Start < ranges[i-1].End {
 			return errors.New("ranges must be in address order and must not overlap")
@@ -77,7 +79,7 @@ func (ix *Index) Stream(pages io.Reader, ranges []Range, buf []byte, fn func(Blo
 
 // offsetsAscend says whether the present spans can be read from a stream
 // in address order.
-func offsetsAscend(spans []Span) bool {
+func offsetsAscend(spans []criu.PageSpan) bool {
 	var next int64
 	for _, s := range spans {
 		if s.Absent != nil {
@@ -95,7 +97,7 @@ func offsetsAscend(spans []Span) bool {
 // memory, in address order: adjacent runs are merged, because a string
 // that crosses from one pagemap entry into the next is contiguous in the
 // process.
-func (ix *Index) Present() []Range {
+func Present(ix *criu.PageIndex) []Range {
 	var out []Range
 	for _, r := range ix.Runs {
 		if !r.Present() {

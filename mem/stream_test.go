@@ -18,13 +18,13 @@ func TestStreamCoversTheRange(t *testing.T) {
 		entry(0x13000, 1, criu.PageParent),
 		entry(0x15000, 2, criu.PagePresent),
 		entry(0x17000, 1, criu.PageLazy))
-	ix, err := NewIndex(img)
+	ix, err := criu.NewPageIndex(img)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pages := make([]byte, ix.ImageBytes)
 	for i := range pages {
-		pages[i] = byte(i / PageSize)
+		pages[i] = byte(i / criu.PageSize)
 	}
 	for _, stream := range []bool{false, true} {
 		var r = bytes.NewReader(pages)
@@ -35,7 +35,7 @@ func TestStreamCoversTheRange(t *testing.T) {
 		var next uint64 = 0x10800
 		var absent []error
 		var present int
-		err := ix.Stream(src, []Range{{0x10800, 0x18000}}, make([]byte, 5000), func(b Block) error {
+		err := Stream(ix, src, []Range{{0x10800, 0x18000}}, make([]byte, 5000), func(b Block) error {
 			if b.Addr != next {
 				t.Fatalf("block at %#x, want %#x", b.Addr, next)
 			}
@@ -56,8 +56,8 @@ func TestStreamCoversTheRange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []error{ErrInParent, ErrNotDumped, ErrLazy}
-		if next != 0x18000 || present != 5*PageSize-0x800 || len(absent) != 3 {
+		want := []error{criu.ErrInParent, criu.ErrNotDumped, criu.ErrLazy}
+		if next != 0x18000 || present != 5*criu.PageSize-0x800 || len(absent) != 3 {
 			t.Fatalf("stream %v: end %#x, %d present, absent %v", stream, next, present, absent)
 		}
 		for i := range want {
@@ -71,33 +71,33 @@ func TestStreamCoversTheRange(t *testing.T) {
 // TestStreamOutOfOrderImage: a pagemap whose entries are not in address
 // order cannot be followed on a stream, and says so before any block.
 func TestStreamOutOfOrderImage(t *testing.T) {
-	ix, err := NewIndex(pagemapImage(nil, entry(0x20000, 1, criu.PagePresent), entry(0x10000, 1, criu.PagePresent)))
+	ix, err := criu.NewPageIndex(pagemapImage(nil, entry(0x20000, 1, criu.PagePresent), entry(0x10000, 1, criu.PagePresent)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pages := make([]byte, 2*PageSize)
+	pages := make([]byte, 2*criu.PageSize)
 	calls := 0
-	err = ix.Stream(streamOnly{bytes.NewReader(pages)}, []Range{{0x10000, 0x21000}}, nil, func(Block) error { calls++; return nil })
+	err = Stream(ix, streamOnly{bytes.NewReader(pages)}, []Range{{0x10000, 0x21000}}, nil, func(Block) error { calls++; return nil })
 	if !errors.Is(err, ErrUnordered) || calls != 0 {
 		t.Fatalf("err %v after %d blocks", err, calls)
 	}
-	if err := ix.Stream(bytes.NewReader(pages), []Range{{0x10000, 0x21000}}, nil, func(Block) error { return nil }); err != nil {
+	if err := Stream(ix, bytes.NewReader(pages), []Range{{0x10000, 0x21000}}, nil, func(Block) error { return nil }); err != nil {
 		t.Fatalf("random access: %v", err)
 	}
-	err = ix.Search(streamOnly{bytes.NewReader(pages)}, Literal("x"), SearchOptions{}, func(Hit) error { return nil })
+	err = Search(ix, streamOnly{bytes.NewReader(pages)}, Literal("x"), SearchOptions{}, func(Hit) error { return nil })
 	if !errors.Is(err, ErrUnordered) {
 		t.Fatalf("search: %v", err)
 	}
 }
 
 func TestStreamShortImage(t *testing.T) {
-	ix, _ := NewIndex(pagemapImage(nil, entry(0x10000, 2, criu.PagePresent)))
+	ix, _ := criu.NewPageIndex(pagemapImage(nil, entry(0x10000, 2, criu.PagePresent)))
 	for _, r := range []interface{ Read([]byte) (int, error) }{bytes.NewReader(make([]byte, 5000)), streamOnly{bytes.NewReader(make([]byte, 5000))}} {
-		err := ix.Stream(r, []Range{{0x10000, 0x12000}}, nil, func(Block) error { return nil })
+		err := Stream(ix, r, []Range{{0x10000, 0x12000}}, nil, func(Block) error { return nil })
 		if err == nil || !errors.Is(err, io.ErrUnexpectedEOF) {
 			t.Errorf("%T: %v", r, err)
 		}
-		err = ix.Search(r, Literal("x"), SearchOptions{}, func(Hit) error { return nil })
+		err = Search(ix, r, Literal("x"), SearchOptions{}, func(Hit) error { return nil })
 		if err == nil {
 			t.Errorf("search %T: no error", r)
 		}

@@ -6,7 +6,6 @@ import (
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/vma"
 
 	"github.com/ckpt-dev/ckpt/criu"
-	"github.com/ckpt-dev/ckpt/mem"
 )
 
 // VMA status bits (CRIU's VMA_AREA_*, VMA_*).
@@ -67,7 +66,7 @@ func (t *Tree) Maps(images *criu.ImageSet, p *Process) ([]Mapping, error) {
 	if p.MM == nil {
 		return []Mapping{}, nil
 	}
-	ix, err := mem.IndexFor(images, p.PID)
+	ix, err := criu.PageIndexFor(images, p.PID)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +156,7 @@ func shmemBytes(images *criu.ImageSet, v *vma.VmaEntry) (present, parent, lazy i
 	if img == nil {
 		return 0, 0, 0
 	}
-	ix, err := mem.NewIndex(img)
+	ix, err := criu.NewPageIndex(img)
 	if err != nil {
 		return 0, 0, 0
 	}

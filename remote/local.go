@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 
 	"github.com/ckpt-dev/ckpt/crypto/seal"
-	"github.com/ckpt-dev/ckpt/crypto/sum"
 )
 
 // Local is a set on this machine, ready to push: what its sidecars say,
@@ -75,7 +74,7 @@ func LoadLocal(path string, allowPlaintext bool) (*Local, error) {
 		h.Sum(l.SHA256[:0])
 		return l, nil
 	}
-	if l.Checksum, err = readSmall(l.Files.Checksum, sum.MaxFileSize); err != nil {
+	if l.Checksum, err = readSmall(l.Files.Checksum, seal.MaxSumFileSize); err != nil {
 		return nil, missing(err, "checksum line")
 	}
 	if l.ManifestData, err = readSmall(l.Files.Manifest, 1<<20); err != nil {
@@ -87,7 +86,7 @@ func LoadLocal(path string, allowPlaintext bool) (*Local, error) {
 	} else if err != nil {
 		return nil, err
 	}
-	lines, err := sum.ParseFile(l.Checksum)
+	lines, err := seal.ParseSumFile(l.Checksum)
 	if err != nil || len(lines) != 1 || lines[0].Name != l.Name {
 		return nil, fmt.Errorf("%s: %w: not one line for %s", l.Files.Checksum, seal.ErrChecksum, l.Name)
 	}

@@ -28,15 +28,15 @@ type segment struct {
 
 // segments returns the present pages of ix in pages-image order, with
 // neighbours merged.
-func segments(ix *mem.Index) []segment {
+func segments(ix *criu.PageIndex) []segment {
 	var out []segment
 	runs := slices.Clone(ix.Runs)
-	slices.SortFunc(runs, func(a, b mem.Run) int { return cmp.Compare(a.Offset, b.Offset) })
+	slices.SortFunc(runs, func(a, b criu.PageRun) int { return cmp.Compare(a.Offset, b.Offset) })
 	for _, r := range runs {
 		if !r.Present() {
 			continue
 		}
-		n := int64(r.Pages) * mem.PageSize
+		n := int64(r.Pages) * criu.PageSize
 		if k := len(out) - 1; k >= 0 && out[k].off+out[k].n == r.Offset && out[k].addr+uint64(out[k].n) == r.Start {
 			out[k].n += n
 			continue
@@ -48,7 +48,7 @@ func segments(ix *mem.Index) []segment {
 
 // pages scans one process's memory (or a shared memory segment's, pid 0)
 // in one forward pass over its pages image, and its environment.
-func (as *archiveScan) pages(c *archive.Checkpoint, pid uint32, ix *mem.Index, r io.Reader) error {
+func (as *archiveScan) pages(c *archive.Checkpoint, pid uint32, ix *criu.PageIndex, r io.Reader) error {
 	base := as.location(c, SourceMemory, fmt.Sprintf("checkpoint/pages-%d.img", ix.PagesID))
 	base.PID = pid
 	var m *mm.MmEntry
@@ -88,7 +88,7 @@ func (as *archiveScan) pages(c *archive.Checkpoint, pid uint32, ix *mem.Index, r
 // environ reports the secret-named variables of a process's environment
 // and the secret-named options of its command line, exactly as the
 // process has them (a value may hold blanks).
-func (as *archiveScan) environ(base Location, ix *mem.Index, m *mm.MmEntry, ae mem.ArgsEnv) {
+func (as *archiveScan) environ(base Location, ix *criu.PageIndex, m *mm.MmEntry, ae mem.ArgsEnv) {
 	at := func(src Source, addr uint64, field string) Location {
 		l := base
 		l.Source, l.Address, l.Field = src, addr, field

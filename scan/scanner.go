@@ -85,18 +85,9 @@ type archiveScan struct {
 // discard the Scanner.
 func (s *Scanner) Scan(ctx context.Context, a *archive.Archive) error {
 	as := &archiveScan{s: s, a: a, ctx: ctx, sum: ArchiveSummary{Archive: a.Name(), NotScanned: []string{}, Warnings: []string{}}, sources: map[Source]*SourceSummary{}}
-	hook := mem.Hook(as.pages, nil)
 	contents, err := archive.Load(a, archive.LoadOptions{
-		Limits: s.opt.Limits,
-		Pages: func(c *archive.Checkpoint, p *archive.PagesImage) error {
-			if !mem.Ready(c, p) {
-				return archive.ErrNotYet
-			}
-			if _, _, ok := mem.PagemapFor(c.Images, p.ID); !ok {
-				return as.orphanPages(c, p)
-			}
-			return hook(c, p)
-		},
+		Limits:  s.opt.Limits,
+		Pages:   mem.Pages(a, as.pages, mem.PagesOptions{Orphan: as.orphanPages}),
 		Payload: as.payload,
 		RootFS:  as.rootfs,
 		DevShm:  as.devshm,

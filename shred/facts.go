@@ -1,7 +1,7 @@
 package shred
 
-// facts are what assessment gathered about one file. The rules in the
-// fs_*.go files turn them into findings; keeping the gathering (syscalls,
+// facts are what assessment gathered about one file. The rules in
+// filesystems.go turn them into findings; keeping the gathering (syscalls,
 // /proc, /sys) apart from the judging lets the rules be tested on any
 // combination of facts.
 type facts struct {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ckpt-dev/ckpt/inspect"
+	"github.com/ckpt-dev/ckpt/internal/inspect"
 )
 
 func newInspectCmd(a *app) *cobra.Command {

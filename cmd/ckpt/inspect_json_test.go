@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/ckpt-dev/ckpt/archive"
-	"github.com/ckpt-dev/ckpt/inspect"
+	"github.com/ckpt-dev/ckpt/internal/inspect"
 	"github.com/ckpt-dev/ckpt/internal/render"
 	"github.com/ckpt-dev/ckpt/internal/testgen"
 )

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/ckpt-dev/ckpt/archive"
-	"github.com/ckpt-dev/ckpt/inspect"
+	"github.com/ckpt-dev/ckpt/internal/inspect"
 	"github.com/ckpt-dev/ckpt/internal/render"
 )
 

@@ -9,7 +9,7 @@ import (
 
 	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/internal/progress"
-	"github.com/ckpt-dev/ckpt/mem/procmem"
+	"github.com/ckpt-dev/ckpt/procmem"
 )
 
 func newMemCmd(a *app) *cobra.Command {

@@ -9,7 +9,7 @@ import (
 
 	"github.com/ckpt-dev/ckpt/internal/render"
 	"github.com/ckpt-dev/ckpt/mem"
-	"github.com/ckpt-dev/ckpt/mem/procmem"
+	"github.com/ckpt-dev/ckpt/procmem"
 )
 
 func newMemMapsCmd(a *app) *cobra.Command {

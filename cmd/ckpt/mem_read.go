@@ -11,7 +11,7 @@ import (
 
 	"github.com/ckpt-dev/ckpt/internal/atomicfile"
 	"github.com/ckpt-dev/ckpt/mem"
-	"github.com/ckpt-dev/ckpt/mem/procmem"
+	"github.com/ckpt-dev/ckpt/procmem"
 )
 
 func newMemReadCmd(a *app) *cobra.Command {

@@ -6,8 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/ckpt-dev/ckpt/criu"
 	"github.com/ckpt-dev/ckpt/mem"
-	"github.com/ckpt-dev/ckpt/mem/procmem"
+	"github.com/ckpt-dev/ckpt/procmem"
 )
 
 // jsonSpans streams `mem read -o json`: the plan's fields, then the spans
@@ -19,7 +20,7 @@ import (
 //	 spans: [{address, length, present, absent_reason, hex}]}
 type jsonSpans struct {
 	w     *bufio.Writer
-	spans []mem.Span
+	spans []criu.PageSpan
 	i     int    // the span being written
 	done  uint64 // its bytes written
 	open  bool   // its hex string is open

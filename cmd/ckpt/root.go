@@ -192,5 +192,5 @@ func oneLine(err error) string {
 	if errors.As(err, &ce) && ce.err != nil {
 		err = ce.err
 	}
-	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error()+flagHint(err), "\n", "; ")), " ")
 }

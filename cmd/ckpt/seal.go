@@ -15,6 +15,7 @@ import (
 	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/crypto/seal"
+	"github.com/ckpt-dev/ckpt/internal/atomicfile"
 	"github.com/ckpt-dev/ckpt/internal/progress"
 	"github.com/ckpt-dev/ckpt/internal/regfile"
 	"github.com/ckpt-dev/ckpt/internal/render"
@@ -327,7 +328,7 @@ func (j *sealJob) toStream(ctx context.Context, src string) (*sealedArchive, err
 	if !j.f.force {
 		for _, p := range []string{side.Checksum, side.Manifest, side.Signature} {
 			if _, err := os.Lstat(p); err == nil {
-				return nil, fmt.Errorf("%s: file exists (use --force to overwrite)", p)
+				return nil, fmt.Errorf("%s: %w", p, atomicfile.ErrExists)
 			}
 		}
 	}

@@ -16,6 +16,8 @@ import (
 	"filippo.io/age/agessh"
 	"filippo.io/age/armor"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/ckpt-dev/ckpt/internal/lines"
 )
 
 // maxIdentityFile caps identity files: keys are a few hundred bytes, and a
@@ -78,13 +80,7 @@ func ParseIdentities(name string, data []byte, prompt Prompt) ([]age.Identity, e
 func parseNative(r io.Reader) ([]age.Identity, error) {
 	var ids []age.Identity
 	sc := bufio.NewScanner(r)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
+	for n, line := range lines.New(sc).All() {
 		if !utf8.ValidString(line) {
 			return nil, fmt.Errorf("line %d: not valid UTF-8; not an identity file", n)
 		}

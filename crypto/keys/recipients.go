@@ -13,6 +13,8 @@ import (
 	"filippo.io/age"
 	"filippo.io/age/agessh"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/ckpt-dev/ckpt/internal/lines"
 )
 
 // Recipient types, named as the stanzas age writes into a file's header, so
@@ -51,7 +53,7 @@ func ParseRecipient(s string) (Recipient, error) {
 	switch {
 	case strings.HasPrefix(strings.ToUpper(s), "AGE-SECRET-KEY-"):
 		// Never echo it: it is a secret.
-		return Recipient{}, errors.New("this is an age secret key (an identity), not a recipient; `ckpt keygen -y KEYFILE` prints its recipient")
+		return Recipient{}, ErrIdentityNotRecipient
 	case strings.HasPrefix(s, "age1tag"):
 		return Recipient{}, fmt.Errorf("tagged recipients (%s) are not supported", abbrev(s))
 	case strings.HasPrefix(s, "age1pq1"):
@@ -99,6 +101,10 @@ func parseSSHRecipient(s string) (Recipient, error) {
 	return Recipient{Recipient: r, Type: pub.Type(), Fingerprint: SSHFingerprint(pub), key: string(ssh.MarshalAuthorizedKey(pub))}, nil
 }
 
+// ErrIdentityNotRecipient is a secret key given where a recipient (its
+// public half) belongs. The error never echoes the key.
+var ErrIdentityNotRecipient = errors.New("this is an age secret key (an identity), not a recipient")
+
 var errUnsupportedSSH = errors.New("age can only encrypt to ssh-ed25519 and ssh-rsa keys, not to this")
 
 // Errors of CheckMix.
@@ -126,13 +132,8 @@ func ParseRecipientsFile(name string, r io.Reader) (recs []Recipient, skipped []
 	lr := &io.LimitedReader{R: r, N: maxRecipientsFile + 1}
 	sc := bufio.NewScanner(lr)
 	sc.Buffer(make([]byte, 0, 4096), maxLine+1)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
+	content := lines.New(sc)
+	for n, line := range content.All() {
 		if !utf8.ValidString(line) {
 			return nil, nil, fmt.Errorf("%s: line %d: not valid UTF-8", name, n)
 		}
@@ -151,7 +152,7 @@ func ParseRecipientsFile(name string, r io.Reader) (recs []Recipient, skipped []
 	}
 	if err := sc.Err(); err != nil {
 		if errors.Is(err, bufio.ErrTooLong) {
-			return nil, nil, fmt.Errorf("%s: line %d: too long", name, n+1)
+			return nil, nil, fmt.Errorf("%s: line %d: too long", name, content.N()+1)
 		}
 		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}

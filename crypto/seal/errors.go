@@ -24,6 +24,9 @@ var (
 	// ErrNoIdentity: none of the identities opens the file (wrong key or
 	// wrong passphrase).
 	ErrNoIdentity = errors.New("no identity matched")
+	// ErrPassphraseOnly is wrapped, with ErrNoIdentity, when the file is
+	// sealed to a passphrase and keys were tried.
+	ErrPassphraseOnly = errors.New("sealed to a passphrase")
 	// ErrCorrupt: the ciphertext failed authentication or is truncated.
 	ErrCorrupt = errors.New("ciphertext corrupt or truncated")
 	// ErrManifest: the manifest is unreadable or does not describe the file
@@ -96,10 +99,19 @@ func (e *noIdentityError) Error() string {
 	types := slices.Clone(e.types)
 	slices.Sort(types)
 	types = slices.Compact(types)
-	if len(types) == 1 && types[0] == keys.TypeScrypt {
-		return "sealed to a passphrase: " + ErrNoIdentity.Error() + " (give the passphrase, not -i)"
+	if e.passphraseOnly() {
+		return ErrPassphraseOnly.Error() + ": " + ErrNoIdentity.Error()
 	}
 	return fmt.Sprintf("%s: sealed to %d recipient(s) of type %s, none of them the given key", ErrNoIdentity, len(e.types), strings.Join(types, ", "))
 }
 
-func (e *noIdentityError) Unwrap() error { return ErrNoIdentity }
+func (e *noIdentityError) Unwrap() []error {
+	if e.passphraseOnly() {
+		return []error{ErrNoIdentity, ErrPassphraseOnly}
+	}
+	return []error{ErrNoIdentity}
+}
+
+func (e *noIdentityError) passphraseOnly() bool {
+	return !slices.ContainsFunc(e.types, func(t string) bool { return t != keys.TypeScrypt }) && len(e.types) > 0
+}

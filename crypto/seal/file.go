@@ -14,6 +14,7 @@ import (
 
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/internal/atomicfile"
+	"github.com/ckpt-dev/ckpt/internal/ctxio"
 	"github.com/ckpt-dev/ckpt/internal/regfile"
 	"github.com/ckpt-dev/ckpt/internal/writeback"
 )
@@ -154,7 +155,7 @@ func readBack(ctx context.Context, path string, want Digest) error {
 // checkRead hashes r to its end and compares it with want.
 func checkRead(ctx context.Context, r io.Reader, path string, want Digest) error {
 	h := sha256.New()
-	n, err := io.CopyBuffer(h, ctxReader{ctx, r}, make([]byte, blockSize))
+	n, err := io.CopyBuffer(h, ctxio.Reader(ctx, r), make([]byte, blockSize))
 	if err != nil {
 		return fmt.Errorf("%s: read back: %w", path, err)
 	}
@@ -165,17 +166,4 @@ func checkRead(ctx context.Context, r io.Reader, path string, want Digest) error
 			path, ErrChecksum, n, got, want.Size, want.SHA256)
 	}
 	return nil
-}
-
-// ctxReader stops reading once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }

@@ -12,6 +12,8 @@ import (
 
 	"filippo.io/age/armor"
 	"golang.org/x/sys/unix"
+
+	"github.com/ckpt-dev/ckpt/internal/ctxio"
 )
 
 // Whoever can write a sealed file after it arrived (a shared upload
@@ -62,7 +64,7 @@ func decryptOnce(ctx context.Context, d *Decrypter, src io.Reader, sink plaintex
 	func() {
 		defer close(toHash)
 		defer close(toDecrypt)
-		r := ctxReader{ctx, src}
+		r := ctxio.Reader(ctx, src)
 		for {
 			b, err := p.get(ctx, 2)
 			if err != nil {
@@ -137,7 +139,7 @@ func privateCopy(ctx context.Context, src io.Reader, sizeHint int64, tmpDir stri
 		buf.Grow(int(sizeHint) + 1)
 		// The file may have grown since it was measured: past the limit
 		// it goes to disk after all.
-		n, err := io.Copy(io.MultiWriter(&buf, h), io.LimitReader(ctxReader{ctx, src}, maxMemoryCopy+1))
+		n, err := io.Copy(io.MultiWriter(&buf, h), io.LimitReader(ctxio.Reader(ctx, src), maxMemoryCopy+1))
 		if err != nil {
 			return nil, Digest{}, err
 		}
@@ -165,7 +167,7 @@ func privateCopy(ctx context.Context, src io.Reader, sizeHint int64, tmpDir stri
 	}()
 	buf := make([]byte, blockSize)
 	for {
-		n, rerr := io.ReadFull(ctxReader{ctx, src}, buf)
+		n, rerr := io.ReadFull(ctxio.Reader(ctx, src), buf)
 		if n > 0 {
 			h.Write(buf[:n])
 			if _, err := f.Write(buf[:n]); err != nil {

@@ -1,6 +1,7 @@
 package seal
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -10,11 +11,11 @@ import (
 	"path/filepath"
 	"strings"
 
+	"golang.org/x/crypto/ssh"
+
 	"github.com/ckpt-dev/ckpt/crypto/sign"
-	"github.com/ckpt-dev/ckpt/crypto/sum"
 	"github.com/ckpt-dev/ckpt/internal/atomicfile"
 	"github.com/ckpt-dev/ckpt/internal/regfile"
-	"golang.org/x/crypto/ssh"
 )
 
 // Sidecar suffixes, appended to the sealed file's name.
@@ -75,15 +76,15 @@ func stageSidecars(sealedPath string, m *Manifest, signer ssh.Signer, overwrite 
 	if err != nil {
 		return s, nil, err
 	}
-	var digest [sum.Size]byte
-	if n, err := hex.Decode(digest[:], []byte(m.Sealed.SHA256)); err != nil || n != sum.Size {
+	var digest [sha256.Size]byte
+	if n, err := hex.Decode(digest[:], []byte(m.Sealed.SHA256)); err != nil || n != sha256.Size {
 		return s, nil, fmt.Errorf("%s: manifest: sealed sha256 %q is not a SHA-256", sealedPath, m.Sealed.SHA256)
 	}
 	files := []struct {
 		path string
 		data []byte
 	}{
-		{s.Checksum, []byte(sum.Line{Sum: digest, Name: m.Sealed.Name}.String())},
+		{s.Checksum, []byte(SumLine{Sum: digest, Name: m.Sealed.Name}.String())},
 		{s.Manifest, manifest},
 	}
 	if signer != nil {

@@ -12,7 +12,6 @@ import (
 	"filippo.io/age"
 
 	"github.com/ckpt-dev/ckpt/crypto/sign"
-	"github.com/ckpt-dev/ckpt/crypto/sum"
 	"github.com/ckpt-dev/ckpt/internal/regfile"
 )
 
@@ -67,7 +66,7 @@ type VerifyOptions struct {
 type prepared struct {
 	files    Sidecars
 	size     int64
-	line     sum.Line
+	line     SumLine
 	manifest *Manifest
 	sig      *sign.Signature
 }
@@ -85,7 +84,7 @@ func prepare(path string, f *os.File, p Policy) (*prepared, error) {
 		return nil, fmt.Errorf("%s: not a regular file", path)
 	}
 	files := SidecarsFor(path)
-	data, err := readSidecar(files.Checksum, sum.MaxFileSize)
+	data, err := readSidecar(files.Checksum, MaxSumFileSize)
 	if isNotExist(err) {
 		return nil, missingSidecar(files.Checksum, "checksum file")
 	} else if err != nil {
@@ -119,7 +118,7 @@ func prepareData(files Sidecars, data, raw, sig []byte, p Policy) (*prepared, er
 	path := files.Sealed
 	pr := &prepared{files: files}
 	name := filepath.Base(path)
-	lines, err := sum.ParseFile(data)
+	lines, err := ParseSumFile(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %v", pr.files.Checksum, ErrChecksum, err)
 	}
@@ -173,7 +172,7 @@ type SetData struct {
 // transferred (got), against its sidecars, under p, as VerifyFile does but
 // without reading the ciphertext again.
 func VerifyDigest(set SetData, got Digest, p Policy) (*Report, error) {
-	if int64(len(set.Checksum)) > sum.MaxFileSize || len(set.Manifest) > maxManifest || len(set.Signature) > maxSignature {
+	if int64(len(set.Checksum)) > MaxSumFileSize || len(set.Manifest) > maxManifest || len(set.Signature) > maxSignature {
 		return nil, fmt.Errorf("%s: %w: a sidecar is too large", set.Files.Sealed, ErrManifest)
 	}
 	pr, err := prepareData(set.Files, set.Checksum, set.Manifest, set.Signature, p)

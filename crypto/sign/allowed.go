@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/ckpt-dev/ckpt/internal/lines"
 )
 
 // maxAllowedSigners caps an allowed signers file.
@@ -44,13 +46,7 @@ func ParseAllowedSigners(name string, data []byte) (*AllowedSigners, error) {
 	a := &AllowedSigners{name: name}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(nil, maxAllowedSigners)
-	n := 0
-	for sc.Scan() {
-		n++
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
+	for n, line := range lines.New(sc).All() {
 		e, err := parseAllowedLine(line)
 		if err != nil {
 			return nil, fmt.Errorf("%s: line %d: %w", name, n, err)

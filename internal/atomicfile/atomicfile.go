@@ -28,7 +28,7 @@ import (
 
 // ErrExists is returned by Create's Commit when the target exists and
 // overwriting was not allowed.
-var ErrExists = errors.New("file exists (use --force to overwrite)")
+var ErrExists = errors.New("file exists")
 
 // File is a file being written. Write to it, then call Commit to publish it
 // or Abort to discard it. Abort after Commit is a no-op, so

@@ -1,6 +1,6 @@
-// Package sum reads and writes checksum lines in the format of GNU
-// coreutils' sha256sum, so that a receiver without ckpt can check a sealed
-// file with `sha256sum -c NAME.sha256`.
+// Checksum lines are in the format of GNU coreutils' sha256sum, so that a
+// receiver without ckpt can check a sealed file with
+// `sha256sum -c NAME.sha256`.
 //
 // A line is the hex digest, two spaces (or a space and '*' for binary mode,
 // which means the same on every system ckpt runs on) and the file name. Names
@@ -8,7 +8,8 @@
 // coreutils writes them: the line starts with a backslash and those three
 // characters are escaped. Colons, spaces and every other byte are written
 // as they are; sha256sum -c reads them back unchanged.
-package sum
+
+package seal
 
 import (
 	"bytes"
@@ -19,24 +20,21 @@ import (
 	"strings"
 )
 
-// Size is the length of a SHA-256 digest in bytes.
-const Size = sha256.Size
-
-// MaxFileSize caps what ParseFile accepts: a checksum file is a few lines,
+// MaxSumFileSize caps what ParseSumFile accepts: a checksum file is a few lines,
 // and anything far larger is not one.
-const MaxFileSize = 1 << 20
+const MaxSumFileSize = 1 << 20
 
-// ErrMalformed is returned for a line that is not in sha256sum format.
-var ErrMalformed = errors.New("not a sha256sum line")
+// ErrMalformedSum is returned for a line that is not in sha256sum format.
+var ErrMalformedSum = errors.New("not a sha256sum line")
 
-// Line is one line of a checksum file: the digest of the file called Name.
-type Line struct {
-	Sum  [Size]byte
+// SumLine is one line of a checksum file: the digest of the file called Name.
+type SumLine struct {
+	Sum  [sha256.Size]byte
 	Name string
 }
 
 // String formats l as sha256sum prints it, with the trailing newline.
-func (l Line) String() string {
+func (l SumLine) String() string {
 	name, escaped := escape(l.Name)
 	var b strings.Builder
 	if escaped {
@@ -50,7 +48,7 @@ func (l Line) String() string {
 }
 
 // Hex is the digest in lower-case hex, as sha256sum prints it.
-func (l Line) Hex() string { return hex.EncodeToString(l.Sum[:]) }
+func (l SumLine) Hex() string { return hex.EncodeToString(l.Sum[:]) }
 
 // escape applies coreutils' file name escaping and reports whether any was
 // needed (which is when the line must start with a backslash).
@@ -90,51 +88,51 @@ func unescape(name string) (string, bool) {
 	return b.String(), true
 }
 
-// Parse reads one line (without its newline) in sha256sum format.
-func Parse(line string) (Line, error) {
-	var l Line
+// ParseSumLine reads one line (without its newline) in sha256sum format.
+func ParseSumLine(line string) (SumLine, error) {
+	var l SumLine
 	escaped := strings.HasPrefix(line, "\\")
 	if escaped {
 		line = line[1:]
 	}
-	const hexLen = 2 * Size
+	const hexLen = 2 * sha256.Size
 	if len(line) < hexLen+3 || (line[hexLen+1] != ' ' && line[hexLen+1] != '*') || line[hexLen] != ' ' {
-		return l, ErrMalformed
+		return l, ErrMalformedSum
 	}
 	digest := line[:hexLen]
 	if _, err := hex.Decode(l.Sum[:], []byte(digest)); err != nil {
-		return l, fmt.Errorf("%w: digest is not hex", ErrMalformed)
+		return l, fmt.Errorf("%w: digest is not hex", ErrMalformedSum)
 	}
 	name := line[hexLen+2:]
 	if escaped {
 		var ok bool
 		if name, ok = unescape(name); !ok {
-			return l, fmt.Errorf("%w: bad escape in file name", ErrMalformed)
+			return l, fmt.Errorf("%w: bad escape in file name", ErrMalformedSum)
 		}
 	} else if strings.ContainsAny(name, "\n") {
-		return l, ErrMalformed
+		return l, ErrMalformedSum
 	}
 	if name == "" {
-		return l, fmt.Errorf("%w: no file name", ErrMalformed)
+		return l, fmt.Errorf("%w: no file name", ErrMalformedSum)
 	}
 	l.Name = name
 	return l, nil
 }
 
-// ParseFile reads every line of a checksum file. Empty lines are not
+// ParseSumFile reads every line of a checksum file. Empty lines are not
 // allowed; the final newline is optional, and a carriage return ending a
 // line is dropped, as sha256sum -c drops it.
-func ParseFile(data []byte) ([]Line, error) {
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("%w: checksum file larger than %d bytes", ErrMalformed, MaxFileSize)
+func ParseSumFile(data []byte) ([]SumLine, error) {
+	if len(data) > MaxSumFileSize {
+		return nil, fmt.Errorf("%w: checksum file larger than %d bytes", ErrMalformedSum, MaxSumFileSize)
 	}
 	if len(data) == 0 {
-		return nil, fmt.Errorf("%w: empty file", ErrMalformed)
+		return nil, fmt.Errorf("%w: empty file", ErrMalformedSum)
 	}
 	data = bytes.TrimSuffix(data, []byte("\n"))
-	var lines []Line
+	var lines []SumLine
 	for i, text := range strings.Split(string(data), "\n") {
-		l, err := Parse(strings.TrimSuffix(text, "\r"))
+		l, err := ParseSumLine(strings.TrimSuffix(text, "\r"))
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", i+1, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/mm"
 
 	"github.com/ckpt-dev/ckpt/archive"
+	"github.com/ckpt-dev/ckpt/criu"
 	"github.com/ckpt-dev/ckpt/mem"
 )
 
@@ -50,17 +51,17 @@ type ReadPlan struct {
 	Present uint64 `json:"present_bytes"`
 	Absent  uint64 `json:"absent_bytes"`
 	// Spans are the pieces, present or absent, in address order.
-	Spans []mem.Span `json:"-"`
+	Spans []criu.PageSpan `json:"-"`
 }
 
 // FirstAbsent returns the first absent span, if any.
-func (p *ReadPlan) FirstAbsent() (mem.Span, bool) {
+func (p *ReadPlan) FirstAbsent() (criu.PageSpan, bool) {
 	for _, s := range p.Spans {
 		if s.Absent != nil {
 			return s, true
 		}
 	}
-	return mem.Span{}, false
+	return criu.PageSpan{}, false
 }
 
 // Read reads a range of one process's memory in one pass over the archive.
@@ -73,7 +74,7 @@ func Read(ctx context.Context, a *archive.Archive, opt ReadOptions) (*ReadPlan, 
 		func(c *archive.Checkpoint, pid, _ uint32, shmem bool) bool {
 			return !shmem && pid == opt.PID && opt.Select.matches(c)
 		},
-		func(c *archive.Checkpoint, pid, _ uint32, ix *mem.Index, r io.Reader) error {
+		func(c *archive.Checkpoint, pid, _ uint32, ix *criu.PageIndex, r io.Reader) error {
 			if plan != nil {
 				return fmt.Errorf("pid %d: %w", pid, ErrAmbiguous)
 			}
@@ -98,7 +99,7 @@ func Read(ctx context.Context, a *archive.Archive, opt ReadOptions) (*ReadPlan, 
 					return err
 				}
 			}
-			return ix.Stream(r, []mem.Range{rng}, nil, opt.Block)
+			return mem.Stream(ix, r, []mem.Range{rng}, nil, opt.Block)
 		})
 	contents, err := load(a, opt.Limits, pg)
 	if err != nil {

@@ -1,20 +1,16 @@
-package mem
+package criu
 
 import (
 	"cmp"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
-
-	"github.com/ckpt-dev/ckpt/criu"
 )
-
-// PageSize is the page size of the dumps ckpt reads (x86-64, arm64 4K).
-const PageSize = criu.PageSize
 
 // Why an address has no bytes in the dump.
 var (
@@ -23,23 +19,19 @@ var (
 	ErrLazy      = errors.New("lazy page not present in the image")
 )
 
-// Run is a stretch of pages from one pagemap entry: 32 bytes, the whole
-// per-entry cost of an index.
-type Run = criu.PageRun
-
-// Index is one pagemap: a process's (or a shared memory segment's) dumped
+// PageIndex is one pagemap: a process's (or a shared memory segment's) dumped
 // pages, in address order.
-type Index struct {
+type PageIndex struct {
 	// Name is the pagemap image the index was built from.
 	Name string
 	// PagesID is N of the pages-N.img that holds the present pages.
 	PagesID uint32
-	Runs    []Run
+	Runs    []PageRun
 	// ImageBytes is how many bytes the present pages occupy in pages-N.img.
 	ImageBytes int64
 }
 
-// NewIndex builds the index of a decoded pagemap image. It rejects a
+// NewPageIndex builds the index of a decoded pagemap image. It rejects a
 // pagemap whose entries overlap or whose sizes overflow: either would make
 // addresses ambiguous.
 //
@@ -47,7 +39,7 @@ type Index struct {
 // common case: CRIU writes them sorted, without empty entries), so
 // building one costs a pass over them and no copy; callers must not
 // modify Runs.
-func NewIndex(img *criu.Image) (*Index, error) {
+func NewPageIndex(img *Image) (*PageIndex, error) {
 	if img == nil {
 		return nil, errors.New("pagemap image missing")
 	}
@@ -58,7 +50,7 @@ func NewIndex(img *criu.Image) (*Index, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: not a pagemap image", img.Name)
 	}
-	ix := &Index{Name: img.Name, PagesID: head.GetPagesId()}
+	ix := &PageIndex{Name: img.Name, PagesID: head.GetPagesId()}
 	runs := img.Runs
 	if len(img.Entries) > 1 {
 		// Built by hand (tests, or a caller's own image): decoded entries.
@@ -69,8 +61,8 @@ func NewIndex(img *criu.Image) (*Index, error) {
 			if !ok {
 				return nil, fmt.Errorf("%s: not a pagemap image", img.Name)
 			}
-			r := Run{Start: e.GetVaddr(), Pages: criu.PageCount(e), Flags: criu.PageFlags(e), Offset: -1}
-			if r.Flags&criu.PagePresent != 0 && r.Pages > 0 {
+			r := PageRun{Start: e.GetVaddr(), Pages: PageCount(e), Flags: PageFlags(e), Offset: -1}
+			if r.Flags&PagePresent != 0 && r.Pages > 0 {
 				r.Offset = off
 				off += int64(min(r.Pages, 1<<40)) * PageSize
 			}
@@ -99,9 +91,9 @@ func NewIndex(img *criu.Image) (*Index, error) {
 	if clean {
 		ix.Runs = slices.Clip(runs)
 	} else {
-		ix.Runs = slices.DeleteFunc(slices.Clone(runs), func(r Run) bool { return r.Pages == 0 })
+		ix.Runs = slices.DeleteFunc(slices.Clone(runs), func(r PageRun) bool { return r.Pages == 0 })
 		// CRIU writes entries in address order; sort anyway.
-		slices.SortStableFunc(ix.Runs, func(a, b Run) int { return cmp.Compare(a.Start, b.Start) })
+		slices.SortStableFunc(ix.Runs, func(a, b PageRun) int { return cmp.Compare(a.Start, b.Start) })
 	}
 	// Then insist on no overlap.
 	for i := 1; i < len(ix.Runs); i++ {
@@ -112,20 +104,20 @@ func NewIndex(img *criu.Image) (*Index, error) {
 	return ix, nil
 }
 
-// IndexFor builds the index of process pid from pagemap-<pid>.img.
-func IndexFor(images *criu.ImageSet, pid uint32) (*Index, error) {
+// PageIndexFor builds the index of process pid from pagemap-<pid>.img.
+func PageIndexFor(images *ImageSet, pid uint32) (*PageIndex, error) {
 	name := fmt.Sprintf("pagemap-%d.img", pid)
 	img := images.Get(name)
 	if img == nil {
 		return nil, fmt.Errorf("%s: missing (a zombie, or a dump without memory)", name)
 	}
-	return NewIndex(img)
+	return NewPageIndex(img)
 }
 
 // PagemapFor returns the name of the pagemap image whose pages live in
 // pages-<id>.img, and the pid for a process pagemap (0 for shared memory).
 // It costs O(1): it is called once per pages image, hence once per process.
-func PagemapFor(images *criu.ImageSet, id uint32) (name string, pid uint32, ok bool) {
+func PagemapFor(images *ImageSet, id uint32) (name string, pid uint32, ok bool) {
 	name, ok = images.Pagemap(id)
 	if !ok {
 		return "", 0, false
@@ -137,8 +129,8 @@ func PagemapFor(images *criu.ImageSet, id uint32) (name string, pid uint32, ok b
 }
 
 // Lookup returns the run holding addr.
-func (ix *Index) Lookup(addr uint64) (Run, bool) {
-	i, found := slices.BinarySearchFunc(ix.Runs, addr, func(r Run, a uint64) int {
+func (ix *PageIndex) Lookup(addr uint64) (PageRun, bool) {
+	i, found := slices.BinarySearchFunc(ix.Runs, addr, func(r PageRun, a uint64) int {
 		switch {
 		case r.End() <= a:
 			return -1
@@ -148,29 +140,29 @@ func (ix *Index) Lookup(addr uint64) (Run, bool) {
 		return 0
 	})
 	if !found {
-		return Run{}, false
+		return PageRun{}, false
 	}
 	return ix.Runs[i], true
 }
 
 // Locate returns where addr's byte is in the pages image, or why it is not
 // there.
-func (ix *Index) Locate(addr uint64) (int64, error) {
+func (ix *PageIndex) Locate(addr uint64) (int64, error) {
 	r, ok := ix.Lookup(addr)
 	switch {
 	case !ok:
 		return 0, fmt.Errorf("%#x: %w", addr, ErrNotDumped)
 	case r.Present():
 		return r.Offset + int64(addr-r.Start), nil
-	case r.Flags&criu.PageParent != 0:
+	case r.Flags&PageParent != 0:
 		return 0, fmt.Errorf("%#x: %w", addr, ErrInParent)
 	}
 	return 0, fmt.Errorf("%#x: %w", addr, ErrLazy)
 }
 
-// Span is a piece of a virtual range: either where its bytes are in the
+// PageSpan is a piece of a virtual range: either where its bytes are in the
 // pages image, or why they are absent.
-type Span struct {
+type PageSpan struct {
 	Addr   uint64
 	Len    uint64
 	Offset int64 // -1 when absent
@@ -179,13 +171,13 @@ type Span struct {
 
 // Spans splits [addr, addr+n) into present and absent pieces, in address
 // order.
-func (ix *Index) Spans(addr, n uint64) []Span {
-	var out []Span
+func (ix *PageIndex) Spans(addr, n uint64) []PageSpan {
+	var out []PageSpan
 	end := addr + n
 	if end < addr {
 		end = 1<<64 - 1
 	}
-	i, _ := slices.BinarySearchFunc(ix.Runs, addr, func(r Run, a uint64) int {
+	i, _ := slices.BinarySearchFunc(ix.Runs, addr, func(r PageRun, a uint64) int {
 		if r.End() <= a {
 			return -1
 		}
@@ -198,15 +190,15 @@ func (ix *Index) Spans(addr, n uint64) []Span {
 			break
 		}
 		if cur < r.Start {
-			out = append(out, Span{Addr: cur, Len: r.Start - cur, Offset: -1, Absent: ErrNotDumped})
+			out = append(out, PageSpan{Addr: cur, Len: r.Start - cur, Offset: -1, Absent: ErrNotDumped})
 			cur = r.Start
 		}
 		stop := min(end, r.End())
-		s := Span{Addr: cur, Len: stop - cur, Offset: -1}
+		s := PageSpan{Addr: cur, Len: stop - cur, Offset: -1}
 		switch {
 		case r.Present():
 			s.Offset = r.Offset + int64(cur-r.Start)
-		case r.Flags&criu.PageParent != 0:
+		case r.Flags&PageParent != 0:
 			s.Absent = ErrInParent
 		default:
 			s.Absent = ErrLazy
@@ -215,7 +207,7 @@ func (ix *Index) Spans(addr, n uint64) []Span {
 		cur = stop
 	}
 	if cur < end {
-		out = append(out, Span{Addr: cur, Len: end - cur, Offset: -1, Absent: ErrNotDumped})
+		out = append(out, PageSpan{Addr: cur, Len: end - cur, Offset: -1, Absent: ErrNotDumped})
 	}
 	return out
 }
@@ -223,11 +215,11 @@ func (ix *Index) Spans(addr, n uint64) []Span {
 // Bytes counts the bytes of [start, end) that are present in the image,
 // in the parent image, and lazy. It allocates nothing: it runs once per
 // mapping, over runs a fragmented heap has thousands of.
-func (ix *Index) Bytes(start, end uint64) (present, parent, lazy int64) {
+func (ix *PageIndex) Bytes(start, end uint64) (present, parent, lazy int64) {
 	if end <= start {
 		return
 	}
-	i, _ := slices.BinarySearchFunc(ix.Runs, start, func(r Run, a uint64) int {
+	i, _ := slices.BinarySearchFunc(ix.Runs, start, func(r PageRun, a uint64) int {
 		if r.End() <= a {
 			return -1
 		}
@@ -239,11 +231,33 @@ func (ix *Index) Bytes(start, end uint64) (present, parent, lazy int64) {
 		switch {
 		case r.Present():
 			present += n
-		case r.Flags&criu.PageParent != 0:
+		case r.Flags&PageParent != 0:
 			parent += n
 		default:
 			lazy += n
 		}
 	}
 	return
+}
+
+// ReadAt fills p with the process memory at addr from a random-access pages
+// image. It stops at the first byte that is not in the image and returns
+// how many bytes it read and why it stopped, so absent memory is never
+// mistaken for zeros.
+func (ix *PageIndex) ReadAt(pages io.ReaderAt, p []byte, addr uint64) (int, error) {
+	n := 0
+	for _, s := range ix.Spans(addr, uint64(len(p))) {
+		if s.Absent != nil {
+			return n, fmt.Errorf("%#x: %w", s.Addr, s.Absent)
+		}
+		m, err := pages.ReadAt(p[n:n+int(s.Len)], s.Offset)
+		n += m
+		if err != nil {
+			if err == io.EOF {
+				err = fmt.Errorf("%#x: pages image ends at offset %d, before the pagemap says: %w", s.Addr+uint64(m), s.Offset+int64(m), io.ErrUnexpectedEOF)
+			}
+			return n, err
+		}
+	}
+	return n, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/vma"
 
 	"github.com/ckpt-dev/ckpt/archive"
+	"github.com/ckpt-dev/ckpt/criu"
 	"github.com/ckpt-dev/ckpt/mem"
 	"github.com/ckpt-dev/ckpt/proc"
 )
@@ -112,16 +113,16 @@ func Search(ctx context.Context, a *archive.Archive, opt SearchOptions) (*Search
 			}
 			return pid == opt.PID
 		},
-		func(c *archive.Checkpoint, pid, shmid uint32, ix *mem.Index, r io.Reader) error {
+		func(c *archive.Checkpoint, pid, shmid uint32, ix *criu.PageIndex, r io.Reader) error {
 			if shmid != 0 || pid == 0 {
 				res.Segments++
 			} else {
 				res.Processes++
 			}
-			for _, p := range ix.Present() {
+			for _, p := range mem.Present(ix) {
 				res.Bytes += int64(p.Len())
 			}
-			return ix.Search(r, opt.Matcher, mem.SearchOptions{Context: opt.Context}, func(h mem.Hit) error {
+			return mem.Search(ix, r, opt.Matcher, mem.SearchOptions{Context: opt.Context}, func(h mem.Hit) error {
 				res.Total++
 				if len(res.Hits) >= maxHits {
 					res.Complete = false

@@ -6,13 +6,13 @@ import (
 	"strings"
 
 	"github.com/ckpt-dev/ckpt/archive"
-	"github.com/ckpt-dev/ckpt/inspect"
+	"github.com/ckpt-dev/ckpt/internal/inspect"
 )
 
 // Build gives the process tree with command lines read from the memory
 // pages, here from a zstd-compressed Podman export read in one pass.
 func ExampleBuild() {
-	m, _ := filepath.Glob("../testdata/fixtures/podman-rich.tar.zst")
+	m, _ := filepath.Glob("../../testdata/fixtures/podman-rich.tar.zst")
 	a, err := archive.Open(m[0], archive.Options{})
 	if err != nil {
 		fmt.Println(err)

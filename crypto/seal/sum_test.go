@@ -1,4 +1,4 @@
-package sum
+package seal
 
 import (
 	"crypto/sha256"
@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-var names = []string{
+var sumNames = []string{
 	"checkpoint-web-7d9f_default-app-2025-01-02T03:04:05Z.tar.age", // kubelet's colons
 	"with space.age",
 	" leading space",
@@ -22,14 +22,14 @@ var names = []string{
 	"ünïcödé",
 }
 
-func TestRoundTrip(t *testing.T) {
-	for _, name := range names {
-		l := Line{Sum: sha256.Sum256([]byte(name)), Name: name}
+func TestSumRoundTrip(t *testing.T) {
+	for _, name := range sumNames {
+		l := SumLine{Sum: sha256.Sum256([]byte(name)), Name: name}
 		s := l.String()
 		if !strings.HasSuffix(s, "\n") || strings.Count(s, "\n") != 1 {
 			t.Errorf("%q: line %q is not one line", name, s)
 		}
-		got, err := ParseFile([]byte(s))
+		got, err := ParseSumFile([]byte(s))
 		if err != nil || len(got) != 1 || got[0] != l {
 			t.Errorf("%q: parsed %q as %+v, %v", name, s, got, err)
 		}
@@ -37,12 +37,12 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestEscapingMatchesCoreutils(t *testing.T) {
-	l := Line{Name: "a\\b\nc\rd"}
+	l := SumLine{Name: "a\\b\nc\rd"}
 	want := `\` + strings.Repeat("0", 64) + `  a\\b\nc\rd` + "\n"
 	if got := l.String(); got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
-	plain := Line{Name: "x:y z"}
+	plain := SumLine{Name: "x:y z"}
 	if got := plain.String(); got != strings.Repeat("0", 64)+"  x:y z\n" {
 		t.Errorf("got %q", got)
 	}
@@ -56,12 +56,12 @@ func TestSha256sumAccepts(t *testing.T) {
 	}
 	dir := t.TempDir()
 	var lines strings.Builder
-	for i, name := range names {
+	for i, name := range sumNames {
 		data := []byte(strings.Repeat("x", i))
 		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		lines.WriteString(Line{Sum: sha256.Sum256(data), Name: name}.String())
+		lines.WriteString(SumLine{Sum: sha256.Sum256(data), Name: name}.String())
 	}
 	if err := os.WriteFile(filepath.Join(dir, "SUMS"), []byte(lines.String()), 0o600); err != nil {
 		t.Fatal(err)
@@ -72,27 +72,27 @@ func TestSha256sumAccepts(t *testing.T) {
 		t.Fatalf("sha256sum -c rejected our lines: %v\n%s", err, out)
 	}
 	// And ours reads what coreutils writes.
-	args := append([]string{"--"}, names...)
+	args := append([]string{"--"}, sumNames...)
 	cmd = exec.Command("sha256sum", args...)
 	cmd.Dir = dir
 	out, err := cmd.Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := ParseFile(out)
+	got, err := ParseSumFile(out)
 	if err != nil {
 		t.Fatalf("parse coreutils output: %v\n%s", err, out)
 	}
-	if len(got) != len(names) {
+	if len(got) != len(sumNames) {
 		t.Fatalf("got %d lines", len(got))
 	}
 	for i, l := range got {
-		if l.Name != names[i] || l.Sum != sha256.Sum256([]byte(strings.Repeat("x", i))) {
+		if l.Name != sumNames[i] || l.Sum != sha256.Sum256([]byte(strings.Repeat("x", i))) {
 			t.Errorf("line %d: %+v", i, l)
 		}
 	}
 	// Tampering with a file makes coreutils fail, as it does us.
-	if err := os.WriteFile(filepath.Join(dir, names[0]), []byte("changed"), 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, sumNames[0]), []byte("changed"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cmd = exec.Command("sha256sum", "-c", "SUMS")
@@ -102,7 +102,7 @@ func TestSha256sumAccepts(t *testing.T) {
 	}
 }
 
-func TestParseRejects(t *testing.T) {
+func TestParseSumLineRejects(t *testing.T) {
 	hex := strings.Repeat("ab", 32)
 	for _, line := range []string{
 		"",
@@ -118,18 +118,18 @@ func TestParseRejects(t *testing.T) {
 		`\` + hex + `  a\`,     // dangling backslash
 		"SHA256 (x) = " + hex,  // BSD tag format: not written by us
 	} {
-		if _, err := Parse(line); !errors.Is(err, ErrMalformed) {
-			t.Errorf("Parse(%q) = %v, want ErrMalformed", line, err)
+		if _, err := ParseSumLine(line); !errors.Is(err, ErrMalformedSum) {
+			t.Errorf("ParseSumLine(%q) = %v, want ErrMalformedSum", line, err)
 		}
 	}
-	for _, file := range []string{"", "\n", hex + "  a\n\n", strings.Repeat("x", MaxFileSize+1)} {
-		if _, err := ParseFile([]byte(file)); !errors.Is(err, ErrMalformed) {
-			t.Errorf("ParseFile(%.20q) = %v, want ErrMalformed", file, err)
+	for _, file := range []string{"", "\n", hex + "  a\n\n", strings.Repeat("x", MaxSumFileSize+1)} {
+		if _, err := ParseSumFile([]byte(file)); !errors.Is(err, ErrMalformedSum) {
+			t.Errorf("ParseSumFile(%.20q) = %v, want ErrMalformedSum", file, err)
 		}
 	}
 }
 
-func TestParseAccepts(t *testing.T) {
+func TestParseSumLineAccepts(t *testing.T) {
 	hex := strings.Repeat("AB", 32)
 	for _, tc := range []struct{ file, name string }{
 		{hex + "  a\n", "a"},
@@ -137,41 +137,41 @@ func TestParseAccepts(t *testing.T) {
 		{hex + "  a\r\n", "a"}, // CRLF, as sha256sum -c takes it
 		{hex + "  a", "a"},     // no final newline
 	} {
-		got, err := ParseFile([]byte(tc.file))
+		got, err := ParseSumFile([]byte(tc.file))
 		if err != nil || len(got) != 1 || got[0].Name != tc.name || got[0].Sum[0] != 0xab {
-			t.Errorf("ParseFile(%q) = %+v, %v", tc.file, got, err)
+			t.Errorf("ParseSumFile(%q) = %+v, %v", tc.file, got, err)
 		}
 	}
 }
 
-func FuzzParse(f *testing.F) {
-	for _, name := range names {
-		f.Add(strings.TrimSuffix(Line{Name: name}.String(), "\n"))
+func FuzzParseSumLine(f *testing.F) {
+	for _, name := range sumNames {
+		f.Add(strings.TrimSuffix(SumLine{Name: name}.String(), "\n"))
 	}
 	f.Add(`\` + strings.Repeat("0", 64) + `  \\\n`)
 	f.Fuzz(func(t *testing.T, s string) {
-		l, err := Parse(s)
+		l, err := ParseSumLine(s)
 		if err != nil {
 			return
 		}
 		// Whatever parses formats back to a line that parses the same.
-		again, err := Parse(strings.TrimSuffix(l.String(), "\n"))
+		again, err := ParseSumLine(strings.TrimSuffix(l.String(), "\n"))
 		if err != nil || again != l {
 			t.Fatalf("%q parsed as %+v, which formats to %q and parses as %+v, %v", s, l, l.String(), again, err)
 		}
 	})
 }
 
-func FuzzFormat(f *testing.F) {
-	for _, name := range names {
+func FuzzSumLineString(f *testing.F) {
+	for _, name := range sumNames {
 		f.Add(name, []byte{1, 2, 3})
 	}
 	f.Fuzz(func(t *testing.T, name string, seed []byte) {
 		if name == "" {
 			return
 		}
-		l := Line{Sum: sha256.Sum256(seed), Name: name}
-		got, err := ParseFile([]byte(l.String()))
+		l := SumLine{Sum: sha256.Sum256(seed), Name: name}
+		got, err := ParseSumFile([]byte(l.String()))
 		if err != nil {
 			// A name ending in a bare CR cannot be told from a CRLF line
 			// end; coreutils escapes CR, and so do we, so this must parse.

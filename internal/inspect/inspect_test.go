@@ -27,7 +27,7 @@ func buildReports(t *testing.T, path string, s Sections) []*Report {
 }
 
 func fixture(t *testing.T, glob string) string {
-	m, _ := filepath.Glob(filepath.Join("../testdata/fixtures", glob))
+	m, _ := filepath.Glob(filepath.Join("../../testdata/fixtures", glob))
 	if len(m) != 1 {
 		t.Fatalf("fixture %s", glob)
 	}

@@ -128,7 +128,7 @@ func BenchmarkHexdump(b *testing.B) {
 // 4 GiB (CKPT_BENCH_BIG_SIZE) of pages, output to /dev/null, and reports
 // peak RSS, which must stay under 64 MiB.
 func BenchmarkCLI(b *testing.B) {
-	bin := benchutil.Binary(b, "../..")
+	bin := benchutil.Binary(b, "..")
 	big := benchutil.Size(b, "CKPT_BENCH_BIG_SIZE", 4<<30)
 	for _, size := range []int64{benchSize(b), big} {
 		path := benchArchive(b, size)

@@ -12,10 +12,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ckpt-dev/ckpt/criu"
 	"github.com/ckpt-dev/ckpt/mem"
 )
 
-const fixtures = "../../testdata/fixtures"
+const fixtures = "../testdata/fixtures"
 
 // fixtureArchives are the real archives, plain and compressed.
 func fixtureArchives(t *testing.T) []string {
@@ -223,7 +224,7 @@ func TestHexdumpOfFixtureMatchesHexdumpC(t *testing.T) {
 	hd := mem.NewHexdump(&dump)
 	start := ms[0].vaddr&^0xfff + 5
 	_, err := Read(context.Background(), open(t, filepath.Join(fixtures, "podman-simple.tar")), ReadOptions{
-		Select: Select{PID: ms[0].pid}, Range: mem.Range{Start: start, End: start + mem.PageSize - 12},
+		Select: Select{PID: ms[0].pid}, Range: mem.Range{Start: start, End: start + criu.PageSize - 12},
 		Block: func(b mem.Block) error {
 			if b.Absent != nil {
 				return b.Absent

@@ -36,7 +36,7 @@ func Build(a *archive.Archive, opt Options) ([]*Report, error) {
 	var warnings []string
 	contents, err := archive.Load(a, archive.LoadOptions{
 		Limits: opt.Limits,
-		Pages: mem.Hook(func(c *archive.Checkpoint, pid uint32, ix *mem.Index, r io.Reader) error {
+		Pages: mem.Pages(a, func(c *archive.Checkpoint, pid uint32, ix *criu.PageIndex, r io.Reader) error {
 			m := criu.First[*mm.MmEntry](c.Images, fmt.Sprintf("mm-%d.img", pid))
 			if pid == 0 || m == nil {
 				return nil // shared memory, not a process
@@ -48,9 +48,10 @@ func Build(a *archive.Archive, opt Options) ([]*Report, error) {
 			}
 			args[memKey{c.Prefix, pid}] = ae
 			return nil
-		}, func(c *archive.Checkpoint, p *archive.PagesImage) {
+		}, mem.PagesOptions{Orphan: func(c *archive.Checkpoint, p *archive.PagesImage) error {
 			warnings = append(warnings, fmt.Sprintf("%s: no pagemap refers to it: command lines unavailable", p.Entry.Name))
-		}),
+			return nil
+		}}),
 	})
 	if err != nil {
 		return nil, err

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/criu"
+	"github.com/ckpt-dev/ckpt/internal/ctxio"
 	"github.com/ckpt-dev/ckpt/mem"
 	"github.com/ckpt-dev/ckpt/proc"
 )
@@ -170,48 +170,59 @@ type pages struct {
 	progress func(int64)
 	a        *archive.Archive
 	want     func(c *archive.Checkpoint, pid uint32, shmid uint32, shmem bool) bool
-	fn       func(c *archive.Checkpoint, pid uint32, shmid uint32, ix *mem.Index, r io.Reader) error
+	fn       func(c *archive.Checkpoint, pid uint32, shmid uint32, ix *criu.PageIndex, r io.Reader) error
 	seen     map[key]bool
 	orphans  map[string]bool // pages images no pagemap referred to
 	// mmOf is a process whose mm want reads for every pages image (shared
 	// memory it maps); 0 for none.
 	mmOf uint32
+	read func(*archive.Checkpoint, *archive.PagesImage) error
 }
 
-func newPages(ctx context.Context, a *archive.Archive, progress func(int64), want func(*archive.Checkpoint, uint32, uint32, bool) bool, fn func(*archive.Checkpoint, uint32, uint32, *mem.Index, io.Reader) error) *pages {
-	return &pages{ctx: ctx, progress: progress, a: a, want: want, fn: fn, seen: map[key]bool{}, orphans: map[string]bool{}}
+func newPages(ctx context.Context, a *archive.Archive, progress func(int64), want func(*archive.Checkpoint, uint32, uint32, bool) bool, fn func(*archive.Checkpoint, uint32, uint32, *criu.PageIndex, io.Reader) error) *pages {
+	pg := &pages{ctx: ctx, progress: progress, a: a, want: want, fn: fn, seen: map[key]bool{}, orphans: map[string]bool{}}
+	pg.read = pg.adapter()
+	return pg
 }
 
 func (pg *pages) hook(c *archive.Checkpoint, p *archive.PagesImage) error {
-	if !mem.Ready(c, p) || !p.Final && pg.mmOf != 0 && mmOf(c, pg.mmOf) == nil {
+	if !p.Final && pg.mmOf != 0 && mmOf(c, pg.mmOf) == nil {
 		return archive.ErrNotYet
 	}
-	name, pid, ok := mem.PagemapFor(c.Images, p.ID)
-	if !ok {
-		pg.orphans[p.Entry.Name] = true
-		return nil
-	}
-	var shmid uint32
-	shmem := strings.HasPrefix(name, "pagemap-shmem-")
-	if shmem {
-		fmt.Sscanf(name, "pagemap-shmem-%d.img", &shmid)
-	}
-	if !pg.want(c, pid, shmid, shmem) {
-		return nil
-	}
-	ix, err := mem.NewIndex(c.Images.Get(name))
-	if err != nil {
-		// The index names the image in its messages; the error names it as
-		// the entry.
-		return failf(pg.a, c, name, errors.New(strings.TrimPrefix(err.Error(), name+": ")))
-	}
-	if ix.ImageBytes > p.Entry.Size {
-		return failf(pg.a, c, name, fmt.Errorf("points past the end of %s: its present pages need %d bytes, the image has %d", path.Base(p.Entry.Name), ix.ImageBytes, p.Entry.Size))
-	}
+	return pg.read(c, p)
+}
+
+// adapter returns mem.Pages for pg; newPages makes it once.
+func (pg *pages) adapter() func(*archive.Checkpoint, *archive.PagesImage) error {
+	return mem.Pages(pg.a, pg.process, mem.PagesOptions{
+		Want: func(c *archive.Checkpoint, name string, pid uint32) bool {
+			shmid, shmem := shmemID(name)
+			return pg.want(c, pid, shmid, shmem)
+		},
+		Orphan: func(c *archive.Checkpoint, p *archive.PagesImage) error {
+			pg.orphans[p.Entry.Name] = true
+			return nil
+		},
+	})
+}
+
+// process hands the pages of one pagemap to pg.fn, remembering which
+// processes it saw.
+func (pg *pages) process(c *archive.Checkpoint, pid uint32, ix *criu.PageIndex, r io.Reader) error {
+	shmid, shmem := shmemID(ix.Name)
 	if !shmem {
 		pg.seen[key{c.Prefix, pid}] = true
 	}
-	return pg.fn(c, pid, shmid, ix, watch(pg.ctx, p.R, pg.progress))
+	return pg.fn(c, pid, shmid, ix, ctxio.Watch(pg.ctx, r, pg.progress))
+}
+
+// shmemID returns the segment id of a shared memory pagemap image.
+func shmemID(name string) (shmid uint32, shmem bool) {
+	if !strings.HasPrefix(name, "pagemap-shmem-") {
+		return 0, false
+	}
+	fmt.Sscanf(name, "pagemap-shmem-%d.img", &shmid)
+	return shmid, true
 }
 
 // missing explains why the pages of process pid were never seen.

@@ -75,7 +75,7 @@ func TestGeneratedBreakage(t *testing.T) {
 		brk  testgen.Break
 		want string
 	}{
-		"pagemap past end": {testgen.Break{PagemapPastEnd: true}, "which has"},
+		"pagemap past end": {testgen.Break{PagemapPastEnd: true}, "points past the end of pages-1.img"},
 		"overlap":          {testgen.Break{OverlapPagemap: true}, "entries overlap"},
 	}
 	for name, tc := range fails {

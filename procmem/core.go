@@ -72,7 +72,7 @@ func WriteCore(ctx context.Context, a *archive.Archive, f CoreFile, opt CoreOpti
 		func(c *archive.Checkpoint, pid, _ uint32, shmem bool) bool {
 			return !shmem && pid == opt.PID && opt.Select.matches(c)
 		},
-		func(c *archive.Checkpoint, pid, _ uint32, ix *mem.Index, r io.Reader) error {
+		func(c *archive.Checkpoint, pid, _ uint32, ix *criu.PageIndex, r io.Reader) error {
 			if w != nil {
 				return fmt.Errorf("pid %d: %w", pid, ErrAmbiguous)
 			}
@@ -99,11 +99,11 @@ func WriteCore(ctx context.Context, a *archive.Archive, f CoreFile, opt CoreOpti
 			}
 			info.Segments = len(l.Segments)
 			info.Unknown = unknown
-			for _, r := range ix.Present() {
+			for _, r := range mem.Present(ix) {
 				info.Outside += r.Len()
 			}
 			info.Outside -= info.Present
-			return ix.Stream(r, present, nil, func(b mem.Block) error {
+			return mem.Stream(ix, r, present, nil, func(b mem.Block) error {
 				return w.WriteMemory(b.Addr, b.Data)
 			})
 		})
@@ -146,7 +146,7 @@ func WriteCore(ctx context.Context, a *archive.Archive, f CoreFile, opt CoreOpti
 //   - a stretch whose bytes exist elsewhere (a parent pre-dump, lazy
 //     pages, anonymous shared memory dumped apart from the process) has
 //     no segment at all, so tools say the address cannot be read.
-func segments(ix *mem.Index, vmas []*vmaEntry) (segs []elfcore.Segment, present []mem.Range, unknown uint64, err error) {
+func segments(ix *criu.PageIndex, vmas []*vmaEntry) (segs []elfcore.Segment, present []mem.Range, unknown uint64, err error) {
 	var prevEnd uint64
 	for i, v := range vmas {
 		start, end := v.GetStart(), v.GetEnd()
@@ -167,7 +167,7 @@ func segments(ix *mem.Index, vmas []*vmaEntry) (segs []elfcore.Segment, present 
 		elsewhere := v.GetStatus()&(vmaAnonShared|vmaSysVIPC) != 0
 		for _, s := range ix.Spans(start, end-start) {
 			here := s.Absent == nil
-			if !here && (elsewhere || !errors.Is(s.Absent, mem.ErrNotDumped)) {
+			if !here && (elsewhere || !errors.Is(s.Absent, criu.ErrNotDumped)) {
 				unknown += s.Len
 				continue
 			}
