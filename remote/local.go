@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"github.com/ckpt-dev/ckpt/crypto/seal"
+	"github.com/ckpt-dev/ckpt/internal/regfile"
 )
 
 // Local is a set on this machine, ready to push: what its sidecars say,
@@ -43,7 +44,9 @@ func LoadLocal(path string, allowPlaintext bool) (*Local, error) {
 	if seal.IsSidecar(path) {
 		return nil, fmt.Errorf("%s is a sidecar: give the sealed file it belongs to", path)
 	}
-	f, err := os.Open(path)
+	// regfile: a FIFO put where a sealed file is expected would block
+	// open(2) beyond any signal.
+	f, err := regfile.Open(path)
 	if err != nil {
 		return nil, err
 	}
@@ -51,9 +54,6 @@ func LoadLocal(path string, allowPlaintext bool) (*Local, error) {
 	st, err := f.Stat()
 	if err != nil {
 		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
 	}
 	head := make([]byte, len(ageMagic))
 	n, _ := io.ReadFull(f, head)
@@ -74,13 +74,13 @@ func LoadLocal(path string, allowPlaintext bool) (*Local, error) {
 		h.Sum(l.SHA256[:0])
 		return l, nil
 	}
-	if l.Checksum, err = readSmall(l.Files.Checksum, seal.MaxSumFileSize); err != nil {
+	if l.Checksum, err = regfile.ReadSmall(l.Files.Checksum, seal.MaxSumFileSize); err != nil {
 		return nil, missing(err, "checksum line")
 	}
-	if l.ManifestData, err = readSmall(l.Files.Manifest, 1<<20); err != nil {
+	if l.ManifestData, err = regfile.ReadSmall(l.Files.Manifest, 1<<20); err != nil {
 		return nil, missing(err, "manifest")
 	}
-	l.Signature, err = readSmall(l.Files.Signature, 64<<10)
+	l.Signature, err = regfile.ReadSmall(l.Files.Signature, 64<<10)
 	if errors.Is(err, os.ErrNotExist) {
 		l.Files.Signature, l.Signature = "", nil
 	} else if err != nil {
@@ -108,22 +108,6 @@ func missing(err error, what string) error {
 		return fmt.Errorf("%w: no %s beside the sealed file (%v)", seal.ErrMissingSidecar, what, err)
 	}
 	return err
-}
-
-func readSmall(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
-	}
-	return data, nil
 }
 
 // files lists the set's files in upload order: ciphertext, checksum,

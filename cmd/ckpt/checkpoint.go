@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/crypto/ssh"
 
 	"github.com/ckpt-dev/ckpt/crypto/seal"
 	"github.com/ckpt-dev/ckpt/internal/render"
@@ -123,20 +122,11 @@ func runCheckpoint(ctx context.Context, a *app, cmd *cobra.Command, f *checkpoin
 	// does not leave a plaintext archive behind.
 	var job *sealJob
 	if f.seal {
-		s := &secrets{a: a, file: f.passphraseFile}
-		recipients, err := f.recipients.load(a, s)
+		recipients, signer, done, err := loadSealKeys(a, f.recipients, f.sign, &secrets{a: a, file: f.passphraseFile})
 		if err != nil {
 			return err
 		}
-		var signer ssh.Signer
-		if f.sign != "" {
-			var done func()
-			signer, done, err = loadSigner(a, f.sign, s)
-			if err != nil {
-				return err
-			}
-			defer done()
-		}
+		defer done()
 		job = &sealJob{a: a, f: &sealFlags{recipients: f.recipients, sign: f.sign, shredSource: true}, recipients: recipients, signer: signer}
 	}
 

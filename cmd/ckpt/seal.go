@@ -170,20 +170,11 @@ func runSeal(ctx context.Context, a *app, f *sealFlags, o *outputFlag, args []st
 		}
 	}
 
-	s := &secrets{a: a, file: f.passphraseFile}
-	recipients, err := f.recipients.load(a, s)
+	recipients, signer, done, err := loadSealKeys(a, f.recipients, f.sign, &secrets{a: a, file: f.passphraseFile})
 	if err != nil {
 		return err
 	}
-	var signer ssh.Signer
-	if f.sign != "" {
-		var done func()
-		signer, done, err = loadSigner(a, f.sign, s)
-		if err != nil {
-			return err
-		}
-		defer done()
-	}
+	defer done()
 	node := f.node
 	if node == "" {
 		if node, err = os.Hostname(); err != nil {

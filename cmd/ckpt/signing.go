@@ -10,6 +10,7 @@ import (
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/crypto/ssh/agent"
 
+	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/crypto/sign"
 )
 
@@ -58,4 +59,22 @@ func agentSigner(a *app, pub ssh.PublicKey) (ssh.Signer, func(), error) {
 		return nil, nil, fmt.Errorf("--sign: %w", err)
 	}
 	return signer, func() { conn.Close() }, nil
+}
+
+// loadSealKeys loads what sealing needs before any work starts: the
+// recipients and, when sign names a key, the signer. done releases the
+// signer (an agent connection); it is never nil.
+func loadSealKeys(a *app, r *recipientFlags, sign string, s *secrets) ([]keys.Recipient, ssh.Signer, func(), error) {
+	recipients, err := r.load(a, s)
+	if err != nil {
+		return nil, nil, func() {}, err
+	}
+	if sign == "" {
+		return recipients, nil, func() {}, nil
+	}
+	signer, done, err := loadSigner(a, sign, s)
+	if err != nil {
+		return nil, nil, func() {}, err
+	}
+	return recipients, signer, done, nil
 }

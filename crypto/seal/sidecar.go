@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,7 +14,6 @@ import (
 
 	"github.com/ckpt-dev/ckpt/crypto/sign"
 	"github.com/ckpt-dev/ckpt/internal/atomicfile"
-	"github.com/ckpt-dev/ckpt/internal/regfile"
 )
 
 // Sidecar suffixes, appended to the sealed file's name.
@@ -199,23 +197,6 @@ func commitSet(staged []*atomicfile.File, stale string) error {
 func backupName(target string) string {
 	dir, base := filepath.Split(target)
 	return filepath.Join(dir, fmt.Sprintf(".%s.prev-%d", base, os.Getpid()))
-}
-
-// readSidecar reads a small sidecar file, refusing one larger than limit.
-func readSidecar(path string, limit int64) ([]byte, error) {
-	f, err := regfile.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
-	}
-	return data, nil
 }
 
 // ErrMissingSidecar is returned, wrapped, when the checksum line or the

@@ -84,19 +84,19 @@ func prepare(path string, f *os.File, p Policy) (*prepared, error) {
 		return nil, fmt.Errorf("%s: not a regular file", path)
 	}
 	files := SidecarsFor(path)
-	data, err := readSidecar(files.Checksum, MaxSumFileSize)
+	data, err := regfile.ReadSmall(files.Checksum, MaxSumFileSize)
 	if isNotExist(err) {
 		return nil, missingSidecar(files.Checksum, "checksum file")
 	} else if err != nil {
 		return nil, err
 	}
-	raw, err := readSidecar(files.Manifest, maxManifest)
+	raw, err := regfile.ReadSmall(files.Manifest, maxManifest)
 	if isNotExist(err) {
 		return nil, missingSidecar(files.Manifest, "manifest")
 	} else if err != nil {
 		return nil, err
 	}
-	sig, err := readSidecar(files.Signature, maxSignature)
+	sig, err := regfile.ReadSmall(files.Signature, maxSignature)
 	if isNotExist(err) {
 		sig = nil
 	} else if err != nil {

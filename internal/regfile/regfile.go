@@ -11,6 +11,7 @@ package regfile
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 
@@ -104,4 +105,22 @@ func kind(mode uint32) string {
 		return "a symbolic link"
 	}
 	return fmt.Sprintf("mode %#o", mode&unix.S_IFMT)
+}
+
+// ReadSmall reads a small regular file whole (a sidecar, a manifest),
+// refusing one larger than limit rather than reading it into memory.
+func ReadSmall(path string, limit int64) ([]byte, error) {
+	f, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s: larger than %d bytes", path, limit)
+	}
+	return data, nil
 }
