@@ -10,6 +10,7 @@ import (
 
 	criu_core "github.com/checkpoint-restore/go-criu/v8/crit/images/criu-core"
 
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/mm"
 	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/criu"
 	"github.com/ckpt-dev/ckpt/mem"
@@ -68,18 +69,9 @@ func WriteCore(ctx context.Context, a *archive.Archive, f CoreFile, opt CoreOpti
 	}
 	var w *elfcore.Writer
 	info := &CoreInfo{PID: opt.PID, Warnings: []string{}}
-	pg := newPages(ctx, a, opt.Progress,
-		func(c *archive.Checkpoint, pid, _ uint32, shmem bool) bool {
-			return !shmem && pid == opt.PID && opt.Select.matches(c)
-		},
-		func(c *archive.Checkpoint, pid, _ uint32, ix *criu.PageIndex, r io.Reader) error {
-			if w != nil {
-				return fmt.Errorf("pid %d: %w", pid, ErrAmbiguous)
-			}
-			m := mmOf(c, pid)
-			if m == nil {
-				return failf(a, c, fmt.Sprintf("mm-%d.img", pid), archive.ErrMissing)
-			}
+	pg := processPages(ctx, a, opt.Progress, opt.PID, opt.Select,
+		func(c *archive.Checkpoint, ix *criu.PageIndex, m *mm.MmEntry, r io.Reader) error {
+			pid := opt.PID
 			segs, present, unknown, err := segments(ix, m.GetVmas())
 			if err != nil {
 				return failf(a, c, fmt.Sprintf("mm-%d.img", pid), err)

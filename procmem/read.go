@@ -70,18 +70,9 @@ func Read(ctx context.Context, a *archive.Archive, opt ReadOptions) (*ReadPlan, 
 		return nil, errors.New("read: a pid is required")
 	}
 	var plan *ReadPlan
-	pg := newPages(ctx, a, opt.Progress,
-		func(c *archive.Checkpoint, pid, _ uint32, shmem bool) bool {
-			return !shmem && pid == opt.PID && opt.Select.matches(c)
-		},
-		func(c *archive.Checkpoint, pid, _ uint32, ix *criu.PageIndex, r io.Reader) error {
-			if plan != nil {
-				return fmt.Errorf("pid %d: %w", pid, ErrAmbiguous)
-			}
-			m := mmOf(c, pid)
-			if m == nil {
-				return failf(a, c, fmt.Sprintf("mm-%d.img", pid), archive.ErrMissing)
-			}
+	pg := processPages(ctx, a, opt.Progress, opt.PID, opt.Select,
+		func(c *archive.Checkpoint, ix *criu.PageIndex, m *mm.MmEntry, r io.Reader) error {
+			pid := opt.PID
 			rng, idx, err := resolve(m, opt)
 			if err != nil {
 				return failf(a, c, fmt.Sprintf("mm-%d.img", pid), fmt.Errorf("pid %d: %w", pid, err))

@@ -192,6 +192,29 @@ func (pg *pages) hook(c *archive.Checkpoint, p *archive.PagesImage) error {
 	return pg.read(c, p)
 }
 
+// processPages is newPages for the commands that read one process (read,
+// core): fn gets that process's pages with its memory descriptor, once; a
+// second process of that pid (in another container) is ErrAmbiguous, and a
+// process without mm-PID.img fails naming it.
+func processPages(ctx context.Context, a *archive.Archive, progress func(int64), pid uint32, sel Select, fn func(*archive.Checkpoint, *criu.PageIndex, *mm.MmEntry, io.Reader) error) *pages {
+	done := false
+	return newPages(ctx, a, progress,
+		func(c *archive.Checkpoint, p, _ uint32, shmem bool) bool {
+			return !shmem && p == pid && sel.matches(c)
+		},
+		func(c *archive.Checkpoint, p, _ uint32, ix *criu.PageIndex, r io.Reader) error {
+			if done {
+				return fmt.Errorf("pid %d: %w", p, ErrAmbiguous)
+			}
+			done = true
+			m := mmOf(c, p)
+			if m == nil {
+				return failf(a, c, fmt.Sprintf("mm-%d.img", p), archive.ErrMissing)
+			}
+			return fn(c, ix, m, r)
+		})
+}
+
 // adapter returns mem.Pages for pg; newPages makes it once.
 func (pg *pages) adapter() func(*archive.Checkpoint, *archive.PagesImage) error {
 	return mem.Pages(pg.a, pg.process, mem.PagesOptions{
