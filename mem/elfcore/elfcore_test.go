@@ -247,3 +247,42 @@ func FuzzCore(f *testing.F) {
 		}
 	})
 }
+
+// TestNoteLayout pins the offsets of the fields the note encoders write to
+// those of the kernel's x86-64 structs, which gdb and readelf read by offset.
+func TestNoteLayout(t *testing.T) {
+	le := binary.LittleEndian
+	st := PRStatus{Signal: 11, SigHeld: 2, PID: 7, SID: 9, FPValid: true,
+		Regs: X86Regs{R15: 15, Rip: 0x401234, Rsp: 0x7ffe1000, Gs: 0x33}}.Note().Desc
+	fx := FXSave{Cwd: 0x37f, Fop: 4, Rdp: 5, MxcsrMask: 0xffff, St: [32]uint32{31: 6}, Xmm: [64]uint32{0: 8, 63: 9}}.Note().Desc
+	ps := PRPSInfo{UID: 1000, GID: 1001, SID: 42, Flags: 0x400}.Note().Desc
+	for _, c := range []struct {
+		name      string
+		got, want uint64
+	}{
+		{"pr_cursig", uint64(le.Uint16(st[12:])), 11},
+		{"pr_sighold", le.Uint64(st[24:]), 2},
+		{"pr_pid", uint64(le.Uint32(st[32:])), 7},
+		{"pr_sid", uint64(le.Uint32(st[44:])), 9},
+		{"r15", le.Uint64(st[112:]), 15},
+		{"rip", le.Uint64(st[112+8*16:]), 0x401234},
+		{"rsp", le.Uint64(st[112+8*19:]), 0x7ffe1000},
+		{"gs", le.Uint64(st[112+8*26:]), 0x33},
+		{"pr_fpvalid", uint64(le.Uint32(st[328:])), 1},
+		{"cwd", uint64(le.Uint16(fx[0:])), 0x37f},
+		{"fop", uint64(le.Uint16(fx[6:])), 4},
+		{"rdp", le.Uint64(fx[16:]), 5},
+		{"mxcsr_mask", uint64(le.Uint32(fx[28:])), 0xffff},
+		{"st_space[31]", uint64(le.Uint32(fx[32+4*31:])), 6},
+		{"xmm_space[0]", uint64(le.Uint32(fx[160:])), 8},
+		{"xmm_space[63]", uint64(le.Uint32(fx[160+4*63:])), 9},
+		{"pr_flag", le.Uint64(ps[8:]), 0x400},
+		{"pr_uid", uint64(le.Uint32(ps[16:])), 1000},
+		{"pr_gid", uint64(le.Uint32(ps[20:])), 1001},
+		{"pr_sid", uint64(le.Uint32(ps[36:])), 42},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %#x, want %#x", c.name, c.got, c.want)
+		}
+	}
+}

@@ -51,6 +51,26 @@ func pad4(b []byte) []byte {
 	return b
 }
 
+// put16, put32 and put64 write vs little-endian one after another from the
+// start of b: the kernel's structs are runs of same-sized fields.
+func put16(b []byte, vs ...uint16) {
+	for i, v := range vs {
+		binary.LittleEndian.PutUint16(b[2*i:], v)
+	}
+}
+
+func put32(b []byte, vs ...uint32) {
+	for i, v := range vs {
+		binary.LittleEndian.PutUint32(b[4*i:], v)
+	}
+}
+
+func put64(b []byte, vs ...uint64) {
+	for i, v := range vs {
+		binary.LittleEndian.PutUint64(b[8*i:], v)
+	}
+}
+
 // X86Regs are the general registers of an x86-64 thread, in the order of
 // the kernel's user_regs_struct (which CRIU's user_x86_regs_entry follows).
 type X86Regs struct {
@@ -70,26 +90,18 @@ type PRStatus struct {
 
 // Note encodes p as the x86-64 struct elf_prstatus (336 bytes).
 func (p PRStatus) Note() Note {
-	le := binary.LittleEndian
 	b := make([]byte, 336)
-	le.PutUint16(b[12:], p.Signal)
-	le.PutUint64(b[16:], p.SigPending)
-	le.PutUint64(b[24:], p.SigHeld)
-	le.PutUint32(b[32:], p.PID)
-	le.PutUint32(b[36:], p.PPID)
-	le.PutUint32(b[40:], p.PGRP)
-	le.PutUint32(b[44:], p.SID)
+	put16(b[12:], p.Signal)
+	put64(b[16:], p.SigPending, p.SigHeld)
+	put32(b[32:], p.PID, p.PPID, p.PGRP, p.SID)
 	// pr_utime .. pr_cstime (48..112) stay zero: CRIU keeps no times.
 	r := p.Regs
-	for i, v := range []uint64{
+	put64(b[112:],
 		r.R15, r.R14, r.R13, r.R12, r.Rbp, r.Rbx, r.R11, r.R10, r.R9, r.R8,
 		r.Rax, r.Rcx, r.Rdx, r.Rsi, r.Rdi, r.OrigRax, r.Rip, r.Cs,
-		r.Eflags, r.Rsp, r.Ss, r.FsBase, r.GsBase, r.Ds, r.Es, r.Fs, r.Gs,
-	} {
-		le.PutUint64(b[112+8*i:], v)
-	}
+		r.Eflags, r.Rsp, r.Ss, r.FsBase, r.GsBase, r.Ds, r.Es, r.Fs, r.Gs)
 	if p.FPValid {
-		le.PutUint32(b[328:], 1)
+		put32(b[328:], 1)
 	}
 	return Note{Name: "CORE", Type: NT_PRSTATUS, Desc: b}
 }
@@ -106,22 +118,12 @@ type FXSave struct {
 
 // Note encodes f as NT_PRFPREG.
 func (f FXSave) Note() Note {
-	le := binary.LittleEndian
 	b := make([]byte, 512)
-	le.PutUint16(b[0:], f.Cwd)
-	le.PutUint16(b[2:], f.Swd)
-	le.PutUint16(b[4:], f.Twd)
-	le.PutUint16(b[6:], f.Fop)
-	le.PutUint64(b[8:], f.Rip)
-	le.PutUint64(b[16:], f.Rdp)
-	le.PutUint32(b[24:], f.Mxcsr)
-	le.PutUint32(b[28:], f.MxcsrMask)
-	for i, v := range f.St {
-		le.PutUint32(b[32+4*i:], v)
-	}
-	for i, v := range f.Xmm {
-		le.PutUint32(b[160+4*i:], v)
-	}
+	put16(b[0:], f.Cwd, f.Swd, f.Twd, f.Fop)
+	put64(b[8:], f.Rip, f.Rdp)
+	put32(b[24:], f.Mxcsr, f.MxcsrMask)
+	put32(b[32:], f.St[:]...)
+	put32(b[160:], f.Xmm[:]...)
 	return Note{Name: "CORE", Type: NT_PRFPREG, Desc: b}
 }
 
@@ -139,7 +141,6 @@ type PRPSInfo struct {
 
 // Note encodes p as the x86-64 struct elf_prpsinfo (136 bytes).
 func (p PRPSInfo) Note() Note {
-	le := binary.LittleEndian
 	b := make([]byte, 136)
 	b[0] = p.State
 	b[1] = p.StateName
@@ -147,13 +148,8 @@ func (p PRPSInfo) Note() Note {
 		b[2] = 1
 	}
 	b[3] = byte(p.Nice)
-	le.PutUint64(b[8:], p.Flags)
-	le.PutUint32(b[16:], p.UID)
-	le.PutUint32(b[20:], p.GID)
-	le.PutUint32(b[24:], p.PID)
-	le.PutUint32(b[28:], p.PPID)
-	le.PutUint32(b[32:], p.PGRP)
-	le.PutUint32(b[36:], p.SID)
+	put64(b[8:], p.Flags)
+	put32(b[16:], p.UID, p.GID, p.PID, p.PPID, p.PGRP, p.SID)
 	copy(b[40:55], p.Comm)
 	copy(b[56:135], p.Args)
 	return Note{Name: "CORE", Type: NT_PRPSINFO, Desc: b}
