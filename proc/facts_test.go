@@ -127,3 +127,23 @@ func TestCapSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestCodeNames: socket and lock codes read as ss(8) and /proc/locks name
+// them, and an unknown code keeps its number.
+func TestCodeNames(t *testing.T) {
+	for _, c := range []struct{ got, want string }{
+		{skFamily(10), "INET6"},
+		{skFamily(42), "family 42"},
+		{skType(5), "SEQPACKET"},
+		{skType(4), "type 4"},
+		{skProto(0), "IP"},
+		{skProto(136), "UDPLITE"},
+		{skProto(132), "proto 132"},
+		{lockType(1), "write"},
+		{lockType(9), "type 9"},
+	} {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+}

@@ -49,13 +49,5 @@ func lockKind(flag uint32) string {
 }
 
 func lockType(t uint32) string {
-	switch t {
-	case 0:
-		return "read"
-	case 1:
-		return "write"
-	case 2:
-		return "unlock"
-	}
-	return fmt.Sprintf("type %d", t)
+	return codeName(t, "type %d", code{0, "read"}, code{1, "write"}, code{2, "unlock"})
 }

@@ -103,49 +103,31 @@ func unixName(b []byte) string {
 }
 
 func skFamily(v uint32) string {
-	switch v {
-	case 1:
-		return "UNIX"
-	case 2:
-		return "INET"
-	case 10:
-		return "INET6"
-	case 16:
-		return "NETLINK"
-	case 17:
-		return "PACKET"
-	}
-	return fmt.Sprintf("family %d", v)
+	return codeName(v, "family %d", code{1, "UNIX"}, code{2, "INET"}, code{10, "INET6"}, code{16, "NETLINK"}, code{17, "PACKET"})
 }
 
 func skType(v uint32) string {
-	switch v {
-	case 1:
-		return "STREAM"
-	case 2:
-		return "DGRAM"
-	case 3:
-		return "RAW"
-	case 5:
-		return "SEQPACKET"
-	case 10:
-		return "PACKET"
-	}
-	return fmt.Sprintf("type %d", v)
+	return codeName(v, "type %d", code{1, "STREAM"}, code{2, "DGRAM"}, code{3, "RAW"}, code{5, "SEQPACKET"}, code{10, "PACKET"})
 }
 
 func skProto(v uint32) string {
-	switch v {
-	case 0:
-		return "IP"
-	case 6:
-		return "TCP"
-	case 17:
-		return "UDP"
-	case 136:
-		return "UDPLITE"
+	return codeName(v, "proto %d", code{0, "IP"}, code{6, "TCP"}, code{17, "UDP"}, code{136, "UDPLITE"})
+}
+
+// code names one value of a kernel enumeration (AF_*, SOCK_*, IPPROTO_*).
+type code struct {
+	v    uint32
+	name string
+}
+
+// codeName is the name of v among codes, or unknown formatted with v.
+func codeName(v uint32, unknown string, codes ...code) string {
+	for _, c := range codes {
+		if c.v == v {
+			return c.name
+		}
 	}
-	return fmt.Sprintf("proto %d", v)
+	return fmt.Sprintf(unknown, v)
 }
 
 func skState(v uint32) string {
