@@ -111,19 +111,17 @@ type reader struct {
 	b *Bar
 }
 
-func (r *reader) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	r.b.Add(int64(n))
-	return n, err
-}
+func (r *reader) Read(p []byte) (int, error) { return r.b.count(r.r.Read(p)) }
 
 type writer struct {
 	w io.Writer
 	b *Bar
 }
 
-func (w *writer) Write(p []byte) (int, error) {
-	n, err := w.w.Write(p)
-	w.b.Add(int64(n))
+func (w *writer) Write(p []byte) (int, error) { return w.b.count(w.w.Write(p)) }
+
+// count adds what one Read or Write moved and passes its results on.
+func (b *Bar) count(n int, err error) (int, error) {
+	b.Add(int64(n))
 	return n, err
 }

@@ -25,34 +25,18 @@ var ErrNotRegular = errors.New("not a regular file")
 // Open opens path read-only after checking, on the open descriptor, that it
 // is a regular file. It never blocks on a FIFO or a device. Symbolic links
 // are followed, as os.Open does.
-func Open(path string) (*os.File, error) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		unix.Close(fd)
-		return nil, &fs.PathError{Op: "stat", Path: path, Err: err}
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		unix.Close(fd)
-		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, kind(st.Mode))
-	}
-	// O_NONBLOCK means nothing for a regular file's reads, but clear it so
-	// the descriptor behaves as os.Open's would.
-	if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0); err == nil {
-		unix.FcntlInt(uintptr(fd), unix.F_SETFL, flags&^unix.O_NONBLOCK)
-	}
-	return os.NewFile(uintptr(fd), path), nil
-}
+func Open(path string) (*os.File, error) { return open(path, false) }
 
 // OpenStream opens path read-only without blocking and accepts a regular
 // file or a FIFO (a pipe from process substitution, say): a FIFO keeps
 // O_NONBLOCK, so Go's poller waits for its data and a FIFO without a writer
 // reads as empty instead of blocking open(2) for ever. Devices, sockets and
 // directories are refused.
-func OpenStream(path string) (*os.File, error) {
+func OpenStream(path string) (*os.File, error) { return open(path, true) }
+
+// open opens path with O_NONBLOCK, so that open(2) itself never blocks, and
+// checks the descriptor: a regular file, or a FIFO when fifo is set.
+func open(path string, fifo bool) (*os.File, error) {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
@@ -64,10 +48,17 @@ func OpenStream(path string) (*os.File, error) {
 	}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
+		// O_NONBLOCK means nothing for a regular file's reads, but clear it
+		// so the descriptor behaves as os.Open's would.
 		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0); err == nil {
 			unix.FcntlInt(uintptr(fd), unix.F_SETFL, flags&^unix.O_NONBLOCK)
 		}
 	case unix.S_IFIFO:
+		if fifo {
+			// A FIFO keeps O_NONBLOCK: Go's poller then waits for its data.
+			break
+		}
+		fallthrough
 	default:
 		unix.Close(fd)
 		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, kind(st.Mode))
