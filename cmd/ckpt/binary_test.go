@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"filippo.io/age"
 )
 
 // builtBinaries holds the programs built for tests that need a real
@@ -63,3 +65,37 @@ type buildError struct {
 }
 
 func (e *buildError) Error() string { return "go build " + e.pkg + ": " + e.err.Error() + "\n" + e.msg }
+
+// ckptBinary returns the ckpt binary for a test that runs it as a process;
+// such tests are skipped with -short.
+func ckptBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	return buildBinary(t, ".")
+}
+
+// writeIdentity writes a new age identity to path (0600, as age-keygen
+// writes it) and returns it.
+func writeIdentity(t *testing.T, path string) *age.X25519Identity {
+	t.Helper()
+	id, err := age.GenerateX25519Identity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(id.String()+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// sealTo runs `ckpt seal src -r <id's recipient> args...` and fails the
+// test, with what seal printed, unless it succeeds.
+func sealTo(t *testing.T, ckpt string, id *age.X25519Identity, src string, args ...string) {
+	t.Helper()
+	args = append([]string{"seal", src, "-r", id.Recipient().String()}, args...)
+	if out, err := exec.Command(ckpt, args...).CombinedOutput(); err != nil {
+		t.Fatalf("seal: %v\n%s", err, out)
+	}
+}

@@ -13,10 +13,7 @@ import (
 // comm, cmdline, environment) reach the terminal escaped: no escape
 // sequence retitles or clears it and no newline adds a row.
 func TestTerminalEscapes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	ckpt := buildBinary(t, ".")
+	ckpt := ckptBinary(t)
 	p := filepath.Join(t.TempDir(), "x.tar")
 	spec := testgen.Spec{
 		Seed:    3,

@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"filippo.io/age"
-
 	"github.com/ckpt-dev/ckpt/internal/hostile"
 	"github.com/ckpt-dev/ckpt/internal/testgen"
 )
@@ -19,29 +17,16 @@ import (
 // a limit reached is 11; a secret that cannot be asked for is 2. (That the
 // README's table lists exactly the codes of exit.go is TestExitCodesDocumented.)
 func TestExitCodeTable(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	ckpt := buildBinary(t, ".")
+	ckpt := ckptBinary(t)
 	work := t.TempDir()
-	keyFile := func(name string) (string, *age.X25519Identity) {
-		id, err := age.GenerateX25519Identity()
-		if err != nil {
-			t.Fatal(err)
-		}
-		p := filepath.Join(work, name)
-		os.WriteFile(p, []byte(id.String()+"\n"), 0o600)
-		return p, id
-	}
-	key, id := keyFile("key.txt")
-	wrong, _ := keyFile("wrong.txt")
+	key, wrong := filepath.Join(work, "key.txt"), filepath.Join(work, "wrong.txt")
+	id := writeIdentity(t, key)
+	writeIdentity(t, wrong)
 	plain := filepath.Join(work, "x.tar")
 	if _, err := testgen.WriteFile(plain, testgen.Spec{Seed: 5}, testgen.None, false); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(ckpt, "seal", plain, "-r", id.Recipient().String()).CombinedOutput(); err != nil {
-		t.Fatalf("seal: %v\n%s", err, out)
-	}
+	sealTo(t, ckpt, id, plain)
 	sealed := plain + ".age"
 	// Damaged: a byte of the first payload chunk (every reader needs it),
 	// sidecars dropped.

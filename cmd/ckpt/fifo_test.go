@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"filippo.io/age"
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt-dev/ckpt/internal/testgen"
@@ -21,24 +20,15 @@ import (
 // blocking in open(2) beyond any signal; a device is refused; and a command
 // blocked reading a FIFO whose writer never writes still stops on SIGTERM.
 func TestFIFOs(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	ckpt := buildBinary(t, ".")
-	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ckpt := ckptBinary(t)
 	work := t.TempDir()
 	key := filepath.Join(work, "key.txt")
-	os.WriteFile(key, []byte(id.String()+"\n"), 0o600)
+	id := writeIdentity(t, key)
 	src := filepath.Join(work, "x.tar")
 	if _, err := testgen.WriteFile(src, testgen.Spec{Seed: 1}, testgen.None, false); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command(ckpt, "seal", src, "-r", id.Recipient().String()).CombinedOutput(); err != nil {
-		t.Fatalf("seal: %v\n%s", err, out)
-	}
+	sealTo(t, ckpt, id, src)
 
 	run := func(name string, wantCode int, wantErr string, args ...string) {
 		t.Helper()

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"filippo.io/age"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,13 +17,10 @@ import (
 // its sidecars do not: before, the new .age replaced the old one before the
 // sidecars were written, and the old set was lost. It needs root to mount.
 func TestSealForceKeepsOldSetOnFullDisk(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to mount a small tmpfs")
 	}
-	ckpt := buildBinary(t, ".")
+	ckpt := ckptBinary(t)
 	work := t.TempDir()
 	dir := filepath.Join(work, "small")
 	os.Mkdir(dir, 0o700)
@@ -33,12 +29,8 @@ func TestSealForceKeepsOldSetOnFullDisk(t *testing.T) {
 	}
 	defer unix.Unmount(dir, unix.MNT_DETACH)
 
-	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		t.Fatal(err)
-	}
 	key := filepath.Join(work, "key.txt")
-	os.WriteFile(key, []byte(id.String()+"\n"), 0o600)
+	id := writeIdentity(t, key)
 	small, big := filepath.Join(work, "small.tar"), filepath.Join(work, "big.tar")
 	for p, n := range map[string]int{small: 300 << 10, big: 800 << 10} {
 		b := make([]byte, n)
@@ -46,9 +38,7 @@ func TestSealForceKeepsOldSetOnFullDisk(t *testing.T) {
 		os.WriteFile(p, b, 0o600)
 	}
 	sealed := filepath.Join(dir, "x.tar.age")
-	if out, err := exec.Command(ckpt, "seal", small, "-r", id.Recipient().String(), "-o", sealed).CombinedOutput(); err != nil {
-		t.Fatalf("seal: %v\n%s", err, out)
-	}
+	sealTo(t, ckpt, id, small, "-o", sealed)
 	out, err := exec.Command(ckpt, "seal", "--force", big, "-r", id.Recipient().String(), "-o", sealed).CombinedOutput()
 	if err == nil {
 		t.Fatalf("seal --force on a full filesystem succeeded:\n%s", out)

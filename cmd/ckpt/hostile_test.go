@@ -11,8 +11,6 @@ import (
 	"syscall"
 	"testing"
 
-	"filippo.io/age"
-
 	"github.com/ckpt-dev/ckpt/internal/hostile"
 )
 
@@ -30,17 +28,10 @@ const maxHostileRSS = 320 << 20
 // 11 once the budget is reached. Before the budget, the largest of these
 // took inspect to 3 GB.
 func TestHostileMemory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	ckpt := buildBinary(t, ".")
+	ckpt := ckptBinary(t)
 	work := t.TempDir()
-	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		t.Fatal(err)
-	}
 	key := filepath.Join(work, "key.txt")
-	os.WriteFile(key, []byte(id.String()+"\n"), 0o600)
+	id := writeIdentity(t, key)
 	sizes := map[hostile.Shape][]int{
 		hostile.LongNames:  {100, 1200},
 		hostile.Containers: {2000, 40000},
@@ -64,9 +55,7 @@ func TestHostileMemory(t *testing.T) {
 			}
 			runs := [][]string{{"inspect", p}}
 			if n == sizes[shape][len(sizes[shape])-1] && shape == hostile.LongNames {
-				if out, err := exec.Command(ckpt, "seal", p, "-r", id.Recipient().String()).CombinedOutput(); err != nil {
-					t.Fatalf("seal: %v\n%s", err, out)
-				}
+				sealTo(t, ckpt, id, p)
 				runs = append(runs, []string{"verify", "--deep", p + ".age", "-i", key})
 			}
 			for _, args := range runs {

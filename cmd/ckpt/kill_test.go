@@ -10,8 +10,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"filippo.io/age"
 )
 
 // TestKillLeavesNothing: a signal (even SIGKILL) while open or seal writes
@@ -20,17 +18,10 @@ import (
 // removes the temporary files of killed writers (on filesystems without
 // O_TMPFILE they are named).
 func TestKillLeavesNothing(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	ckpt := buildBinary(t, ".")
-	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ckpt := ckptBinary(t)
 	work := t.TempDir()
 	key := filepath.Join(work, "key.txt")
-	os.WriteFile(key, []byte(id.String()+"\n"), 0o600)
+	id := writeIdentity(t, key)
 	src := filepath.Join(work, "src")
 	os.Mkdir(src, 0o700)
 	plain := filepath.Join(src, "x.tar")
@@ -40,9 +31,7 @@ func TestKillLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf = nil
-	if out, err := exec.Command(ckpt, "seal", plain, "-r", id.Recipient().String()).CombinedOutput(); err != nil {
-		t.Fatalf("seal: %v\n%s", err, out)
-	}
+	sealTo(t, ckpt, id, plain)
 
 	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGINT} {
 		for _, verb := range []string{"open", "seal"} {

@@ -22,21 +22,12 @@ import (
 // attacker's plaintext must never come out. Before open read the file once,
 // `open -o -` printed the attacker's plaintext in most runs.
 func TestSwapAttack(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	ckpt := buildBinary(t, ".")
+	ckpt := ckptBinary(t)
 	swapper := buildBinary(t, "./testdata/swapper")
 
-	id, err := age.GenerateX25519Identity()
-	if err != nil {
-		t.Fatal(err)
-	}
 	work := t.TempDir()
 	key := filepath.Join(work, "key.txt")
-	if err := os.WriteFile(key, []byte(id.String()+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	id := writeIdentity(t, key)
 	for _, size := range []int{200 << 10, 3 << 20} {
 		sub := filepath.Join(work, strconv.Itoa(size))
 		good := sealArchive(t, ckpt, id, filepath.Join(sub, "good"), size, 1)
@@ -128,10 +119,7 @@ func sealArchive(t *testing.T, ckpt string, id *age.X25519Identity, dir string, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(ckpt, "seal", src, "-r", id.Recipient().String())
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("seal: %v\n%s", err, out)
-	}
+	sealTo(t, ckpt, id, src)
 	return sealedRandom{sealed: src + ".age", plain: plain}
 }
 
