@@ -9,6 +9,8 @@ import (
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 	"github.com/ulikunitz/xz"
+
+	"github.com/ckpt-dev/ckpt/internal/countio"
 )
 
 // decompressor wraps r in the decoder for format f. The returned closer
@@ -43,22 +45,10 @@ func decompressor(f Format, r io.Reader) (io.Reader, func(), error) {
 	return nil, nil, fmt.Errorf("%v is not a compression", f)
 }
 
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
 // ratioGuard fails the stream when out/in exceeds max after the grace.
 type ratioGuard struct {
 	r   io.Reader
-	in  *countingReader
+	in  *countio.Reader
 	out int64
 	max int64
 }
@@ -66,8 +56,8 @@ type ratioGuard struct {
 func (g *ratioGuard) Read(p []byte) (int, error) {
 	n, err := g.r.Read(p)
 	g.out += int64(n)
-	if g.out > ratioGrace && g.out > g.max*max(g.in.n, 1) {
-		return n, fmt.Errorf("%w: %d bytes from %d compressed (limit %d:1)", ErrBomb, g.out, g.in.n, g.max)
+	if g.out > ratioGrace && g.out > g.max*max(g.in.N, 1) {
+		return n, fmt.Errorf("%w: %d bytes from %d compressed (limit %d:1)", ErrBomb, g.out, g.in.N, g.max)
 	}
 	return n, err
 }

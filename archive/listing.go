@@ -10,6 +10,8 @@ import (
 	"path"
 	"strings"
 	"time"
+
+	"github.com/ckpt-dev/ckpt/internal/countio"
 )
 
 // Listing is the table of contents of a tar nested in the archive: the
@@ -62,7 +64,7 @@ func readListing(r io.Reader, limits Limits, onFile NestedFileFunc, held *budget
 		// An empty tar is nothing but zero blocks: tar(1) writes one for an
 		// empty diff.
 	case f == Gzip, f == Zstd, f == Bzip2, f == Xz:
-		cr := &countingReader{r: br}
+		cr := &countio.Reader{R: br}
 		dec, closeDec, err := decompressor(f, cr)
 		if err != nil {
 			return nil, err

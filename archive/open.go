@@ -10,6 +10,8 @@ import (
 	"filippo.io/age/armor"
 
 	"github.com/ckpt-dev/ckpt/internal/regfile"
+
+	"github.com/ckpt-dev/ckpt/internal/countio"
 )
 
 // Decrypter removes the age layer of a sealed archive. The crypto packages
@@ -48,7 +50,7 @@ type Archive struct {
 	raSize int64
 	stream io.Reader // sequential
 
-	compressed *countingReader // bytes consumed below the decompressor
+	compressed *countio.Reader // bytes consumed below the decompressor
 	held       *budget         // what the pass holds, against Limits.MaxHeld
 	walked     bool
 
@@ -191,7 +193,7 @@ func (a *Archive) peelCompression(src io.Reader, head []byte) error {
 	default:
 		return a.errorf("", ErrNotArchive)
 	}
-	a.compressed = &countingReader{r: src}
+	a.compressed = &countio.Reader{R: src}
 	dec, closeDec, err := decompressor(f, a.compressed)
 	if err != nil {
 		return a.errorf("", err)

@@ -20,6 +20,8 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/ckpt-dev/ckpt/archive"
+
+	"github.com/ckpt-dev/ckpt/internal/countio"
 )
 
 // MediaTypeEncryptedLayer is ocicrypt's type of an encrypted uncompressed
@@ -164,7 +166,7 @@ func writeEncrypted(a *archive.Archive, w io.Writer, enc *Encryption) (*encrypte
 		return nil, err
 	}
 	hash := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(w, hash)}
+	cw := &countio.Writer{W: io.MultiWriter(w, hash)}
 	ctr := &ctrWriter{w: cw, stream: cipher.NewCTR(block, nonce), mac: hmac.New(sha256.New, key), buf: make([]byte, 32<<10)}
 	l, err := WriteLayer(a, ctr)
 	if err != nil {
@@ -187,7 +189,7 @@ func writeEncrypted(a *archive.Archive, w io.Writer, enc *Encryption) (*encrypte
 	if err != nil {
 		return nil, fmt.Errorf("wrapping the layer key: %w", err)
 	}
-	el := &encryptedLayer{plain: l, size: cw.n, annotations: map[string]string{
+	el := &encryptedLayer{plain: l, size: cw.N, annotations: map[string]string{
 		annotationJWEKeys: base64.StdEncoding.EncodeToString([]byte(obj.FullSerialize())),
 		annotationPubOpts: base64.StdEncoding.EncodeToString(pub),
 	}}

@@ -17,6 +17,8 @@ import (
 	"strings"
 
 	"github.com/ckpt-dev/ckpt/archive"
+
+	"github.com/ckpt-dev/ckpt/internal/countio"
 )
 
 // maxMetadata caps one metadata file kept in memory for the identity.
@@ -37,7 +39,7 @@ type Layer struct {
 // is refused: CRI-O restores containers, one image each.
 func WriteLayer(a *archive.Archive, w io.Writer) (*Layer, error) {
 	h := sha256.New()
-	cw := &countWriter{w: io.MultiWriter(w, h)}
+	cw := &countio.Writer{W: io.MultiWriter(w, h)}
 	tw := tar.NewWriter(cw)
 	var meta bytes.Buffer
 	mw := tar.NewWriter(&meta)
@@ -76,7 +78,7 @@ func WriteLayer(a *archive.Archive, w io.Writer) (*Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Layer{Size: cw.n, Identity: id}
+	l := &Layer{Size: cw.N, Identity: id}
 	h.Sum(l.SHA256[:0])
 	return l, nil
 }
@@ -119,15 +121,4 @@ func identity(name string, meta []byte) (archive.Identity, error) {
 		return archive.Identity{}, fmt.Errorf("%s: a pod archive: CRI-O restores one container per image; build from a container's checkpoint", name)
 	}
 	return c.Checkpoints[0].Identity, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

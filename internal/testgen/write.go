@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ckpt-dev/ckpt/internal/countio"
 )
 
 // Write writes the archive s describes to w as a plain tar stream and
@@ -29,7 +31,7 @@ func Write(w io.Writer, s Spec) (Layout, error) {
 		return Layout{}, err
 	}
 	l := p.layout(ms)
-	cw := &countingWriter{w: w}
+	cw := &countio.Writer{W: w}
 	bw := bufio.NewWriterSize(cw, 1<<20)
 	tw := tar.NewWriter(bw)
 	for _, m := range ms {
@@ -43,7 +45,7 @@ func Write(w io.Writer, s Spec) (Layout, error) {
 	if err := bw.Flush(); err != nil {
 		return Layout{}, fmt.Errorf("testgen: %w", err)
 	}
-	l.Bytes = cw.n
+	l.Bytes = cw.N
 	return l, nil
 }
 
@@ -167,17 +169,6 @@ func (pw *patchWriter) Write(b []byte) (int, error) {
 	}
 	n, err := pw.w.Write(b)
 	pw.pos += int64(n)
-	return n, err
-}
-
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n += int64(n)
 	return n, err
 }
 
