@@ -2,11 +2,14 @@ package shred
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -78,6 +81,28 @@ func extentsOf(t *testing.T, path string) []extent {
 		t.Fatalf("FIEMAP %s: %v", path, err)
 	}
 	return es
+}
+
+// secretFile writes n bytes of secret to a new file in a temporary
+// directory, as writeSecret does, and returns its path and its bytes.
+func secretFile(t *testing.T, n int) (string, []byte) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "f")
+	data, _ := secret(n)
+	writeSecret(t, p, data)
+	return p, data
+}
+
+// refused shreds path and fails the test unless File refuses it, with the
+// refusing finding code (unless code is empty) and a reason that says
+// reason.
+func refused(t *testing.T, path string, opt Options, code, reason string) Result {
+	t.Helper()
+	r, err := File(context.Background(), path, opt)
+	if !errors.Is(err, ErrRefused) || code != "" && !hasFinding(r, code, Refused) || !strings.Contains(strings.Join(r.Reasons, " "), reason) {
+		t.Fatalf("%+v, %v; want refused (finding %q, reason %q)", r, err, code, reason)
+	}
+	return r
 }
 
 func hasFinding(r Result, code string, lv Assurance) bool {

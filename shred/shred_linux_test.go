@@ -217,9 +217,7 @@ func TestDryRunTouchesNothing(t *testing.T) {
 }
 
 func TestLockedFileIsRefused(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "f")
-	data, _ := secret(5000)
-	writeSecret(t, p, data)
+	p, data := secretFile(t, 5000)
 	f, err := os.Open(p)
 	if err != nil {
 		t.Fatal(err)
@@ -228,29 +226,21 @@ func TestLockedFileIsRefused(t *testing.T) {
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
 		t.Fatal(err)
 	}
-	r, err := File(context.Background(), p, quick())
-	if !errors.Is(err, ErrRefused) || !hasFinding(r, "locked", Refused) {
-		t.Fatalf("%+v, %v", r, err)
-	}
+	refused(t, p, quick(), "locked", "")
 	if got, _ := os.ReadFile(p); !bytes.Equal(got, data) {
 		t.Fatal("a locked file was changed")
 	}
 }
 
 func TestFileOpenForWritingIsRefused(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "f")
-	data, _ := secret(5000)
-	writeSecret(t, p, data)
+	p, _ := secretFile(t, 5000)
 	w, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fd := w.Fd()
-	r, err := File(context.Background(), p, quick())
-	w.Close()
-	if !errors.Is(err, ErrRefused) || !hasFinding(r, "being-written", Refused) {
-		t.Fatalf("%+v, %v", r, err)
-	}
+	defer w.Close()
+	r := refused(t, p, quick(), "being-written", "")
 	want := fmt.Sprintf("(pid %d) has fd %d open for writing", os.Getpid(), fd)
 	if !strings.Contains(r.Reasons[0], want) {
 		t.Fatalf("reason %q lacks %q", r.Reasons[0], want)
@@ -258,9 +248,7 @@ func TestFileOpenForWritingIsRefused(t *testing.T) {
 }
 
 func TestMappedFileIsRefused(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "f")
-	data, _ := secret(8192)
-	writeSecret(t, p, data)
+	p, _ := secretFile(t, 8192)
 	f, err := os.OpenFile(p, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -271,16 +259,11 @@ func TestMappedFileIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Munmap(m)
-	r, err := File(context.Background(), p, quick())
-	if !errors.Is(err, ErrRefused) || !strings.Contains(strings.Join(r.Reasons, " "), "maps it shared and writable") {
-		t.Fatalf("%+v, %v", r, err)
-	}
+	refused(t, p, quick(), "", "maps it shared and writable")
 }
 
 func TestFileHeldByAnotherProcessIsRefused(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "f")
-	data, _ := secret(5000)
-	writeSecret(t, p, data)
+	p, data := secretFile(t, 5000)
 	cmd := exec.Command("sh", "-c", `exec 3>>"$1"; echo ready; exec sleep 60`, "sh", p)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -293,19 +276,14 @@ func TestFileHeldByAnotherProcessIsRefused(t *testing.T) {
 	if line, _ := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
 		t.Fatalf("helper said %q", line)
 	}
-	r, err := File(context.Background(), p, quick())
-	if !errors.Is(err, ErrRefused) || !strings.Contains(strings.Join(r.Reasons, " "), "has fd 3 open for writing") {
-		t.Fatalf("%+v, %v", r, err)
-	}
+	refused(t, p, quick(), "", "has fd 3 open for writing")
 	if got, _ := os.ReadFile(p); !bytes.Equal(got, data) {
 		t.Fatal("a file held open for writing was changed")
 	}
 }
 
 func TestFileBeingAppendedToIsRefused(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "f")
-	data, _ := secret(5000)
-	writeSecret(t, p, data)
+	p, data := secretFile(t, 5000)
 	// A writer that opens, appends and closes: no descriptor stays open,
 	// so only the settle watch can see it.
 	cmd := exec.Command("sh", "-c", `while :; do echo more >> "$1"; sleep 0.01; done`, "sh", p)
@@ -318,10 +296,7 @@ func TestFileBeingAppendedToIsRefused(t *testing.T) {
 	}
 	// A window far longer than the writer's pace, so a loaded machine
 	// cannot starve the writer for all of it.
-	r, err := File(context.Background(), p, Options{Settle: 2 * time.Second})
-	if !errors.Is(err, ErrRefused) || !hasFinding(r, "being-written", Refused) {
-		t.Fatalf("%+v, %v", r, err)
-	}
+	r := refused(t, p, Options{Settle: 2 * time.Second}, "being-written", "")
 	t.Logf("refused: %s", r.Reasons[0])
 	if _, err := os.Stat(p); err != nil {
 		t.Fatal("a file being written was removed")
