@@ -176,10 +176,7 @@ func BenchmarkIdle10k(b *testing.B) {
 	e.replaceConfig("rescan: 2s", "rescan: 5s")
 	// Seal one archive for real, then give its set 10,000 names.
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	first := kubeletName("idle", "p", "c", at)
-	must(b, os.WriteFile(filepath.Join(e.dir, first), archiveBytes(b, "idle", "p", "c", at, 1, 16<<10), 0o600))
-	old := time.Now().Add(-time.Minute)
-	os.Chtimes(filepath.Join(e.dir, first), old, old)
+	first, _ := e.writeSettled("idle", "p", "c", at, 1, 16<<10)
 	if code, log := e.once(); code != 0 {
 		b.Fatalf("--once: %d\n%s", code, log)
 	}

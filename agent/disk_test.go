@@ -48,12 +48,8 @@ func TestAgentFullDisk(t *testing.T) {
 	mnt := loopFS(t, 24<<20)
 	e := newEnvAt(t, t.TempDir(), filepath.Join(mnt, "checkpoints"), "")
 	at := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-	name := kubeletName("ns", "big-0", "app", at)
-	data := archiveBytes(t, "ns", "big-0", "app", at, 7, 4<<20)
+	name, data := e.writeSettled("ns", "big-0", "app", at, 7, 4<<20)
 	path := filepath.Join(e.dir, name)
-	must(t, os.WriteFile(path, data, 0o600))
-	old := time.Now().Add(-time.Minute)
-	os.Chtimes(path, old, old)
 	// Leave less room than the sealed copy needs.
 	filler := filepath.Join(mnt, "filler")
 	must(t, os.WriteFile(filler, make([]byte, freeBytes(t, mnt)-int64(len(data))/2), 0o600))
@@ -95,12 +91,8 @@ func TestAgentReadOnlyOutput(t *testing.T) {
 	}
 	e.writeConfig("  output_dir: " + mnt + "\n")
 	at := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
-	name := kubeletName("ns", "p", "c", at)
-	data := archiveBytes(t, "ns", "p", "c", at, 8, 32<<10)
+	name, data := e.writeSettled("ns", "p", "c", at, 8, 32<<10)
 	path := filepath.Join(e.dir, name)
-	must(t, os.WriteFile(path, data, 0o600))
-	old := time.Now().Add(-time.Minute)
-	os.Chtimes(path, old, old)
 	code, log := e.once()
 	if code != 52 || !strings.Contains(log, "read-only file system") {
 		t.Fatalf("--once with a read-only output_dir: exit %d\n%s", code, log)

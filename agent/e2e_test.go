@@ -201,15 +201,8 @@ func TestAgentRetention(t *testing.T) {
 	at := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
 	var names []string
 	for i := range 12 {
-		ts := at.Add(time.Duration(i) * time.Hour)
-		name := kubeletName("team-a", "web-0", "app", ts)
+		name, _ := e.writeSettled("team-a", "web-0", "app", at.Add(time.Duration(i)*time.Hour), int64(i), 16<<10)
 		names = append(names, name)
-		must(t, os.WriteFile(filepath.Join(e.dir, name), archiveBytes(t, "team-a", "web-0", "app", ts, int64(i), 16<<10), 0o600))
-	}
-	// Back-date them past the settle time so --once need not wait.
-	old := time.Now().Add(-time.Minute)
-	for _, n := range names {
-		os.Chtimes(filepath.Join(e.dir, n), old, old)
 	}
 	must(t, os.WriteFile(filepath.Join(e.dir, names[0]+PinSuffix), nil, 0o600))
 	code, log := e.once()
@@ -237,10 +230,7 @@ func TestAgentRetention(t *testing.T) {
 	// Unpinned, its plaintext goes; ten sets are within the limit. One
 	// more checkpoint pushes the oldest (the former pin) out.
 	must(t, os.Remove(filepath.Join(e.dir, names[0]+PinSuffix)))
-	ts := at.Add(12 * time.Hour)
-	newest := kubeletName("team-a", "web-0", "app", ts)
-	must(t, os.WriteFile(filepath.Join(e.dir, newest), archiveBytes(t, "team-a", "web-0", "app", ts, 12, 16<<10), 0o600))
-	os.Chtimes(filepath.Join(e.dir, newest), old, old)
+	e.writeSettled("team-a", "web-0", "app", at.Add(12*time.Hour), 12, 16<<10)
 	if code, log := e.once(); code != 0 {
 		t.Fatalf("--once exited %d\n%s", code, log)
 	}
@@ -258,11 +248,8 @@ func TestAgentOperatorPolicy(t *testing.T) {
 	at := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
 	var names []string
 	for i := range 4 {
-		ts := at.Add(time.Duration(i) * time.Hour)
-		name := kubeletName("team-a", "web-0", "app", ts)
+		name, _ := e.writeSettled("team-a", "web-0", "app", at.Add(time.Duration(i)*time.Hour), int64(i), 16<<10)
 		names = append(names, name)
-		must(t, os.WriteFile(filepath.Join(e.dir, name), archiveBytes(t, "team-a", "web-0", "app", ts, int64(i), 16<<10), 0o600))
-		os.Chtimes(filepath.Join(e.dir, name), time.Now().Add(-time.Minute), time.Now().Add(-time.Minute))
 	}
 	pol := filepath.Join(e.root, "cro.yaml")
 	must(t, os.WriteFile(pol, []byte("apiVersion: criu.org/v1\nkind: CheckpointRestoreOperator\nmetadata: {name: x}\nspec:\n  containerPolicies:\n  - {namespace: team-a, pod: web-0, container: app, maxCheckpoints: 2}\n"), 0o600))
@@ -293,11 +280,7 @@ func TestAgentCommandLine(t *testing.T) {
 		t.Error("--check-config created the state directory")
 	}
 	at := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
-	name := kubeletName("a", "b", "c", at)
-	data := archiveBytes(t, "a", "b", "c", at, 1, 16<<10)
-	must(t, os.WriteFile(filepath.Join(e.dir, name), data, 0o600))
-	old := time.Now().Add(-time.Minute)
-	os.Chtimes(filepath.Join(e.dir, name), old, old)
+	name, _ := e.writeSettled("a", "b", "c", at, 1, 16<<10)
 	dry, err := execOut(ckptBin, "agent", "--dry-run", "--config", e.config)
 	if err != nil || !strings.Contains(dry, `"msg":"would seal"`) {
 		t.Fatalf("--dry-run: %v\n%s", err, dry)
@@ -375,10 +358,7 @@ func TestAgentSignsWithCertificate(t *testing.T) {
 		t.Fatalf("ssh-keygen -s: %v %s", err, out)
 	}
 	at := time.Date(2026, 7, 1, 0, 0, 0, 0, time.UTC)
-	name := kubeletName("ns", "p", "c", at)
-	must(t, os.WriteFile(filepath.Join(e.dir, name), archiveBytes(t, "ns", "p", "c", at, 1, 16<<10), 0o600))
-	old := time.Now().Add(-time.Minute)
-	os.Chtimes(filepath.Join(e.dir, name), old, old)
+	name, _ := e.writeSettled("ns", "p", "c", at, 1, 16<<10)
 	if code, log := e.once(); code != 0 {
 		t.Fatalf("--once: %d\n%s", code, log)
 	}
@@ -402,12 +382,8 @@ func TestAgentKeepPlaintext(t *testing.T) {
 	e := newEnv(t, "")
 	e.replaceConfig("  recipients_file:", "  keep_plaintext: 3s\n  recipients_file:")
 	at := time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC)
-	name := kubeletName("ns", "p", "c", at)
-	data := archiveBytes(t, "ns", "p", "c", at, 1, 16<<10)
+	name, data := e.writeSettled("ns", "p", "c", at, 1, 16<<10)
 	path := filepath.Join(e.dir, name)
-	must(t, os.WriteFile(path, data, 0o600))
-	old := time.Now().Add(-time.Minute)
-	os.Chtimes(path, old, old)
 	code, log := e.once()
 	if code != 0 || !strings.Contains(log, `"in_grace":1`) {
 		t.Fatalf("--once: %d\n%s", code, log)
@@ -433,13 +409,8 @@ func TestAgentOutputDir(t *testing.T) {
 	var names []string
 	var sums []string
 	for i := range 2 {
-		ts := at.Add(time.Duration(i) * time.Hour)
-		name := kubeletName("ns", "p", "c", ts)
-		data := archiveBytes(t, "ns", "p", "c", ts, int64(i), 16<<10)
+		name, data := e.writeSettled("ns", "p", "c", at.Add(time.Duration(i)*time.Hour), int64(i), 16<<10)
 		names, sums = append(names, name), append(sums, sum256(data))
-		must(t, os.WriteFile(filepath.Join(e.dir, name), data, 0o600))
-		old := time.Now().Add(-time.Minute)
-		os.Chtimes(filepath.Join(e.dir, name), old, old)
 	}
 	if code, log := e.once(); code != 0 {
 		t.Fatalf("--once: %d\n%s", code, log)

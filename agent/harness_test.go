@@ -134,7 +134,10 @@ type agentProc struct {
 	logPath string
 }
 
-func (e *env) start() *agentProc {
+func (e *env) start() *agentProc { return e.startEnv(nil) }
+
+// startEnv starts the agent with the environment env (nil: this process's).
+func (e *env) startEnv(env []string) *agentProc {
 	e.t.Helper()
 	f, err := os.CreateTemp(e.root, "agent-*.log")
 	must(e.t, err)
@@ -142,6 +145,7 @@ func (e *env) start() *agentProc {
 	p := &agentProc{logPath: f.Name()}
 	p.cmd = exec.Command(ckptBin, "agent", "--config", e.config)
 	p.cmd.Stderr = f
+	p.cmd.Env = env
 	must(e.t, p.cmd.Start())
 	return p
 }
@@ -189,6 +193,21 @@ func archiveBytes(t testing.TB, ns, pod, ctr string, at time.Time, seed int64, p
 	_, err := testgen.Write(&buf, testgen.Spec{Seed: seed, Namespace: ns, Pod: pod, Container: ctr, Checkpointed: at, PageBytes: pages})
 	must(t, err)
 	return buf.Bytes()
+}
+
+// writeSettled writes into the watched directory the archive of one
+// container checkpointed at at, under the kubelet's name, back-dated past
+// the settle time so that --once takes it at once. It returns the name and
+// the archive's bytes.
+func (e *env) writeSettled(ns, pod, ctr string, at time.Time, seed, pages int64) (string, []byte) {
+	e.t.Helper()
+	name := kubeletName(ns, pod, ctr, at)
+	data := archiveBytes(e.t, ns, pod, ctr, at, seed, pages)
+	path := filepath.Join(e.dir, name)
+	must(e.t, os.WriteFile(path, data, 0o600))
+	old := time.Now().Add(-time.Minute)
+	must(e.t, os.Chtimes(path, old, old))
+	return name, data
 }
 
 // kubeletName is the file name the kubelet gives a checkpoint.

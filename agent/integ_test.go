@@ -110,11 +110,7 @@ func TestAgentUpload(t *testing.T) {
 		return exitCode(cmd.Run()), out.String()
 	}
 	write := func(at time.Time, seed int64) string {
-		name := kubeletName("team-a", "web-0", "app", at)
-		path := filepath.Join(e.dir, name)
-		must(t, os.WriteFile(path, archiveBytes(t, "team-a", "web-0", "app", at, seed, 32<<10), 0o600))
-		old := time.Now().Add(-time.Minute)
-		must(t, os.Chtimes(path, old, old))
+		name, _ := e.writeSettled("team-a", "web-0", "app", at, seed, 32<<10)
 		return name
 	}
 	pub, allowed := "", filepath.Join(e.root, "allowed_signers")
@@ -207,20 +203,6 @@ func TestAgentUpload(t *testing.T) {
 	}
 }
 
-// startEnv starts the agent with the environment env.
-func (e *env) startEnv(env []string) *agentProc {
-	e.t.Helper()
-	f, err := os.CreateTemp(e.root, "agent-*.log")
-	must(e.t, err)
-	defer f.Close()
-	p := &agentProc{logPath: f.Name()}
-	p.cmd = exec.Command(ckptBin, "agent", "--config", e.config)
-	p.cmd.Stderr = f
-	p.cmd.Env = env
-	must(e.t, p.cmd.Start())
-	return p
-}
-
 // With keep_local (the default) the sets stay after their upload, a
 // later run does not upload them again, and retention prunes uploaded
 // sets as usual.
@@ -243,11 +225,7 @@ func TestAgentUploadKeepLocal(t *testing.T) {
 	var names []string
 	for i := range 2 {
 		at := at.Add(time.Duration(i) * time.Hour)
-		name := kubeletName("team-a", "web-0", "app", at)
-		path := filepath.Join(e.dir, name)
-		must(t, os.WriteFile(path, archiveBytes(t, "team-a", "web-0", "app", at, int64(i+1), 32<<10), 0o600))
-		old := time.Now().Add(-time.Minute)
-		must(t, os.Chtimes(path, old, old))
+		name, _ := e.writeSettled("team-a", "web-0", "app", at, int64(i+1), 32<<10)
 		names = append(names, name)
 	}
 	out := once()
