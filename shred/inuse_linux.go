@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -147,4 +148,31 @@ func describeHolders(ws []holder) (code, text string) {
 		return "being-written", "still being written: " + strings.Join(writing, ", ")
 	}
 	return "in-use", "is a program being executed: " + strings.Join(running, ", ")
+}
+
+// Writers lists the processes that hold the file at path open for writing
+// or map it shared and writable, as "comm (pid N) has fd 3 open for
+// writing": the "still being written" check File makes, for callers that
+// wait for a file to be finished rather than refuse it. Processes whose
+// descriptors cannot be read (without root) are not seen.
+func Writers(path string) ([]string, error) {
+	st, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return nil, fmt.Errorf("%s: no device and inode", path)
+	}
+	ws, _, err := newHost().writers(uint64(sys.Dev), sys.Ino, -1)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, w := range ws {
+		if !w.exec {
+			out = append(out, w.String())
+		}
+	}
+	return out, nil
 }
