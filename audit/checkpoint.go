@@ -158,28 +158,25 @@ func readKeyFile(path string) (string, error) {
 
 // LoadSigner reads a private key file written by GenerateKey's caller.
 func LoadSigner(path string) (note.Signer, error) {
-	k, err := readKeyFile(path)
-	if err != nil {
-		return nil, err
-	}
-	s, err := note.NewSigner(k)
-	if err != nil {
-		return nil, fmt.Errorf("%s: not a signed-note private key: %v", path, err)
-	}
-	return s, nil
+	return loadKey(path, "private", note.NewSigner)
 }
 
 // LoadVerifier reads a public (verifier) key file.
 func LoadVerifier(path string) (note.Verifier, error) {
+	return loadKey(path, "public", note.NewVerifier)
+}
+
+// loadKey reads the key file at path and parses it with parse.
+func loadKey[K any](path, kind string, parse func(string) (K, error)) (K, error) {
+	var key K
 	k, err := readKeyFile(path)
 	if err != nil {
-		return nil, err
+		return key, err
 	}
-	v, err := note.NewVerifier(k)
-	if err != nil {
-		return nil, fmt.Errorf("%s: not a signed-note public key: %v", path, err)
+	if key, err = parse(k); err != nil {
+		return key, fmt.Errorf("%s: not a signed-note %s key: %v", path, kind, err)
 	}
-	return v, nil
+	return key, nil
 }
 
 // LatestCheckpoint returns the last signed checkpoint of the log at path,

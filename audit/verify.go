@@ -228,12 +228,20 @@ func readCheckpoints(path string, size int64, v note.Verifier) ([]Checkpoint, []
 	return cps, notes, len(torn), nil
 }
 
-func readPrefix(path string, size int64) ([]byte, error) {
+// openPrefix opens one of the log's files to read its first size bytes:
+// nil and no error when it does not exist and size is 0 (nothing written
+// yet).
+func openPrefix(path string, size int64) (*os.File, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) && size == 0 {
 		return nil, nil
 	}
-	if err != nil {
+	return f, err
+}
+
+func readPrefix(path string, size int64) ([]byte, error) {
+	f, err := openPrefix(path, size)
+	if f == nil {
 		return nil, err
 	}
 	defer f.Close()
@@ -244,11 +252,8 @@ func readPrefix(path string, size int64) ([]byte, error) {
 
 // readHashes reads the hash file's prefix as hashes.
 func readHashes(path string, size int64) ([]tlog.Hash, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) && size == 0 {
-		return nil, nil
-	}
-	if err != nil {
+	f, err := openPrefix(path, size)
+	if f == nil {
 		return nil, err
 	}
 	defer f.Close()

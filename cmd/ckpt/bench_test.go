@@ -18,6 +18,15 @@ import (
 // Run with `make bench` (archives are cached in $CKPT_BENCH_DIR).
 func BenchmarkInspect(b *testing.B) {
 	bin := benchutil.Binary(b, "../..")
+	// runs runs prog b.N times and reports the last run: peak RSS, wall
+	// time and MB/s of size bytes.
+	runs := func(b *testing.B, size int64, prog string, args ...string) {
+		var r benchutil.Result
+		for range b.N {
+			r = benchutil.Run(b, prog, args...)
+		}
+		benchutil.Report(b, r, size)
+	}
 	spec := func(pages int64) testgen.Spec {
 		return testgen.Spec{Processes: 8, ThreadsPerProcess: 4, PageBytes: pages, Fill: testgen.FillRandom, Seed: 1}
 	}
@@ -28,11 +37,7 @@ func BenchmarkInspect(b *testing.B) {
 		b.Run("plain-"+size.name, func(b *testing.B) {
 			// Generated here, so that -bench 'Inspect/zstd' skips it.
 			path := benchutil.Archive(b, "inspect-"+size.name+".tar", spec(size.bytes), testgen.None)
-			var r benchutil.Result
-			for range b.N {
-				r = benchutil.Run(b, bin, "inspect", "--all", "-o", "json", path)
-			}
-			benchutil.Report(b, r, 0)
+			runs(b, 0, bin, "inspect", "--all", "-o", "json", path)
 		})
 	}
 	text := spec(1 << 30)
@@ -40,11 +45,7 @@ func BenchmarkInspect(b *testing.B) {
 	zst := benchutil.Archive(b, "inspect-1GiB-text.tar.zst", text, testgen.Zstd)
 	st, _ := os.Stat(zst)
 	b.Run("zstd-1GiB", func(b *testing.B) {
-		var r benchutil.Result
-		for range b.N {
-			r = benchutil.Run(b, bin, "inspect", "--all", "-o", "json", zst)
-		}
-		benchutil.Report(b, r, st.Size())
+		runs(b, st.Size(), bin, "inspect", "--all", "-o", "json", zst)
 	})
 	// The same archive with its members reversed (every pages image before
 	// its pagemap and mm): the pages are read in a second pass.
@@ -52,19 +53,11 @@ func BenchmarkInspect(b *testing.B) {
 	rev := benchutil.Archive(b, "inspect-1GiB-text-reverse.tar.zst", text, testgen.Zstd)
 	rst, _ := os.Stat(rev)
 	b.Run("zstd-reverse-1GiB", func(b *testing.B) {
-		var r benchutil.Result
-		for range b.N {
-			r = benchutil.Run(b, bin, "inspect", "--all", "-o", "json", rev)
-		}
-		benchutil.Report(b, r, rst.Size())
+		runs(b, rst.Size(), bin, "inspect", "--all", "-o", "json", rev)
 	})
 	if _, err := exec.LookPath("zstd"); err == nil {
 		b.Run("zstd-d-1GiB", func(b *testing.B) {
-			var r benchutil.Result
-			for range b.N {
-				r = benchutil.Run(b, "zstd", "-d", "-q", "-f", "-o", os.DevNull, zst)
-			}
-			benchutil.Report(b, r, st.Size())
+			runs(b, st.Size(), "zstd", "-d", "-q", "-f", "-o", os.DevNull, zst)
 		})
 	} else {
 		fmt.Fprintln(os.Stderr, "zstd not installed: no reference decompression time")
