@@ -76,6 +76,17 @@ func ckptBinary(t *testing.T) string {
 	return buildBinary(t, ".")
 }
 
+// keyedBinary is ckptBinary with a temporary work directory that holds
+// key.txt, a new age identity: where the end-to-end tests of sealed files
+// start.
+func keyedBinary(t *testing.T) (ckpt, work, key string, id *age.X25519Identity) {
+	t.Helper()
+	ckpt = ckptBinary(t)
+	work = t.TempDir()
+	key = filepath.Join(work, "key.txt")
+	return ckpt, work, key, writeIdentity(t, key)
+}
+
 // writeIdentity writes a new age identity to path (0600, as age-keygen
 // writes it) and returns it.
 func writeIdentity(t *testing.T, path string) *age.X25519Identity {

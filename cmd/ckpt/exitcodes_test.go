@@ -17,10 +17,8 @@ import (
 // a limit reached is 11; a secret that cannot be asked for is 2. (That the
 // README's table lists exactly the codes of exit.go is TestExitCodesDocumented.)
 func TestExitCodeTable(t *testing.T) {
-	ckpt := ckptBinary(t)
-	work := t.TempDir()
-	key, wrong := filepath.Join(work, "key.txt"), filepath.Join(work, "wrong.txt")
-	id := writeIdentity(t, key)
+	ckpt, work, key, id := keyedBinary(t)
+	wrong := filepath.Join(work, "wrong.txt")
 	writeIdentity(t, wrong)
 	plain := filepath.Join(work, "x.tar")
 	if _, err := testgen.WriteFile(plain, testgen.Spec{Seed: 5}, testgen.None, false); err != nil {

@@ -20,10 +20,7 @@ import (
 // blocking in open(2) beyond any signal; a device is refused; and a command
 // blocked reading a FIFO whose writer never writes still stops on SIGTERM.
 func TestFIFOs(t *testing.T) {
-	ckpt := ckptBinary(t)
-	work := t.TempDir()
-	key := filepath.Join(work, "key.txt")
-	id := writeIdentity(t, key)
+	ckpt, work, key, id := keyedBinary(t)
 	src := filepath.Join(work, "x.tar")
 	if _, err := testgen.WriteFile(src, testgen.Spec{Seed: 1}, testgen.None, false); err != nil {
 		t.Fatal(err)

@@ -20,8 +20,7 @@ func TestSealForceKeepsOldSetOnFullDisk(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to mount a small tmpfs")
 	}
-	ckpt := ckptBinary(t)
-	work := t.TempDir()
+	ckpt, work, key, id := keyedBinary(t)
 	dir := filepath.Join(work, "small")
 	os.Mkdir(dir, 0o700)
 	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=4m,nr_inodes=5"); err != nil {
@@ -29,8 +28,6 @@ func TestSealForceKeepsOldSetOnFullDisk(t *testing.T) {
 	}
 	defer unix.Unmount(dir, unix.MNT_DETACH)
 
-	key := filepath.Join(work, "key.txt")
-	id := writeIdentity(t, key)
 	small, big := filepath.Join(work, "small.tar"), filepath.Join(work, "big.tar")
 	for p, n := range map[string]int{small: 300 << 10, big: 800 << 10} {
 		b := make([]byte, n)

@@ -28,10 +28,7 @@ const maxHostileRSS = 320 << 20
 // 11 once the budget is reached. Before the budget, the largest of these
 // took inspect to 3 GB.
 func TestHostileMemory(t *testing.T) {
-	ckpt := ckptBinary(t)
-	work := t.TempDir()
-	key := filepath.Join(work, "key.txt")
-	id := writeIdentity(t, key)
+	ckpt, work, key, id := keyedBinary(t)
 	sizes := map[hostile.Shape][]int{
 		hostile.LongNames:  {100, 1200},
 		hostile.Containers: {2000, 40000},

@@ -18,10 +18,7 @@ import (
 // removes the temporary files of killed writers (on filesystems without
 // O_TMPFILE they are named).
 func TestKillLeavesNothing(t *testing.T) {
-	ckpt := ckptBinary(t)
-	work := t.TempDir()
-	key := filepath.Join(work, "key.txt")
-	id := writeIdentity(t, key)
+	ckpt, work, key, id := keyedBinary(t)
 	src := filepath.Join(work, "src")
 	os.Mkdir(src, 0o700)
 	plain := filepath.Join(src, "x.tar")

@@ -22,12 +22,8 @@ import (
 // attacker's plaintext must never come out. Before open read the file once,
 // `open -o -` printed the attacker's plaintext in most runs.
 func TestSwapAttack(t *testing.T) {
-	ckpt := ckptBinary(t)
+	ckpt, work, key, id := keyedBinary(t)
 	swapper := buildBinary(t, "./testdata/swapper")
-
-	work := t.TempDir()
-	key := filepath.Join(work, "key.txt")
-	id := writeIdentity(t, key)
 	for _, size := range []int{200 << 10, 3 << 20} {
 		sub := filepath.Join(work, strconv.Itoa(size))
 		good := sealArchive(t, ckpt, id, filepath.Join(sub, "good"), size, 1)
