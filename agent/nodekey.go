@@ -85,15 +85,7 @@ func EnsureNodeKey(stateDir, comment string) (signer ssh.Signer, created bool, e
 	if err != nil {
 		return nil, false, err
 	}
-	f, err := atomicfile.Create(path, false)
-	if err != nil {
-		return nil, false, err
-	}
-	defer f.Abort()
-	if _, err := f.Write(pem.EncodeToMemory(block)); err != nil {
-		return nil, false, err
-	}
-	if err := f.Commit(); err != nil {
+	if err := atomicfile.WriteFile(path, pem.EncodeToMemory(block), false); err != nil {
 		return nil, false, err
 	}
 	s, err = ssh.NewSignerFromKey(priv)
@@ -110,15 +102,7 @@ func ensurePub(path string, pub ssh.PublicKey, comment string) error {
 	if old, err := os.ReadFile(path + ".pub"); err == nil && string(old) == line {
 		return nil
 	}
-	f, err := atomicfile.Create(path+".pub", true)
-	if err != nil {
-		return err
-	}
-	defer f.Abort()
-	if _, err := f.WriteString(line); err != nil {
-		return err
-	}
-	return f.Commit()
+	return atomicfile.WriteFile(path+".pub", []byte(line), true)
 }
 
 // AuthorizedKey is pub as one authorized_keys line with a comment; for a

@@ -199,15 +199,7 @@ func (a *Agent) markUploaded(name, sha string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("uploaded, but cannot note it: %w", err)
 	}
-	f, err := atomicfile.Create(a.uploadMarker(name), true)
-	if err == nil {
-		if _, err = f.Write([]byte(a.cfg.Upload.Destination + " " + sha + "\n")); err == nil {
-			err = f.Commit()
-		} else {
-			f.Abort()
-		}
-	}
-	if err != nil {
+	if err := atomicfile.WriteFile(a.uploadMarker(name), []byte(a.cfg.Upload.Destination+" "+sha+"\n"), true); err != nil {
 		return fmt.Errorf("uploaded, but cannot note it: %w", err)
 	}
 	return nil

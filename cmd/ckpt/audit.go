@@ -92,7 +92,7 @@ whoever verifies (ckpt audit verify --key FILE.pub), off the node too.`,
 			return usageErrorf("--name %q: %v", name, err)
 		}
 		for _, f := range []struct{ path, data string }{{o.file, skey}, {o.file + ".pub", vkey}} {
-			if err := writeNewFile(f.path, []byte(f.data+"\n"), force); err != nil {
+			if err := atomicfile.WriteFile(f.path, []byte(f.data+"\n"), force); err != nil {
 				return err
 			}
 		}
@@ -110,18 +110,6 @@ type auditKeygenOutput struct {
 	PublicKeyFile string `json:"public_key_file"`
 	Name          string `json:"name"`
 	PublicKey     string `json:"public_key"`
-}
-
-func writeNewFile(path string, data []byte, force bool) error {
-	f, err := atomicfile.Create(path, force)
-	if err != nil {
-		return err
-	}
-	defer f.Abort()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	return f.Commit()
 }
 
 // recordFilter is --since, --archive and --action.

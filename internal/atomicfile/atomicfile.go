@@ -254,6 +254,21 @@ func (f *File) Abort() {
 	}
 }
 
+// WriteFile writes data to path as Create and Commit do: the file appears
+// whole, 0600, or not at all. It is os.WriteFile for small files (keys,
+// markers) that must not be left half written.
+func WriteFile(path string, data []byte, overwrite bool) error {
+	f, err := Create(path, overwrite)
+	if err != nil {
+		return err
+	}
+	defer f.Abort()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	return f.Commit()
+}
+
 // SyncDir fsyncs a directory so that a rename or unlink in it is durable.
 func SyncDir(dir string) error {
 	d, err := os.Open(dir)

@@ -200,3 +200,30 @@ func FuzzTempPID(f *testing.F) {
 		}
 	})
 }
+
+// TestWriteFile: WriteFile publishes a whole 0600 file, refuses an existing
+// one unless told to overwrite, and leaves no temporary file either way.
+func TestWriteFile(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "key")
+	if err := WriteFile(p, []byte("one"), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(p, []byte("two"), false); !errors.Is(err, ErrExists) {
+		t.Fatalf("WriteFile over an existing file: %v", err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "one" {
+		t.Fatalf("content %q after a refused write", b)
+	}
+	if err := WriteFile(p, []byte("three"), true); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "three" || st.Mode().Perm() != 0o600 {
+		t.Fatalf("content %q, mode %v; want \"three\", 0600", b, st.Mode().Perm())
+	}
+	assertOnly(t, dir, "key")
+}
