@@ -124,15 +124,9 @@ type ContainerLimits struct {
 type Duration time.Duration
 
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: want a duration such as 30s, 24h or 7d", n.Line)
-	}
-	v, err := parseDuration(n.Value)
-	if err != nil {
-		return fmt.Errorf("line %d: %v", n.Line, err)
-	}
+	v, err := scalar(n, "a duration such as 30s, 24h or 7d", parseDuration)
 	*d = Duration(v)
-	return nil
+	return err
 }
 
 func parseDuration(s string) (time.Duration, error) {
@@ -159,15 +153,23 @@ func parseDuration(s string) (time.Duration, error) {
 type Size int64
 
 func (s *Size) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: want a size such as 500Mi or 5Gi", n.Line)
-	}
-	v, err := parseSize(n.Value)
-	if err != nil {
-		return fmt.Errorf("line %d: %v", n.Line, err)
-	}
+	v, err := scalar(n, "a size such as 500Mi or 5Gi", parseSize)
 	*s = Size(v)
-	return nil
+	return err
+}
+
+// scalar parses a YAML scalar with parse; errors name the line and, for a
+// node that is not a scalar, what was wanted.
+func scalar[T any](n *yaml.Node, want string, parse func(string) (T, error)) (T, error) {
+	var v T
+	if n.Kind != yaml.ScalarNode {
+		return v, fmt.Errorf("line %d: want %s", n.Line, want)
+	}
+	v, err := parse(n.Value)
+	if err != nil {
+		return v, fmt.Errorf("line %d: %v", n.Line, err)
+	}
+	return v, nil
 }
 
 func parseSize(s string) (int64, error) {
