@@ -199,11 +199,7 @@ func TestAgentRecoversFromMissingRecipients(t *testing.T) {
 func TestAgentRetention(t *testing.T) {
 	e := newEnv(t, "retention:\n  global: {max_checkpoints: 10}\n")
 	at := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
-	var names []string
-	for i := range 12 {
-		name, _ := e.writeSettled("team-a", "web-0", "app", at.Add(time.Duration(i)*time.Hour), int64(i), 16<<10)
-		names = append(names, name)
-	}
+	names := e.writeHourly("team-a", "web-0", "app", at, 12)
 	must(t, os.WriteFile(filepath.Join(e.dir, names[0]+PinSuffix), nil, 0o600))
 	code, log := e.once()
 	if code != 0 {
@@ -246,11 +242,7 @@ func TestAgentRetention(t *testing.T) {
 func TestAgentOperatorPolicy(t *testing.T) {
 	e := newEnv(t, "")
 	at := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
-	var names []string
-	for i := range 4 {
-		name, _ := e.writeSettled("team-a", "web-0", "app", at.Add(time.Duration(i)*time.Hour), int64(i), 16<<10)
-		names = append(names, name)
-	}
+	names := e.writeHourly("team-a", "web-0", "app", at, 4)
 	pol := filepath.Join(e.root, "cro.yaml")
 	must(t, os.WriteFile(pol, []byte("apiVersion: criu.org/v1\nkind: CheckpointRestoreOperator\nmetadata: {name: x}\nspec:\n  containerPolicies:\n  - {namespace: team-a, pod: web-0, container: app, maxCheckpoints: 2}\n"), 0o600))
 	if code, log := e.once("--operator-policy", pol); code != 0 {

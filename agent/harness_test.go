@@ -210,6 +210,17 @@ func (e *env) writeSettled(ns, pod, ctr string, at time.Time, seed, pages int64)
 	return name, data
 }
 
+// writeHourly writes n settled checkpoints of one container, an hour apart
+// from at (seeds 0 to n-1), and returns their names, oldest first.
+func (e *env) writeHourly(ns, pod, ctr string, at time.Time, n int) []string {
+	e.t.Helper()
+	names := make([]string, n)
+	for i := range n {
+		names[i], _ = e.writeSettled(ns, pod, ctr, at.Add(time.Duration(i)*time.Hour), int64(i), 16<<10)
+	}
+	return names
+}
+
 // kubeletName is the file name the kubelet gives a checkpoint.
 func kubeletName(ns, pod, ctr string, at time.Time) string {
 	return fmt.Sprintf("checkpoint-%s_%s-%s-%s.tar", pod, ns, ctr, at.UTC().Format(time.RFC3339))
