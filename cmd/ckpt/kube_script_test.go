@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -31,36 +30,20 @@ import (
 //	misnamed               start a second kubelet whose certificate names
 //	                       only node-1.example: $MISNAMED, $MISNAMED_CA
 func TestKubeScript(t *testing.T) {
-	fixtures, err := filepath.Abs("../../testdata/fixtures")
-	if err != nil {
-		t.Fatal(err)
-	}
+	fixtures := repoDir(t, "testdata/fixtures")
 	archives, _ := filepath.Glob(filepath.Join(fixtures, "checkpoint-simple-*.tar"))
 	if len(archives) != 1 {
 		t.Fatalf("no simple kubelet fixture in %s", fixtures)
 	}
-	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/kube",
-		RequireExplicitExec: true,
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"status":      cmdStatus,
-			"kubecluster": cmdKubeCluster,
-			"kubelet":     cmdKubelet,
-			"misnamed":    cmdMisnamed,
-		},
-		Condition: func(cond string) (bool, error) {
-			if cond == "root" {
-				return os.Geteuid() == 0, nil
-			}
-			return false, fmt.Errorf("unknown condition %q", cond)
-		},
-		Setup: func(e *testscript.Env) error {
-			e.Setenv("FIXTURES", fixtures)
-			e.Values["archive"] = archives[0]
-			e.Values["cluster"] = new(*kubetest.Cluster)
-			return nil
-		},
-	})
+	testscript.Run(t, scriptParams(t, "testdata/kube", scriptCmds{
+		"kubecluster": cmdKubeCluster,
+		"kubelet":     cmdKubelet,
+		"misnamed":    cmdMisnamed,
+	}, nil, func(e *testscript.Env) error {
+		e.Values["archive"] = archives[0]
+		e.Values["cluster"] = new(*kubetest.Cluster)
+		return nil
+	}))
 }
 
 func cmdKubeCluster(ts *testscript.TestScript, neg bool, args []string) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,36 +34,58 @@ func TestMain(m *testing.M) {
 // `status N prog args...`, which runs prog and requires exit status N, so
 // the documented exit codes are tested exactly.
 func TestScript(t *testing.T) {
-	fixtures, err := filepath.Abs("../../testdata/fixtures")
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer, err := filepath.Abs("../../testdata/peer")
-	if err != nil {
-		t.Fatal(err)
-	}
-	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/script",
+	peer := repoDir(t, "testdata/peer")
+	testscript.Run(t, scriptParams(t, "testdata/script", scriptCmds{
+		"mkbad":  cmdMkbad,
+		"memgen": cmdMemgen,
+		"unzst":  cmdUnzst,
+	}, nil, func(e *testscript.Env) error {
+		e.Setenv("PEER", peer)
+		return nil
+	}))
+}
+
+// scriptCmds are a script suite's own commands.
+type scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string)
+
+// scriptParams is what the script suites share: the scripts in dir, exec
+// explicit, `status` besides cmds, the condition [root] besides conds, and
+// $FIXTURES set before setup (which may be nil) runs.
+func scriptParams(t *testing.T, dir string, cmds scriptCmds, conds map[string]bool, setup func(*testscript.Env) error) testscript.Params {
+	fixtures := repoDir(t, "testdata/fixtures")
+	all := scriptCmds{"status": cmdStatus}
+	maps.Copy(all, cmds)
+	return testscript.Params{
+		Dir:                 dir,
 		RequireExplicitExec: true,
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"status": cmdStatus,
-			"mkbad":  cmdMkbad,
-			"memgen": cmdMemgen,
-			"unzst":  cmdUnzst,
-		},
+		Cmds:                all,
 		Condition: func(cond string) (bool, error) {
-			switch cond {
-			case "root":
+			if cond == "root" {
 				return os.Geteuid() == 0, nil
+			}
+			if v, ok := conds[cond]; ok {
+				return v, nil
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 		Setup: func(e *testscript.Env) error {
 			e.Setenv("FIXTURES", fixtures)
-			e.Setenv("PEER", peer)
-			return nil
+			if setup == nil {
+				return nil
+			}
+			return setup(e)
 		},
-	})
+	}
+}
+
+// repoDir is the absolute path of a directory of the repository.
+func repoDir(t *testing.T, rel string) string {
+	t.Helper()
+	p, err := filepath.Abs(filepath.Join("../..", rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 func cmdStatus(ts *testscript.TestScript, neg bool, args []string) {

@@ -1,9 +1,9 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
@@ -19,10 +19,6 @@ import (
 // config directory with those credentials). Without MinIO the scripts
 // that need it skip ([minio]), unless CI=true.
 func TestTransferScript(t *testing.T) {
-	fixtures, err := filepath.Abs("../../testdata/fixtures")
-	if err != nil {
-		t.Fatal(err)
-	}
 	reg := storetest.StartRegistry(t, false)
 	authReg := storetest.StartRegistry(t, true)
 	dockerAuth := authReg.DockerConfig(t, authReg.User, authReg.Password)
@@ -35,44 +31,28 @@ func TestTransferScript(t *testing.T) {
 		m.MakeBucket("scripts")
 		env = m.Env()
 		haveMinIO = true
-		runTransferScripts(t, fixtures, reg, authReg, dockerAuth, env, true)
+		runTransferScripts(t, reg, authReg, dockerAuth, env, true)
 	})
 	if !haveMinIO {
-		runTransferScripts(t, fixtures, reg, authReg, dockerAuth, nil, false)
+		runTransferScripts(t, reg, authReg, dockerAuth, nil, false)
 	}
 }
 
-func runTransferScripts(t *testing.T, fixtures string, reg, authReg *storetest.Registry, dockerAuth string, awsEnv []string, minio bool) {
-	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/transfer",
-		RequireExplicitExec: true,
-		Cmds:                map[string]func(ts *testscript.TestScript, neg bool, args []string){"status": cmdStatus},
-		Condition: func(cond string) (bool, error) {
-			switch cond {
-			case "minio":
-				return minio, nil
+func runTransferScripts(t *testing.T, reg, authReg *storetest.Registry, dockerAuth string, awsEnv []string, minio bool) {
+	testscript.Run(t, scriptParams(t, "testdata/transfer", nil, map[string]bool{"minio": minio}, func(e *testscript.Env) error {
+		e.Setenv("REGISTRY", reg.Addr)
+		e.Setenv("AUTHREGISTRY", authReg.Addr)
+		e.Setenv("REGUSER", authReg.User)
+		e.Setenv("REGPASS", authReg.Password)
+		e.Setenv("DOCKERAUTH", dockerAuth)
+		// An empty docker config unless a script says otherwise.
+		e.Setenv("DOCKER_CONFIG", e.WorkDir)
+		for _, kv := range awsEnv {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				e.Setenv(k, v)
 			}
-			return false, fmt.Errorf("unknown condition %q", cond)
-		},
-		Setup: func(e *testscript.Env) error {
-			e.Setenv("FIXTURES", fixtures)
-			e.Setenv("REGISTRY", reg.Addr)
-			e.Setenv("AUTHREGISTRY", authReg.Addr)
-			e.Setenv("REGUSER", authReg.User)
-			e.Setenv("REGPASS", authReg.Password)
-			e.Setenv("DOCKERAUTH", dockerAuth)
-			// An empty docker config unless a script says otherwise.
-			e.Setenv("DOCKER_CONFIG", e.WorkDir)
-			for _, kv := range awsEnv {
-				for i := range kv {
-					if kv[i] == '=' {
-						e.Setenv(kv[:i], kv[i+1:])
-						break
-					}
-				}
-			}
-			e.Setenv("HOME", e.WorkDir)
-			return os.WriteFile(filepath.Join(e.WorkDir, "config.json"), []byte(`{"auths":{}}`), 0o600)
-		},
-	})
+		}
+		e.Setenv("HOME", e.WorkDir)
+		return os.WriteFile(filepath.Join(e.WorkDir, "config.json"), []byte(`{"auths":{}}`), 0o600)
+	}))
 }
