@@ -66,22 +66,6 @@ func entries(t *testing.T, r io.Reader) map[string][sha256.Size]byte {
 	}
 }
 
-func skopeo(t *testing.T, args ...string) []byte {
-	t.Helper()
-	p, err := exec.LookPath("skopeo")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("skopeo not installed (CI=true)")
-		}
-		t.Skip("skopeo not installed (Debian package skopeo)")
-	}
-	out, err := exec.Command(p, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("skopeo %v: %v\n%s", args, err, out)
-	}
-	return out
-}
-
 var wantAnnotations = map[string]string{
 	"io.kubernetes.cri-o.annotations.checkpoint.name": "simple",
 	"org.criu.checkpoint.container.name":              "simple",
@@ -112,7 +96,7 @@ func TestLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkAnnotations(t, res.Annotations)
-	raw := skopeo(t, "inspect", "--raw", "oci:"+dir+":simple")
+	raw := storetest.Skopeo(t, "inspect", "--raw", "oci:"+dir+":simple")
 	var m struct {
 		Annotations map[string]string `json:"annotations"`
 		Layers      []struct {
@@ -171,7 +155,7 @@ func TestCompressedPodman(t *testing.T) {
 	if res.Annotations["org.criu.checkpoint.engine.name"] != archive.EnginePodman || res.Annotations[image.AnnotationCRIOCheckpointName] == "" {
 		t.Errorf("annotations %v", res.Annotations)
 	}
-	skopeo(t, "inspect", "oci:"+dir)
+	storetest.Skopeo(t, "inspect", "oci:"+dir)
 }
 
 func TestDockerArchive(t *testing.T) {
@@ -183,7 +167,7 @@ func TestDockerArchive(t *testing.T) {
 		RepoTags []string
 		Labels   map[string]string
 	}
-	if err := json.Unmarshal(skopeo(t, "inspect", "docker-archive:"+file), &info); err != nil {
+	if err := json.Unmarshal(storetest.Skopeo(t, "inspect", "docker-archive:"+file), &info); err != nil {
 		t.Fatal(err)
 	}
 	checkAnnotations(t, info.Labels)
@@ -203,7 +187,7 @@ func TestRegistry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw := skopeo(t, "inspect", "--raw", "--tls-verify=false", "--creds", reg.User+":"+reg.Password, "docker://"+ref)
+	raw := storetest.Skopeo(t, "inspect", "--raw", "--tls-verify=false", "--creds", reg.User+":"+reg.Password, "docker://"+ref)
 	var m struct {
 		Annotations map[string]string `json:"annotations"`
 	}
@@ -258,13 +242,13 @@ func TestEncryptedLayout(t *testing.T) {
 	if bytes.Contains(blob, []byte("config.dump")) {
 		t.Fatal("the encrypted layer holds plaintext file names")
 	}
-	raw := skopeo(t, "inspect", "--raw", "oci:"+dir+":simple")
+	raw := storetest.Skopeo(t, "inspect", "--raw", "oci:"+dir+":simple")
 	if !bytes.Contains(raw, []byte(image.MediaTypeEncryptedLayer)) || !bytes.Contains(raw, []byte("org.opencontainers.image.enc.keys.jwe")) {
 		t.Fatalf("manifest: %s", raw)
 	}
 	for _, key := range []string{ecFile, privFile} {
 		dec := filepath.Join(t.TempDir(), "dec")
-		skopeo(t, "copy", "--decryption-key", key, "oci:"+dir+":simple", "oci:"+dec+":simple")
+		storetest.Skopeo(t, "copy", "--decryption-key", key, "oci:"+dir+":simple", "oci:"+dec+":simple")
 		checkDecrypted(t, dec, plain.LayerDigest)
 	}
 	// Without the key skopeo cannot decrypt (it copies the layer still
@@ -285,7 +269,7 @@ func checkDecrypted(t *testing.T, dec, want string) {
 			MediaType string `json:"mediaType"`
 		} `json:"layers"`
 	}
-	if err := json.Unmarshal(skopeo(t, "inspect", "--raw", "oci:"+dec+":simple"), &m); err != nil {
+	if err := json.Unmarshal(storetest.Skopeo(t, "inspect", "--raw", "oci:"+dec+":simple"), &m); err != nil {
 		t.Fatal(err)
 	}
 	// skopeo may recompress; compare the decrypted layer's content.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -98,22 +97,11 @@ func TestOCIRoundTrip(t *testing.T) {
 
 func skopeoInspect(t *testing.T, reg *storetest.Registry, ref string) []byte {
 	t.Helper()
-	skopeo, err := exec.LookPath("skopeo")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("skopeo not installed (CI=true)")
-		}
-		t.Skip("skopeo not installed (Debian package skopeo)")
-	}
 	args := []string{"inspect", "--raw", "--tls-verify=false"}
 	if reg.User != "" {
 		args = append(args, "--creds", reg.User+":"+reg.Password)
 	}
-	out, err := exec.Command(skopeo, append(args, "docker://"+reg.Addr+"/"+ref)...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("skopeo inspect: %v\n%s", err, out)
-	}
-	return out
+	return storetest.Skopeo(t, append(args, "docker://"+reg.Addr+"/"+ref)...)
 }
 
 func TestOCIWrongCredentials(t *testing.T) {

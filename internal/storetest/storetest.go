@@ -49,11 +49,27 @@ func binary(t testing.TB, env string, paths []string, name, how string) string {
 		return p
 	}
 	msg := fmt.Sprintf("%s not found (%s); %s", name, env, how)
+	if env == "" {
+		msg = fmt.Sprintf("%s not found; %s", name, how)
+	}
 	if os.Getenv("CI") == "true" {
-		t.Fatal(msg + " (CI=true: a missing server is a failure)")
+		t.Fatal(msg + " (CI=true: a missing program is a failure)")
 	}
 	t.Skip(msg)
 	return ""
+}
+
+// Skopeo runs skopeo, the client the tests read registries and OCI layouts
+// with, and returns its output; the test fails when skopeo does. Without
+// skopeo the test skips (fails under CI=true).
+func Skopeo(t testing.TB, args ...string) []byte {
+	t.Helper()
+	bin := binary(t, "", nil, "skopeo", "install Debian's skopeo package")
+	out, err := exec.Command(bin, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("skopeo %v: %v\n%s", args, err, out)
+	}
+	return out
 }
 
 // FreePort returns a port on 127.0.0.1 that was free a moment ago.
