@@ -104,11 +104,13 @@ func (s *auditSink) add(ctx context.Context, recs ...audit.Record) {
 	}
 }
 
-func result(err error) (string, string) {
+// record is the record of action on file, failed when err is not nil.
+func record(action, file string, err error) audit.Record {
+	rec := audit.Record{Action: action, Result: audit.ResultOK, File: file, Archive: &audit.Archive{Name: filepath.Base(file)}}
 	if err != nil {
-		return audit.ResultFailed, oneLine(err)
+		rec.Result, rec.Error = audit.ResultFailed, oneLine(err)
 	}
-	return audit.ResultOK, ""
+	return rec
 }
 
 func archiveRef(name string, id seal.ArchiveInfo) *audit.Archive {
@@ -132,8 +134,8 @@ func (s *auditSink) seal(ctx context.Context, src string, out *sealedArchive, er
 	if s == nil {
 		return
 	}
-	res, msg := result(err)
-	rec := audit.Record{Action: audit.ActionSeal, Result: res, Error: msg, File: src, Archive: &audit.Archive{Name: filepath.Base(src)}}
+	rec := record(audit.ActionSeal, src, err)
+	msg := rec.Error
 	if out != nil {
 		rec.Output = out.Sealed
 		rec.Archive = archiveRef(src, out.Identity)
@@ -163,8 +165,7 @@ func (s *auditSink) open(ctx context.Context, src, dst string, out *openedArchiv
 	if s == nil {
 		return
 	}
-	res, msg := result(err)
-	rec := audit.Record{Action: audit.ActionOpen, Result: res, Error: msg, File: src, Archive: &audit.Archive{Name: filepath.Base(src)}}
+	rec := record(audit.ActionOpen, src, err)
 	if out != nil {
 		rec.Output = out.Output
 		rec.Archive = archiveRef(filepath.Base(dst), out.Identity)
@@ -181,7 +182,7 @@ func (s *auditSink) verify(ctx context.Context, v verifiedFile) {
 	if s == nil {
 		return
 	}
-	rec := audit.Record{Action: audit.ActionVerify, Result: audit.ResultOK, File: v.File, Archive: &audit.Archive{Name: filepath.Base(v.File)}}
+	rec := record(audit.ActionVerify, v.File, nil)
 	if !v.OK {
 		rec.Result, rec.Error = audit.ResultFailed, v.Error
 	} else {
