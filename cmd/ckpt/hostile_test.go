@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
+	"github.com/ckpt-dev/ckpt/internal/benchutil"
 	"github.com/ckpt-dev/ckpt/internal/hostile"
 )
 
@@ -56,10 +53,10 @@ func TestHostileMemory(t *testing.T) {
 				runs = append(runs, []string{"verify", "--deep", p + ".age", "-i", key})
 			}
 			for _, args := range runs {
-				code, rss, stderr := runMeasured(t, ckpt, args...)
-				t.Logf("%s %s (%d bytes): exit %d, peak RSS %.1f MiB", args[0], filepath.Base(p), st.Size(), code, float64(rss)/(1<<20))
-				if rss > maxHostileRSS {
-					t.Errorf("%s %s: peak RSS %d MiB, over %d MiB", args[0], p, rss>>20, maxHostileRSS>>20)
+				r, code, stderr := benchutil.RunStatus(t, ckpt, args...)
+				t.Logf("%s %s (%d bytes): exit %d, peak RSS %.1f MiB", args[0], filepath.Base(p), st.Size(), code, float64(r.MaxRSS)/(1<<20))
+				if r.MaxRSS > maxHostileRSS {
+					t.Errorf("%s %s: peak RSS %d MiB, over %d MiB", args[0], p, r.MaxRSS>>20, maxHostileRSS>>20)
 				}
 				big := n == sizes[shape][len(sizes[shape])-1]
 				if big && (code != exitLimit || !strings.Contains(stderr, "memory budget")) {
@@ -71,38 +68,4 @@ func TestHostileMemory(t *testing.T) {
 			}
 		}
 	}
-}
-
-// runMeasured runs prog and returns its exit code, peak RSS in bytes
-// (through GNU time when installed: a child started from a big test
-// process otherwise reports the parent's resident set) and stderr.
-func runMeasured(t *testing.T, prog string, args ...string) (int, int64, string) {
-	t.Helper()
-	rssFile := filepath.Join(t.TempDir(), "rss")
-	cmd := exec.Command(prog, args...)
-	viaTime := false
-	if gt, err := exec.LookPath("/usr/bin/time"); err == nil {
-		cmd = exec.Command(gt, append([]string{"-f", "%M", "-o", rssFile, prog}, args...)...)
-		viaTime = true
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	cmd.Run()
-	code := cmd.ProcessState.ExitCode()
-	var rss int64
-	if viaTime {
-		b, err := os.ReadFile(rssFile)
-		if err != nil {
-			t.Fatal(err)
-		}
-		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-		kib, err := strconv.ParseInt(lines[len(lines)-1], 10, 64)
-		if err != nil {
-			t.Fatalf("GNU time wrote %q", b)
-		}
-		rss = kib << 10
-	} else if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss << 10
-	}
-	return code, rss, stderr.String()
 }

@@ -5,10 +5,14 @@
 package benchutil
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -64,13 +68,43 @@ type Result struct {
 	MaxRSS int64         // bytes
 }
 
-// Run runs prog with args, its output discarded, and measures it.
+// Run runs prog with args, its output discarded, and measures it; the
+// benchmark fails when prog does.
 //
 // Peak RSS is taken through GNU time when it is installed: a child that Go
 // starts directly reports its parent's resident set in its own peak (the
 // child shares the parent's memory until exec), which inflates figures run
 // from a test binary that has generated archives.
 func Run(b testing.TB, prog string, args ...string) Result {
+	b.Helper()
+	r, err := run(b, os.Stderr, prog, args...)
+	if err != nil {
+		b.Fatalf("%s %v: %v", prog, args, err)
+	}
+	return r
+}
+
+// RunStatus runs and measures prog as Run does, but a non-zero exit is a
+// result, not a failure: it returns the exit code and what prog wrote to
+// stderr.
+func RunStatus(b testing.TB, prog string, args ...string) (Result, int, string) {
+	b.Helper()
+	var stderr bytes.Buffer
+	r, err := run(b, &stderr, prog, args...)
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		b.Fatalf("%s %v: %v", prog, args, err)
+	}
+	code := 0
+	if exit != nil {
+		code = exit.ExitCode()
+	}
+	return r, code, stderr.String()
+}
+
+// run runs and measures prog, its stderr to stderr, and returns the
+// measures with cmd.Run's error.
+func run(b testing.TB, stderr io.Writer, prog string, args ...string) (Result, error) {
 	b.Helper()
 	rssFile := filepath.Join(b.TempDir(), "rss")
 	cmd := exec.Command(prog, args...)
@@ -79,28 +113,29 @@ func Run(b testing.TB, prog string, args ...string) Result {
 		cmd = exec.Command(t, append([]string{"-f", "%M %U %S", "-o", rssFile, prog}, args...)...)
 		viaTime = true
 	}
-	cmd.Stdout, cmd.Stderr = nil, os.Stderr
+	cmd.Stdout, cmd.Stderr = nil, stderr
 	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		b.Fatalf("%s %v: %v", prog, args, err)
-	}
+	err := cmd.Run()
 	r := Result{Wall: time.Since(start)}
 	if viaTime {
-		s, err := os.ReadFile(rssFile)
-		if err != nil {
-			b.Fatal(err)
+		s, rerr := os.ReadFile(rssFile)
+		if rerr != nil {
+			b.Fatal(rerr)
 		}
+		// After a non-zero exit GNU time writes "Command exited with
+		// non-zero status N" on a line before the figures.
+		lines := strings.Split(strings.TrimSpace(string(s)), "\n")
 		var kib int64
 		var user, sys float64
-		if _, err := fmt.Sscanf(string(s), "%d %g %g", &kib, &user, &sys); err != nil {
-			b.Fatalf("GNU time wrote %q: %v", s, err)
+		if _, serr := fmt.Sscanf(lines[len(lines)-1], "%d %g %g", &kib, &user, &sys); serr != nil {
+			b.Fatalf("GNU time wrote %q: %v", s, serr)
 		}
 		r.MaxRSS, r.CPU = kib*1024, time.Duration((user+sys)*float64(time.Second))
 	} else if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		r.MaxRSS = ru.Maxrss * 1024
 		r.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 	}
-	return r
+	return r, err
 }
 
 // Measure runs prog b.N times and reports its peak RSS, MB/s and MB per
