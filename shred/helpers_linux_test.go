@@ -83,13 +83,21 @@ func extentsOf(t *testing.T, path string) []extent {
 	return es
 }
 
+// secretAt writes n bytes of secret to path, as writeSecret does, and
+// returns them and their marker.
+func secretAt(t *testing.T, path string, n int) (data, marker []byte) {
+	t.Helper()
+	data, marker = secret(n)
+	writeSecret(t, path, data)
+	return data, marker
+}
+
 // secretFile writes n bytes of secret to a new file in a temporary
 // directory, as writeSecret does, and returns its path and its bytes.
 func secretFile(t *testing.T, n int) (string, []byte) {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "f")
-	data, _ := secret(n)
-	writeSecret(t, p, data)
+	data, _ := secretAt(t, p, n)
 	return p, data
 }
 

@@ -118,8 +118,7 @@ func TestExt4BytesAreGone(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			im := mountImage(t, "ext4", 64, []string{"mkfs.ext4", "-q", "-F", "-b", "4096"}, "")
 			p := filepath.Join(im.mnt, "checkpoint.tar")
-			data, marker := secret(3<<20 + 123)
-			writeSecret(t, p, data)
+			data, marker := secretAt(t, p, 3<<20+123)
 			es := extentsOf(t, p)
 			img := im.bytes()
 			var held int
@@ -167,8 +166,7 @@ func TestExt4BytesAreGone(t *testing.T) {
 func TestExt4DataJournalIsBestEffort(t *testing.T) {
 	im := mountImage(t, "ext4", 64, []string{"mkfs.ext4", "-q", "-F"}, "data=journal")
 	p := filepath.Join(im.mnt, "f")
-	data, marker := secret(256 << 10)
-	writeSecret(t, p, data)
+	_, marker := secretAt(t, p, 256<<10)
 	r, err := File(context.Background(), p, quick())
 	if err != nil {
 		t.Fatal(err)
@@ -185,8 +183,7 @@ func TestExt4DataJournalIsBestEffort(t *testing.T) {
 func TestExt4JournalDataAttribute(t *testing.T) {
 	im := mountImage(t, "ext4", 64, []string{"mkfs.ext4", "-q", "-F"}, "")
 	p := filepath.Join(im.mnt, "f")
-	data, _ := secret(8192)
-	writeSecret(t, p, data)
+	secretAt(t, p, 8192)
 	f, err := os.Open(p)
 	if err != nil {
 		t.Fatal(err)
@@ -216,8 +213,7 @@ func TestExt4JournalDataAttribute(t *testing.T) {
 func TestExt4DiscardTrimsTheBlocks(t *testing.T) {
 	im := mountImage(t, "ext4", 64, []string{"mkfs.ext4", "-q", "-F", "-E", "nodiscard"}, "")
 	p := filepath.Join(im.mnt, "f")
-	data, _ := secret(1 << 20)
-	writeSecret(t, p, data)
+	data, _ := secretAt(t, p, 1<<20)
 	es := extentsOf(t, p)
 	r, err := File(context.Background(), p, Options{Settle: -1, Discard: true})
 	if err != nil {
@@ -238,8 +234,7 @@ func TestExt4DiscardTrimsTheBlocks(t *testing.T) {
 func TestXFSReflinkIsBestEffort(t *testing.T) {
 	im := mountImage(t, "xfs", 320, []string{"mkfs.xfs", "-q", "-f", "-m", "reflink=1"}, "")
 	plain := filepath.Join(im.mnt, "plain")
-	plainData, plainMarker := secret(1 << 20)
-	writeSecret(t, plain, plainData)
+	_, plainMarker := secretAt(t, plain, 1<<20)
 	r, err := File(context.Background(), plain, quick())
 	if err != nil {
 		t.Fatal(err)
@@ -286,8 +281,7 @@ func TestBtrfs(t *testing.T) {
 	ctx := context.Background()
 
 	cow := filepath.Join(im.mnt, "cow")
-	cowData, cowMarker := secret(1 << 20)
-	writeSecret(t, cow, cowData)
+	_, cowMarker := secretAt(t, cow, 1<<20)
 	r, err := File(ctx, cow, quick())
 	if err != nil {
 		t.Fatal(err)
@@ -333,8 +327,7 @@ func TestBtrfs(t *testing.T) {
 	if _, err := exec.LookPath("btrfs"); err == nil {
 		run(t, "btrfs", "-q", "subvolume", "create", filepath.Join(im.mnt, "sv"))
 		inSV := filepath.Join(im.mnt, "sv", "f")
-		data, _ := secret(1 << 20)
-		writeSecret(t, inSV, data)
+		secretAt(t, inSV, 1<<20)
 		run(t, "btrfs", "-q", "subvolume", "snapshot", filepath.Join(im.mnt, "sv"), filepath.Join(im.mnt, "snap"))
 		r, err := File(ctx, inSV, Options{Settle: -1, DryRun: true})
 		if err != nil {
@@ -407,8 +400,7 @@ func TestTmpfsIsDetected(t *testing.T) {
 	}
 	defer exec.Command("umount", dir).Run()
 	p := filepath.Join(dir, "f")
-	data, _ := secret(10000)
-	writeSecret(t, p, data)
+	secretAt(t, p, 10000)
 	r, err := File(context.Background(), p, quick())
 	if err != nil {
 		t.Fatal(err)

@@ -41,8 +41,7 @@ func TestPermissionRefusedBeforeWriting(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := filepath.Join(dir, "f")
-	data, _ := secret(4096)
-	writeSecret(t, p, data)
+	data, _ := secretAt(t, p, 4096)
 	if err := os.Chmod(p, 0o666); err != nil {
 		t.Fatal(err)
 	}

@@ -23,8 +23,7 @@ func quick() Options { return Options{Settle: -1} }
 func TestFileOverwritesAndRemoves(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "checkpoint-web_default-web-2026-01-01T00:00:00Z.tar")
-	data, _ := secret(3<<20 + 123)
-	writeSecret(t, p, data)
+	data, _ := secretAt(t, p, 3<<20+123)
 	var begun, last int64
 	opt := Options{ // the default settle window: the file is a minute old
 		Begin:    func(_ string, total int64) { begun = total },
@@ -55,8 +54,7 @@ func TestFileOverwritesAndRemoves(t *testing.T) {
 func TestFileKeepOverwritesInPlace(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "secret.tar")
-	data, marker := secret(1<<20 + 5)
-	writeSecret(t, p, data)
+	data, marker := secretAt(t, p, 1<<20+5)
 	before := statOf(t, p)
 	r, err := File(context.Background(), p, Options{Settle: -1, Keep: true, Passes: 2, Verify: true})
 	if err != nil {
@@ -109,8 +107,7 @@ func TestVerifyCatchesADifferentPass(t *testing.T) {
 func TestRefusesWhatIsNotARegularFile(t *testing.T) {
 	dir := t.TempDir()
 	target := filepath.Join(dir, "target")
-	data, _ := secret(10000)
-	writeSecret(t, target, data)
+	data, _ := secretAt(t, target, 10000)
 	link := filepath.Join(dir, "link")
 	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
@@ -169,8 +166,7 @@ func TestRefusesWhatIsNotARegularFile(t *testing.T) {
 func TestHardLinkWarns(t *testing.T) {
 	dir := t.TempDir()
 	p, other := filepath.Join(dir, "a"), filepath.Join(dir, "b")
-	data, marker := secret(100000)
-	writeSecret(t, p, data)
+	_, marker := secretAt(t, p, 100000)
 	if err := os.Link(p, other); err != nil {
 		t.Fatal(err)
 	}
@@ -194,8 +190,7 @@ func TestHardLinkWarns(t *testing.T) {
 func TestDryRunTouchesNothing(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "f.tar")
-	data, _ := secret(50000)
-	writeSecret(t, p, data)
+	data, _ := secretAt(t, p, 50000)
 	before := statOf(t, p)
 	r, err := File(context.Background(), p, Options{DryRun: true})
 	if err != nil {
@@ -305,8 +300,7 @@ func TestFileBeingAppendedToIsRefused(t *testing.T) {
 
 func TestFileThatGrowsDuringTheShredIsNotRemoved(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "f")
-	data, _ := secret(4<<20 + 10)
-	writeSecret(t, p, data)
+	secretAt(t, p, 4<<20+10)
 	appended := false
 	opt := Options{Settle: -1, Progress: func(int64) {
 		if appended {
@@ -332,8 +326,7 @@ func TestFileThatGrowsDuringTheShredIsNotRemoved(t *testing.T) {
 
 func TestInterruptedShredFinishesOnTheSecondRun(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "f")
-	data, marker := secret(8 << 20)
-	writeSecret(t, p, data)
+	data, marker := secretAt(t, p, 8<<20)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	opt := Options{Settle: -1, Progress: func(n int64) {
@@ -404,8 +397,7 @@ func TestDirLeavesWhatItRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	outside := filepath.Join(root, "outside")
-	data, _ := secret(3000)
-	writeSecret(t, outside, data)
+	data, _ := secretAt(t, outside, 3000)
 	writeSecret(t, filepath.Join(tree, "a"), data)
 	writeSecret(t, filepath.Join(tree, "sub", "b"), data)
 	if err := os.Symlink(outside, filepath.Join(tree, "link")); err != nil {
@@ -445,8 +437,7 @@ func TestDirLeavesWhatItRefuses(t *testing.T) {
 func TestDirOnAFileOrALink(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "f")
-	data, _ := secret(100)
-	writeSecret(t, p, data)
+	secretAt(t, p, 100)
 	if err := os.Symlink(dir, filepath.Join(dir, "l")); err != nil {
 		t.Fatal(err)
 	}
@@ -493,8 +484,7 @@ func TestAttributesRefuse(t *testing.T) {
 		code string
 	}{{flagImmutable, "immutable"}, {flagAppendOnly, "append-only"}} {
 		p := filepath.Join(t.TempDir(), "f")
-		data, _ := secret(4096)
-		writeSecret(t, p, data)
+		secretAt(t, p, 4096)
 		f, err := os.Open(p)
 		if err != nil {
 			t.Fatal(err)
