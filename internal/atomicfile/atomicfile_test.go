@@ -13,10 +13,7 @@ import (
 func TestCommitPublishesWhole0600File(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "out")
-	f, err := Create(p, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := mustCreate(t, p, false)
 	defer f.Abort()
 	if _, err := os.Stat(p); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("target visible before commit: %v", err)
@@ -34,18 +31,13 @@ func TestCommitPublishesWhole0600File(t *testing.T) {
 	if st.Mode().Perm() != 0o600 {
 		t.Fatalf("mode %v, want 0600", st.Mode().Perm())
 	}
-	if b, _ := os.ReadFile(p); string(b) != "data" {
-		t.Fatalf("content %q", b)
-	}
+	assertContent(t, p, "data")
 	assertOnly(t, dir, "out")
 }
 
 func TestAbortLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
-	f, err := Create(filepath.Join(dir, "out"), false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := mustCreate(t, filepath.Join(dir, "out"), false)
 	f.WriteString("partial")
 	f.Abort()
 	f.Abort()
@@ -59,35 +51,43 @@ func TestRefusesExistingUnlessOverwrite(t *testing.T) {
 	if _, err := Create(p, false); !errors.Is(err, ErrExists) {
 		t.Fatalf("Create over existing: %v", err)
 	}
-	f, err := Create(p, true)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := mustCreate(t, p, true)
 	f.WriteString("new")
 	if err := f.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	if b, _ := os.ReadFile(p); string(b) != "new" {
-		t.Fatalf("content %q", b)
-	}
+	assertContent(t, p, "new")
 }
 
 func TestCommitRefusesTargetCreatedMeanwhile(t *testing.T) {
 	dir := t.TempDir()
 	p := filepath.Join(dir, "out")
-	f, err := Create(p, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := mustCreate(t, p, false)
 	os.WriteFile(p, []byte("theirs"), 0o600)
 	f.WriteString("ours")
 	if err := f.Commit(); !errors.Is(err, ErrExists) {
 		t.Fatalf("Commit: %v", err)
 	}
-	if b, _ := os.ReadFile(p); string(b) != "theirs" {
-		t.Fatalf("target replaced: %q", b)
-	}
+	assertContent(t, p, "theirs")
 	assertOnly(t, dir, "out")
+}
+
+// mustCreate is Create that fails the test on an error.
+func mustCreate(t *testing.T, path string, overwrite bool) *File {
+	t.Helper()
+	f, err := Create(path, overwrite)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// assertContent fails the test unless the file at path holds want.
+func assertContent(t *testing.T, path, want string) {
+	t.Helper()
+	if b, err := os.ReadFile(path); err != nil || string(b) != want {
+		t.Fatalf("%s holds %q (%v), want %q", path, b, err, want)
+	}
 }
 
 func assertOnly(t *testing.T, dir string, names ...string) {
@@ -114,10 +114,7 @@ func TestUnnamedUntilCommit(t *testing.T) {
 	dir := t.TempDir()
 	for _, overwrite := range []bool{false, true} {
 		p := filepath.Join(dir, "out")
-		f, err := Create(p, overwrite)
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := mustCreate(t, p, overwrite)
 		if !f.Unnamed() {
 			t.Skip("no O_TMPFILE on this filesystem")
 		}
@@ -131,25 +128,18 @@ func TestUnnamedUntilCommit(t *testing.T) {
 			t.Fatal(err)
 		}
 		assertOnly(t, dir, "out")
-		if b, _ := os.ReadFile(p); string(b) != "secret" {
-			t.Fatalf("content %q", b)
-		}
+		assertContent(t, p, "secret")
 		if st, _ := os.Stat(p); st.Mode().Perm() != 0o600 {
 			t.Fatalf("mode %v", st.Mode().Perm())
 		}
 	}
 	// Without overwrite, a target that appeared meanwhile is not replaced.
-	f, err := Create(filepath.Join(dir, "late"), false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := mustCreate(t, filepath.Join(dir, "late"), false)
 	os.WriteFile(filepath.Join(dir, "late"), []byte("theirs"), 0o600)
 	if err := f.Commit(); !errors.Is(err, ErrExists) {
 		t.Fatalf("commit over a new file: %v", err)
 	}
-	if b, _ := os.ReadFile(filepath.Join(dir, "late")); string(b) != "theirs" {
-		t.Fatalf("replaced: %q", b)
-	}
+	assertContent(t, filepath.Join(dir, "late"), "theirs")
 }
 
 // TestRemoveStale: temporary names of dead writers go; those of live
@@ -212,9 +202,7 @@ func TestWriteFile(t *testing.T) {
 	if err := WriteFile(p, []byte("two"), false); !errors.Is(err, ErrExists) {
 		t.Fatalf("WriteFile over an existing file: %v", err)
 	}
-	if b, _ := os.ReadFile(p); string(b) != "one" {
-		t.Fatalf("content %q after a refused write", b)
-	}
+	assertContent(t, p, "one")
 	if err := WriteFile(p, []byte("three"), true); err != nil {
 		t.Fatal(err)
 	}
