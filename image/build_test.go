@@ -1,7 +1,6 @@
 package image_test
 
 import (
-	"archive/tar"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -29,6 +28,7 @@ import (
 	"github.com/ckpt-dev/ckpt/crypto/seal"
 	"github.com/ckpt-dev/ckpt/image"
 	"github.com/ckpt-dev/ckpt/internal/storetest"
+	"github.com/ckpt-dev/ckpt/internal/tartest"
 )
 
 const simple = "checkpoint-simple-6b8c9d7f4-x2x7q_default-simple-2026-11-28T22:28:05Z.tar"
@@ -48,22 +48,15 @@ func open(t *testing.T, path string, d archive.Decrypter) *archive.Archive {
 // entries lists a tar's members with the SHA-256 of their data.
 func entries(t *testing.T, r io.Reader) map[string][sha256.Size]byte {
 	t.Helper()
-	out := map[string][sha256.Size]byte{}
-	tr := tar.NewReader(r)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[strings.TrimSuffix(strings.TrimPrefix(h.Name, "./"), "/")] = sha256.Sum256(data)
+	ms, err := tartest.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
 	}
+	out := map[string][sha256.Size]byte{}
+	for _, m := range ms {
+		out[strings.TrimSuffix(strings.TrimPrefix(m.Name, "./"), "/")] = sha256.Sum256(m.Body)
+	}
+	return out
 }
 
 var wantAnnotations = map[string]string{

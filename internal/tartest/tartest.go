@@ -34,8 +34,13 @@ func Read(path string) ([]Member, error) {
 		return nil, err
 	}
 	defer f.Close()
+	return ReadAll(f)
+}
+
+// ReadAll returns the members of the plain tar read from r.
+func ReadAll(r io.Reader) ([]Member, error) {
 	var ms []Member
-	tr := tar.NewReader(f)
+	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {

@@ -3,7 +3,6 @@ package testgen_test
 import (
 	"archive/tar"
 	"bytes"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/checkpoint-restore/go-criu/v8/crit"
 
+	"github.com/ckpt-dev/ckpt/internal/tartest"
 	"github.com/ckpt-dev/ckpt/internal/testgen"
 )
 
@@ -23,24 +23,16 @@ func TestGoCriuReference(t *testing.T) {
 	s.ParentEntries = 0 // crit's memory reader counts PE_PARENT pages as if they were in the image
 	data, l := generateBuf(t, s)
 	dir := t.TempDir()
-	tr := tar.NewReader(bytes.NewReader(data))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		name, ok := strings.CutPrefix(h.Name, "checkpoint/")
-		if !ok || h.Typeflag != tar.TypeReg {
+	ms, err := tartest.ReadAll(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		name, ok := strings.CutPrefix(m.Name, "checkpoint/")
+		if !ok || m.Type != tar.TypeReg {
 			continue
 		}
-		b, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, name), m.Body, 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/criu"
+	"github.com/ckpt-dev/ckpt/internal/tartest"
 	"github.com/ckpt-dev/ckpt/internal/testgen"
 )
 
@@ -871,22 +872,18 @@ func TestFieldsLikeFixture(t *testing.T) {
 // image in a tar, by image kind.
 func fieldsByKind(t *testing.T, archiveBytes []byte) map[string]map[string]bool {
 	t.Helper()
+	ms, err := tartest.ReadAll(bytes.NewReader(archiveBytes))
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := map[string]map[string]bool{}
-	tr := tar.NewReader(bytes.NewReader(archiveBytes))
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return out
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := filepath.Base(h.Name)
-		if h.Typeflag != tar.TypeReg || criu.IsRaw(name) || (filepath.Ext(name) != ".img" && name != "stats-dump") {
+	for _, m := range ms {
+		name := filepath.Base(m.Name)
+		if m.Type != tar.TypeReg || criu.IsRaw(name) || (filepath.Ext(name) != ".img" && name != "stats-dump") {
 			continue
 		}
 		var js bytes.Buffer
-		if err := criu.WriteJSON(&js, tr, criu.JSONOptions{Options: criu.Options{Size: h.Size}}); err != nil {
+		if err := criu.WriteJSON(&js, bytes.NewReader(m.Body), criu.JSONOptions{Options: criu.Options{Size: int64(len(m.Body))}}); err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
 		var img struct{ Entries []any }
@@ -901,6 +898,7 @@ func fieldsByKind(t *testing.T, archiveBytes []byte) map[string]map[string]bool 
 			jsonPaths(e, "", out[kind])
 		}
 	}
+	return out
 }
 
 func jsonPaths(v any, prefix string, into map[string]bool) {
