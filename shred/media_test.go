@@ -38,77 +38,73 @@ func fakeSys(t *testing.T, files map[string]string, links map[string]string) str
 	return root
 }
 
-func TestMediaPartitionOfSpinningDisk(t *testing.T) {
-	sys := fakeSys(t, map[string]string{
-		"devices/pci0/ata1/block/sda/queue/rotational": "1",
-		"devices/pci0/ata1/block/sda/sda1/partition":   "1",
-		"devices/pci0/ata1/block/sda/device/model":     "WDC WD40EFRX",
-	}, map[string]string{"dev/block/8:1": "devices/pci0/ata1/block/sda/sda1"})
-	name, fs := host{sys: sys}.media(8, 1)
-	if name != "sda1" || codes(fs) != "rotational=overwritten" {
-		t.Fatalf("got %s: %s", name, codes(fs))
+// TestMedia reads what lies under a device from fake /sys trees: the
+// device's name, the findings' codes, and a word the first finding's text
+// must hold.
+func TestMedia(t *testing.T) {
+	type query struct {
+		major, minor uint32
+		name, codes  string
+		text         string
 	}
-}
-
-func TestMediaSSD(t *testing.T) {
-	sys := fakeSys(t, map[string]string{
-		"devices/pci0/nvme/nvme0/nvme0n1/queue/rotational":    "0",
-		"devices/pci0/nvme/nvme0/nvme0n1/nvme0n1p2/partition": "2",
-	}, map[string]string{"dev/block/259:2": "devices/pci0/nvme/nvme0/nvme0n1/nvme0n1p2"})
-	_, fs := host{sys: sys}.media(259, 2)
-	if codes(fs) != "non-rotational=best-effort" || !strings.Contains(fs[0].Text, "nvme0n1 is non-rotational") {
-		t.Fatalf("got %+v", fs)
-	}
-}
-
-func TestMediaVirtualDisks(t *testing.T) {
-	sys := fakeSys(t, map[string]string{
-		"devices/pci0/virtio1/block/vda/queue/rotational": "1",
-		"devices/pci0/scsi/block/sdb/queue/rotational":    "1",
-		"devices/pci0/scsi/block/sdb/device/vendor":       "QEMU",
-		"devices/pci0/scsi/block/sdb/device/model":        "QEMU HARDDISK",
-	}, map[string]string{
-		"dev/block/254:0": "devices/pci0/virtio1/block/vda",
-		"dev/block/8:16":  "devices/pci0/scsi/block/sdb",
-	})
-	h := host{sys: sys}
-	_, fs := h.media(254, 0)
-	if codes(fs) != "virtual-disk=best-effort" || !strings.Contains(fs[0].Text, "virtio") {
-		t.Errorf("virtio: %+v", fs)
-	}
-	_, fs = h.media(8, 16)
-	if codes(fs) != "virtual-disk=best-effort" || !strings.Contains(fs[0].Text, "QEMU HARDDISK") {
-		t.Errorf("QEMU SCSI: %+v", fs)
-	}
-}
-
-func TestMediaDeviceMapper(t *testing.T) {
-	sys := fakeSys(t, map[string]string{
-		"devices/virtual/block/dm-0/dm/name":           "vg-root",
-		"devices/virtual/block/dm-0/dm/uuid":           "LVM-abc",
-		"devices/virtual/block/dm-1/dm/name":           "vg-root-real",
-		"devices/virtual/block/dm-2/dm/name":           "cryptdata",
-		"devices/virtual/block/dm-2/dm/uuid":           "CRYPT-LUKS2-abc-cryptdata",
-		"devices/pci0/ata1/block/sda/queue/rotational": "0",
-		"devices/pci0/ata1/block/sda/sda2/partition":   "2",
-	}, map[string]string{
-		"dev/block/253:0":                        "devices/virtual/block/dm-0",
-		"dev/block/253:2":                        "devices/virtual/block/dm-2",
-		"devices/virtual/block/dm-0/slaves/dm-1": "devices/virtual/block/dm-1",
-		"devices/virtual/block/dm-1/slaves/sda2": "devices/pci0/ata1/block/sda/sda2",
-		"devices/virtual/block/dm-2/slaves/sda2": "devices/pci0/ata1/block/sda/sda2",
-	})
-	h := host{sys: sys}
-	_, fs := h.media(253, 0)
-	if got := codes(fs); got != "snapshot=best-effort non-rotational=best-effort" {
-		t.Errorf("LVM snapshot origin on an SSD: %s", got)
-	}
-	if !strings.Contains(fs[0].Text, "dm-0 (vg-root)") {
-		t.Errorf("snapshot text %q", fs[0].Text)
-	}
-	_, fs = h.media(253, 2)
-	if got := codes(fs); got != "dm-crypt=overwritten non-rotational=best-effort" {
-		t.Errorf("dm-crypt: %s", got)
+	for _, tc := range []struct {
+		name         string
+		files, links map[string]string
+		queries      []query
+	}{
+		{"partition of a spinning disk", map[string]string{
+			"devices/pci0/ata1/block/sda/queue/rotational": "1",
+			"devices/pci0/ata1/block/sda/sda1/partition":   "1",
+			"devices/pci0/ata1/block/sda/device/model":     "WDC WD40EFRX",
+		}, map[string]string{"dev/block/8:1": "devices/pci0/ata1/block/sda/sda1"},
+			[]query{{8, 1, "sda1", "rotational=overwritten", ""}}},
+		{"SSD", map[string]string{
+			"devices/pci0/nvme/nvme0/nvme0n1/queue/rotational":    "0",
+			"devices/pci0/nvme/nvme0/nvme0n1/nvme0n1p2/partition": "2",
+		}, map[string]string{"dev/block/259:2": "devices/pci0/nvme/nvme0/nvme0n1/nvme0n1p2"},
+			[]query{{259, 2, "nvme0n1p2", "non-rotational=best-effort", "nvme0n1 is non-rotational"}}},
+		{"virtual disks", map[string]string{
+			"devices/pci0/virtio1/block/vda/queue/rotational": "1",
+			"devices/pci0/scsi/block/sdb/queue/rotational":    "1",
+			"devices/pci0/scsi/block/sdb/device/vendor":       "QEMU",
+			"devices/pci0/scsi/block/sdb/device/model":        "QEMU HARDDISK",
+		}, map[string]string{
+			"dev/block/254:0": "devices/pci0/virtio1/block/vda",
+			"dev/block/8:16":  "devices/pci0/scsi/block/sdb",
+		}, []query{
+			{254, 0, "vda", "virtual-disk=best-effort", "virtio"},
+			{8, 16, "sdb", "virtual-disk=best-effort", "QEMU HARDDISK"},
+		}},
+		{"device mapper", map[string]string{
+			"devices/virtual/block/dm-0/dm/name":           "vg-root",
+			"devices/virtual/block/dm-0/dm/uuid":           "LVM-abc",
+			"devices/virtual/block/dm-1/dm/name":           "vg-root-real",
+			"devices/virtual/block/dm-2/dm/name":           "cryptdata",
+			"devices/virtual/block/dm-2/dm/uuid":           "CRYPT-LUKS2-abc-cryptdata",
+			"devices/pci0/ata1/block/sda/queue/rotational": "0",
+			"devices/pci0/ata1/block/sda/sda2/partition":   "2",
+		}, map[string]string{
+			"dev/block/253:0":                        "devices/virtual/block/dm-0",
+			"dev/block/253:2":                        "devices/virtual/block/dm-2",
+			"devices/virtual/block/dm-0/slaves/dm-1": "devices/virtual/block/dm-1",
+			"devices/virtual/block/dm-1/slaves/sda2": "devices/pci0/ata1/block/sda/sda2",
+			"devices/virtual/block/dm-2/slaves/sda2": "devices/pci0/ata1/block/sda/sda2",
+		}, []query{
+			// An LVM snapshot origin on an SSD.
+			{253, 0, "dm-0", "snapshot=best-effort non-rotational=best-effort", "dm-0 (vg-root)"},
+			{253, 2, "dm-2", "dm-crypt=overwritten non-rotational=best-effort", ""},
+		}},
+		{"unknown device", nil, nil, []query{{8, 0, "", "device-unknown=best-effort", ""}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := host{sys: fakeSys(t, tc.files, tc.links)}
+			for _, q := range tc.queries {
+				name, fs := h.media(q.major, q.minor)
+				if name != q.name || codes(fs) != q.codes || !strings.Contains(fs[0].Text, q.text) {
+					t.Errorf("%d:%d: %q %+v; want %q, %s, a first text with %q", q.major, q.minor, name, fs, q.name, q.codes, q.text)
+				}
+			}
+		})
 	}
 }
 
@@ -146,12 +142,5 @@ func TestMediaLoopFollowsTheBackingFile(t *testing.T) {
 	h.depth = maxDepth
 	if _, fs := h.media(7, 3); codes(fs) != "loop=best-effort" || !strings.Contains(fs[0].Text, "too deep") {
 		t.Errorf("depth limit: %+v", fs)
-	}
-}
-
-func TestMediaUnknownDevice(t *testing.T) {
-	name, fs := host{sys: t.TempDir()}.media(8, 0)
-	if name != "" || codes(fs) != "device-unknown=best-effort" {
-		t.Errorf("got %q %+v", name, fs)
 	}
 }
