@@ -9,7 +9,7 @@ import (
 
 	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/internal/progress"
-	"github.com/ckpt-dev/ckpt/procmem"
+	"github.com/ckpt-dev/ckpt/internal/procmem"
 )
 
 func newMemCmd(a *app) *cobra.Command {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/ckpt-dev/ckpt/internal/atomicfile"
 	"github.com/ckpt-dev/ckpt/internal/render"
-	"github.com/ckpt-dev/ckpt/procmem"
+	"github.com/ckpt-dev/ckpt/internal/procmem"
 )
 
 // coreReport is the output of `mem core`.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/ckpt-dev/ckpt/internal/render"
 	"github.com/ckpt-dev/ckpt/mem"
-	"github.com/ckpt-dev/ckpt/procmem"
+	"github.com/ckpt-dev/ckpt/internal/procmem"
 )
 
 func newMemMapsCmd(a *app) *cobra.Command {

@@ -11,7 +11,7 @@ import (
 
 	"github.com/ckpt-dev/ckpt/internal/atomicfile"
 	"github.com/ckpt-dev/ckpt/mem"
-	"github.com/ckpt-dev/ckpt/procmem"
+	"github.com/ckpt-dev/ckpt/internal/procmem"
 )
 
 func newMemReadCmd(a *app) *cobra.Command {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/ckpt-dev/ckpt/criu"
 	"github.com/ckpt-dev/ckpt/mem"
-	"github.com/ckpt-dev/ckpt/procmem"
+	"github.com/ckpt-dev/ckpt/internal/procmem"
 )
 
 // jsonSpans streams `mem read -o json`: the plan's fields, then the spans

@@ -16,7 +16,7 @@ import (
 	"github.com/ckpt-dev/ckpt/mem"
 )
 
-const fixtures = "../testdata/fixtures"
+const fixtures = "../../testdata/fixtures"
 
 // fixtureArchives are the real archives, plain and compressed.
 func fixtureArchives(t *testing.T) []string {
