@@ -176,7 +176,7 @@ func (as *archiveScan) payload(c *archive.Checkpoint, img *criu.Image, i int, _ 
 	base.Entry = &i
 	n, err := as.stream(r, func(m Match) (Location, bool) {
 		l := base
-		l.Offset = m.Start
+		l.Offset = m.ValueStart
 		return l, true
 	})
 	as.scanned(SourcePayload, n)
@@ -213,7 +213,7 @@ func (as *archiveScan) other(c *archive.Checkpoint, e *archive.Entry, r io.Reade
 	}
 	n, err := as.stream(r, func(m Match) (Location, bool) {
 		l := base
-		l.Offset = m.Start
+		l.Offset = m.ValueStart
 		return l, true
 	})
 	as.scanned(base.Source, n)

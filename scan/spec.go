@@ -22,7 +22,7 @@ func (as *archiveScan) spec(c *archive.Checkpoint) {
 		base.Field = name
 		as.stream(strings.NewReader(s), func(m Match) (Location, bool) {
 			l := base
-			l.Offset = m.Start
+			l.Offset = m.ValueStart
 			return l, !env || m.Kind != EnvSecret
 		})
 		as.scanned(SourceSpec, int64(len(s)))
@@ -39,7 +39,7 @@ func (as *archiveScan) spec(c *archive.Checkpoint) {
 		for i, kv := range p.Env {
 			if name, value, ok := secretVariable(kv); ok {
 				l := as.location(c, SourceSpec, "spec.dump")
-				l.Field = fmt.Sprintf("process.env[%d]", i)
+				l.Field, l.Offset = fmt.Sprintf("process.env[%d]", i), int64(len(name)+1)
 				as.s.found.add(EnvSecret, []byte(value), name, l)
 			}
 			field(fmt.Sprintf("process.env[%d]", i), kv, true)

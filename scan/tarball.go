@@ -28,7 +28,7 @@ func (as *archiveScan) nestedFile(base Location, f *archive.ListedFile, r io.Rea
 	base.Path = f.Path
 	n, err := as.stream(r, func(m Match) (Location, bool) {
 		l := base
-		l.Offset = m.Start
+		l.Offset = m.ValueStart
 		return l, true
 	})
 	as.scanned(base.Source, n)
