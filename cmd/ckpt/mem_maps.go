@@ -54,7 +54,7 @@ each the checkpoint holds. The number in the first column is what
 			opt.Filter.Perms = p
 		}
 		if kinds != "" {
-			k, err := mem.ParseKinds(kinds)
+			k, err := mem.ParseMapKinds(kinds)
 			if err != nil {
 				return usageErrorf("--kind: %v", err)
 			}

@@ -127,7 +127,7 @@ func renderSearch(w io.Writer, rep searchReport, context int) error {
 	for _, h := range rep.Hits {
 		pod = pod || h.Container != ""
 	}
-	mapping := func(h procmem.Hit) string {
+	mapping := func(h procmem.ProcessHit) string {
 		m := h.Mapping
 		if m == nil {
 			return "(outside every mapping)"

@@ -74,13 +74,13 @@ func BenchmarkSearch(b *testing.B) {
 }
 
 // bulk returns the pid and number of the largest mapping.
-func bulk(b *testing.B, path string) (uint32, Mapping) {
+func bulk(b *testing.B, path string) (uint32, NumberedMapping) {
 	procs, err := Maps(open(b, path), MapsOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	var pid uint32
-	var best Mapping
+	var best NumberedMapping
 	for _, p := range procs {
 		for _, m := range p.Mappings {
 			if m.Present > best.Present {

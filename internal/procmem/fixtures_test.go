@@ -193,7 +193,7 @@ func critMems(t *testing.T, name string) map[uint32][]string {
 // agrees says whether a mapping matches a crit line such as
 // "55d5aec98000-55d5aec99000 r-x /path + 0x1000", "... rw- [stack?]" or
 // "ffffffffff600000-ffffffffff601000 --x [vsyscall] *".
-func agrees(m Mapping, line string) bool {
+func agrees(m NumberedMapping, line string) bool {
 	f := strings.Fields(strings.TrimSuffix(line, " *"))
 	if len(f) < 2 || f[0] != fmt.Sprintf("%08x-%08x", m.Start, m.End) || f[1] != m.Perms[:3] {
 		return false

@@ -45,7 +45,7 @@ type ReadPlan struct {
 	Range     mem.Range `json:"-"`
 	Start     uint64    `json:"start"`
 	End       uint64    `json:"end"`
-	// Mapping is the number of the mapping read with --map, else 0.
+	// Mapping is the number of the mapping read by [MapRef], else 0.
 	Mapping int `json:"mapping"`
 	// Present and Absent count the bytes in the dump and not in it.
 	Present uint64 `json:"present_bytes"`
