@@ -82,23 +82,23 @@ need (?m): memory has no start or end of text.
 			if err != nil {
 				return usageErrorf("%v", err)
 			}
-			opt.Matcher, rep.Kind = re, "regex"
+			opt.Pattern, rep.Kind = re, "regex"
 		case isHex:
 			l, err := mem.ParseHex(pattern)
 			if err != nil {
 				return usageErrorf("%v", err)
 			}
-			opt.Matcher, rep.Kind = l, "hex"
+			opt.Pattern, rep.Kind = l, "hex"
 		case isUTF16:
 			if pattern == "" {
 				return usageErrorf("empty pattern")
 			}
-			opt.Matcher, rep.Kind = mem.UTF16(pattern), "utf16"
+			opt.Pattern, rep.Kind = mem.UTF16(pattern), "utf16"
 		default:
 			if pattern == "" {
 				return usageErrorf("empty pattern")
 			}
-			opt.Matcher = mem.Literal(pattern)
+			opt.Pattern = mem.Literal(pattern)
 		}
 		opt.Limits = src.limits
 		ar, err := src.open(a, args[0])

@@ -89,7 +89,7 @@ func TestSearchFindsEveryFixtureMarker(t *testing.T) {
 				t.Fatal("markers.tsv lists no SECRET_TOKEN")
 			}
 			for text, places := range want {
-				res, err := Search(context.Background(), open(t, filepath.Join(fixtures, name)), SearchOptions{Matcher: mem.Literal(text)})
+				res, err := Search(context.Background(), open(t, filepath.Join(fixtures, name)), SearchOptions{Pattern: mem.Literal(text)})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -28,7 +28,7 @@ type SearchOptions struct {
 	// Select narrows the search to one process (PID) or container; the
 	// zero value searches every process and shared memory segment.
 	Select
-	Matcher mem.Matcher
+	Pattern mem.Pattern
 	// Context is how many bytes around each match to keep.
 	Context int
 	// MaxHits caps the matches kept (DefaultMaxHits when 0); the rest are
@@ -125,7 +125,7 @@ func Search(ctx context.Context, a *archive.Archive, opt SearchOptions) (*Search
 			for _, p := range mem.Present(ix) {
 				res.Bytes += int64(p.Len())
 			}
-			return mem.Search(ix, r, opt.Matcher, mem.SearchOptions{Context: opt.Context}, func(h mem.Hit) error {
+			return mem.Search(ix, r, opt.Pattern, mem.SearchOptions{Context: opt.Context}, func(h mem.Hit) error {
 				res.Total++
 				if len(res.Hits) >= maxHits {
 					res.Complete = false
