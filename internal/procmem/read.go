@@ -92,15 +92,7 @@ func Read(ctx context.Context, a *archive.Archive, opt ReadOptions) (*ReadPlan, 
 			}
 			return mem.Stream(ix, r, []mem.Range{rng}, nil, opt.Block)
 		})
-	contents, err := load(a, opt.Limits, pg)
-	if err != nil {
-		return nil, err
-	}
-	t, err := find(a, contents, opt.Select)
-	if err != nil {
-		return nil, err
-	}
-	if err := pg.missing(a, t.c, t.p.PID); err != nil {
+	if _, err := pg.loadProcess(a, opt.Limits, opt.Select); err != nil {
 		return nil, err
 	}
 	return plan, nil
