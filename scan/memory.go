@@ -275,13 +275,7 @@ func (ps *pageStream) match(sg segment, x Match) {
 func (as *archiveScan) orphanPages(c *archive.Checkpoint, p *archive.PagesImage) error {
 	base := Location{Archive: as.a.Name(), Container: strings.TrimSuffix(c.Prefix, "/"), Source: SourceMemory, File: p.Entry.Name}
 	as.sum.Warnings = append(as.sum.Warnings, p.Entry.Name+": no pagemap refers to it: scanned as plain bytes, without addresses")
-	n, err := as.stream(p.R, func(m Match) (Location, bool) {
-		l := base
-		l.Offset = m.ValueStart
-		return l, true
-	})
-	as.scanned(SourceMemory, n)
-	return err
+	return as.stream(p.R, base, nil)
 }
 
 // describeMemory names the process and the mapping of each memory

@@ -20,12 +20,9 @@ func (as *archiveScan) spec(c *archive.Checkpoint) {
 	field := func(name, s string, env bool) {
 		base := as.location(c, SourceSpec, "spec.dump")
 		base.Field = name
-		as.stream(strings.NewReader(s), func(m Match) (Location, bool) {
-			l := base
-			l.Offset = m.ValueStart
-			return l, !env || m.Kind != EnvSecret
-		})
-		as.scanned(SourceSpec, int64(len(s)))
+		// A secret-named variable is reported whole, by secretVariable, not
+		// again by the matcher.
+		as.stream(strings.NewReader(s), base, func(m Match) bool { return !env || m.Kind != EnvSecret })
 	}
 	if p := sp.Process; p != nil {
 		for _, o := range secretOptions(p.Args) {
