@@ -1,18 +1,16 @@
 package scan_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/ckpt-dev/ckpt/archive"
+	"github.com/ckpt-dev/ckpt/internal/fixture"
 	"github.com/ckpt-dev/ckpt/internal/testgen"
 	"github.com/ckpt-dev/ckpt/scan"
 	"github.com/ckpt-dev/ckpt/scan/scantest"
@@ -42,20 +40,10 @@ func scanFiles(t *testing.T, opt scan.Options, paths ...string) *scan.Report {
 // scan reports.
 func secretMarker(t *testing.T, archiveName string) (pid uint32, vaddr uint64, off int64) {
 	t.Helper()
-	f, err := os.Open(filepath.Join(fixtures, "expected", archiveName, "markers.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		c := strings.Split(sc.Text(), "\t")
-		if strings.HasPrefix(c[0], "SECRET_TOKEN=") {
-			p, _ := strconv.Atoi(c[3])
-			v, _ := strconv.ParseUint(strings.TrimPrefix(c[4], "0x"), 16, 64)
-			o, _ := strconv.ParseInt(c[2], 10, 64)
+	for _, m := range fixture.Markers(t, fixtures, archiveName) {
+		if strings.HasPrefix(m.Text, "SECRET_TOKEN=") {
 			label := len("SECRET_TOKEN=")
-			return uint32(p), v + uint64(label), o + int64(label)
+			return m.PID, m.Vaddr + uint64(label), m.Offset + int64(label)
 		}
 	}
 	t.Fatalf("%s: no SECRET_TOKEN in markers.tsv", archiveName)
