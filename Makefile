@@ -109,7 +109,7 @@ bench-scan:
 # part of `make test`: it writes about 5 GiB.
 .PHONY: bench-mem
 bench-mem:
-	$(GO) test -run '^$$' -bench . -benchtime 3x -count 1 -timeout 60m ./mem/ ./procmem/
+	$(GO) test -run '^$$' -bench . -benchtime 3x -count 1 -timeout 60m ./mem/ ./internal/procmem/
 
 # Audit log (issue 13): durable appends from 1, 64 and 256 goroutines,
 # verify of one million records on one core (wall and CPU time; it builds

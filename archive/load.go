@@ -262,7 +262,7 @@ func (l *loader) containerFile(c *Checkpoint, e *Entry, rel string, r io.Reader)
 		c.DevShm = lst
 		return err
 	case hasDir(rel, metadata.CheckpointDirectory):
-		return l.image(c, e, strings.TrimPrefix(rel, metadata.CheckpointDirectory+"/"), r)
+		return l.image(c, e, rel, r)
 	}
 	c.Sizes.Other += e.Size
 	if l.opt.Other != nil {
@@ -292,16 +292,18 @@ func (l *loader) nestedHook(c *Checkpoint, hook func(*Checkpoint, *ListedFile, i
 	return func(f *ListedFile, r io.Reader) error { return hook(c, f, r) }
 }
 
-// image handles one file under checkpoint/.
-func (l *loader) image(c *Checkpoint, e *Entry, name string, r io.Reader) error {
-	if strings.Contains(name, "/") || !strings.HasSuffix(name, ".img") {
+// image handles one file under checkpoint/ (rel is its name relative to
+// the container), as [ImageOf] classifies it.
+func (l *loader) image(c *Checkpoint, e *Entry, rel string, r io.Reader) error {
+	name, kind := imageOf(rel)
+	if kind == ImageNone {
 		c.Sizes.Other += e.Size
 		if l.opt.Other != nil {
 			return l.opt.Other(c, e, r)
 		}
 		return nil
 	}
-	if criu.IsRaw(name) {
+	if kind == ImageRaw {
 		if id, ok := pagesID(name); ok {
 			c.Sizes.Pages += e.Size
 			c.Pages = append(c.Pages, e)

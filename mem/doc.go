@@ -7,5 +7,5 @@
 // O(log n) and reads through it from a random-access pages image; [Pages]
 // hands each process's index and pages image to a reader of [archive.Load],
 // an [Extractor] collects chosen ranges from a pages image that streams by,
-// and [Search] finds patterns in it.
+// and [Search] finds a [Pattern] in it.
 package mem

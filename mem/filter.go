@@ -7,19 +7,21 @@ import (
 	"strings"
 )
 
-// Kinds are the kinds of mapping a memory map names (see proc.Mapping).
-var kinds = []string{"aio", "anonymous", "file", "heap", "memfd", "shmem", "socket", "stack", "sysvipc", "vdso", "vsyscall", "vvar"}
+// mapKinds are the kinds of mapping a memory map names (see
+// [github.com/ckpt-dev/ckpt/proc.Mapping]).
+var mapKinds = []string{"aio", "anonymous", "file", "heap", "memfd", "shmem", "socket", "stack", "sysvipc", "vdso", "vsyscall", "vvar"}
 
-// Kinds returns the mapping kinds a MapFilter accepts, sorted.
-func Kinds() []string { return slices.Clone(kinds) }
+// MapKinds returns the mapping kinds a [MapFilter] accepts, sorted. (They
+// are kinds of memory mapping, not the kinds of secret of package scan.)
+func MapKinds() []string { return slices.Clone(mapKinds) }
 
 // MapFilter selects mappings. The zero value selects every mapping.
 type MapFilter struct {
 	// Ranges keeps mappings that overlap any of them.
 	Ranges []Range
-	// Perms is a pattern of the permission string: see ParsePerms.
+	// Perms is a pattern of the permission string: see [ParsePerms].
 	Perms string
-	// Kinds keeps mappings of these kinds.
+	// Kinds keeps mappings of these kinds (see [MapKinds]).
 	Kinds []string
 }
 
@@ -68,16 +70,16 @@ func ParsePerms(s string) (string, error) {
 	return s, nil
 }
 
-// ParseKinds checks a comma-separated list of mapping kinds.
-func ParseKinds(s string) ([]string, error) {
+// ParseMapKinds checks a comma-separated list of mapping kinds.
+func ParseMapKinds(s string) ([]string, error) {
 	var out []string
 	for _, k := range strings.Split(s, ",") {
 		k = strings.TrimSpace(strings.ToLower(k))
 		if k == "" {
 			continue
 		}
-		if !slices.Contains(kinds, k) {
-			return nil, fmt.Errorf("unknown mapping kind %q (want %s)", k, strings.Join(kinds, ", "))
+		if !slices.Contains(mapKinds, k) {
+			return nil, fmt.Errorf("unknown mapping kind %q (want %s)", k, strings.Join(mapKinds, ", "))
 		}
 		out = append(out, k)
 	}

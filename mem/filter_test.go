@@ -22,7 +22,7 @@ func TestMapFilter(t *testing.T) {
 			t.Errorf("ParsePerms(%q) accepted", bad)
 		}
 	}
-	if _, err := ParseKinds("heap,bogus"); err == nil {
+	if _, err := ParseMapKinds("heap,bogus"); err == nil {
 		t.Error("unknown kind accepted")
 	}
 	for in, want := range map[string]Range{"55d5dcbb1000-55d5dcbd2000": {0x55d5dcbb1000, 0x55d5dcbd2000}, "0x10-0x20": {0x10, 0x20}, "0x10": {0x10, 0x11}} {

@@ -4,26 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"math/rand/v2"
-	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/ckpt-dev/ckpt/criu"
+	"github.com/ckpt-dev/ckpt/internal/fixture"
 )
-
-func hexdumpC(t testing.TB, b []byte) string {
-	t.Helper()
-	if _, err := exec.LookPath("hexdump"); err != nil {
-		t.Skip("hexdump not installed (Debian: bsdextrautils): cannot compare with hexdump -C")
-	}
-	cmd := exec.Command("hexdump", "-C")
-	cmd.Stdin = bytes.NewReader(b)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(out)
-}
 
 func dump(t testing.TB, b []byte, chunks []int) string {
 	var out bytes.Buffer
@@ -75,7 +61,7 @@ func TestHexdumpMatchesHexdumpC(t *testing.T) {
 	}
 	cases["random"] = random
 	for name, b := range cases {
-		want := hexdumpC(t, b)
+		want := fixture.HexdumpC(t, b)
 		for _, chunks := range [][]int{nil, {1}, {15, 1, 17}, {len(b) / 2}} {
 			if sum(chunks) > len(b) {
 				continue

@@ -1,12 +1,10 @@
 package mem
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -19,49 +17,22 @@ import (
 
 	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/criu"
+	"github.com/ckpt-dev/ckpt/internal/fixture"
 )
 
 const fixtures = "../testdata/fixtures"
 
-type marker struct {
-	text  string
-	pid   uint32
-	vaddr uint64
-}
-
-func markers(t *testing.T, archiveName string) []marker {
-	t.Helper()
-	f, err := os.Open(filepath.Join(fixtures, "expected", archiveName, "markers.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []marker
-	sc := bufio.NewScanner(f)
-	sc.Scan() // header
-	for sc.Scan() {
-		c := strings.Split(sc.Text(), "\t")
-		if c[3] == "-" {
-			continue
-		}
-		pid, _ := strconv.Atoi(c[3])
-		va, _ := strconv.ParseUint(strings.TrimPrefix(c[4], "0x"), 16, 64)
-		out = append(out, marker{c[0], uint32(pid), va})
-	}
-	return out
-}
-
 // argsEnv collects every process's command line, environment and marker
 // bytes through Load's pages hook, which on a plain tar runs after the pass
 // with random access and on a compressed one during it, on the stream.
-func collect(t *testing.T, path string, ms []marker) (map[uint32][]string, map[uint32][]string, map[marker][]byte) {
+func collect(t *testing.T, path string, ms []fixture.Marker) (map[uint32][]string, map[uint32][]string, map[fixture.Marker][]byte) {
 	t.Helper()
 	a, err := archive.Open(path, archive.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	argv, env, found := map[uint32][]string{}, map[uint32][]string{}, map[marker][]byte{}
+	argv, env, found := map[uint32][]string{}, map[uint32][]string{}, map[fixture.Marker][]byte{}
 	_, err = archive.Load(a, archive.LoadOptions{Pages: func(c *archive.Checkpoint, p *archive.PagesImage) error {
 		name, pid, ok := criu.PagemapFor(c.Images, p.ID)
 		if !ok {
@@ -74,10 +45,10 @@ func collect(t *testing.T, path string, ms []marker) (map[uint32][]string, map[u
 		m := criu.First[*mm.MmEntry](c.Images, "mm-"+strconv.Itoa(int(pid))+".img")
 		x := NewExtractor(ix)
 		ae := WantArgsEnv(x, m)
-		chunks := map[marker]*Chunk{}
+		chunks := map[fixture.Marker]*Chunk{}
 		for _, mk := range ms {
-			if mk.pid == pid {
-				chunks[mk] = x.Want(mk.vaddr, len(mk.text))
+			if mk.PID == pid {
+				chunks[mk] = x.Want(mk.Vaddr, len(mk.Text))
 			}
 		}
 		if err := x.Feed(p.R); err != nil {
@@ -110,7 +81,7 @@ func TestArgsEnvAndMarkers(t *testing.T) {
 	} {
 		t.Run(tc.glob, func(t *testing.T) {
 			m, _ := filepath.Glob(filepath.Join(fixtures, tc.glob))
-			ms := markers(t, filepath.Base(m[0]))
+			ms := fixture.Markers(t, fixtures, filepath.Base(m[0]))
 			argv, env, found := collect(t, m[0], ms)
 			if len(argv) == 0 {
 				t.Fatal("no process memory read")
@@ -130,8 +101,8 @@ func TestArgsEnvAndMarkers(t *testing.T) {
 				t.Errorf("found %d of %d markers", len(found), len(ms))
 			}
 			for mk, b := range found {
-				if string(b) != mk.text {
-					t.Errorf("pid %d %#x: %q, want %q", mk.pid, mk.vaddr, b, mk.text)
+				if string(b) != mk.Text {
+					t.Errorf("pid %d %#x: %q, want %q", mk.PID, mk.Vaddr, b, mk.Text)
 				}
 			}
 		})

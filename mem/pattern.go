@@ -18,7 +18,7 @@ const DefaultMaxMatch = 4096
 // Literal matches a byte string exactly.
 type Literal []byte
 
-// Find implements Matcher with bytes.Index, which is vectorised.
+// Find implements [Pattern] with bytes.Index, which is vectorised.
 func (l Literal) Find(b []byte, from int) (int, int) {
 	i := bytes.Index(b[from:], l)
 	if i < 0 {
@@ -27,7 +27,7 @@ func (l Literal) Find(b []byte, from int) (int, int) {
 	return from + i, from + i + len(l)
 }
 
-// MaxLen implements Matcher: a literal match is never longer than itself.
+// MaxLen implements [Pattern]: a literal match is never longer than itself.
 func (l Literal) MaxLen() int { return len(l) }
 
 // ParseHex reads bytes written in hex, with or without spaces, colons or a
@@ -109,7 +109,7 @@ func anchored(re *syntax.Regexp) bool {
 	return false
 }
 
-// Find implements Matcher. It gives the regex one byte before from, so
+// Find implements [Pattern]. It gives the regex one byte before from, so
 // that \b and (?m)^ see what precedes the window.
 func (r *Regex) Find(b []byte, from int) (int, int) {
 	if r.pre != nil {
@@ -129,7 +129,7 @@ func (r *Regex) Find(b []byte, from int) (int, int) {
 	return lo + loc[0], lo + loc[1]
 }
 
-// MaxLen implements Matcher.
+// MaxLen implements [Pattern].
 func (r *Regex) MaxLen() int { return r.maxLen }
 
 // String returns the expression.

@@ -11,20 +11,21 @@ import (
 // MaxContext is the most context, in bytes on each side, a search returns.
 const MaxContext = 4096
 
-// Matcher finds a pattern in memory. Search hands it windows of contiguous
-// memory and carries MaxLen bytes (plus context) from one window into the
-// next, so that matches crossing page, pagemap-entry and read boundaries
-// are found exactly once.
-type Matcher interface {
+// Pattern is what [Search] looks for in memory: a [Literal] (also from
+// [ParseHex] and [UTF16]) or a [Regex]. Search hands it windows of
+// contiguous memory and carries MaxLen bytes (plus context) from one
+// window into the next, so that matches crossing page, pagemap-entry and
+// read boundaries are found exactly once.
+type Pattern interface {
 	// Find returns the leftmost match in b that starts at or after from,
-	// as indices into b, or start -1. b[:from] is context the matcher may
+	// as indices into b, or start -1. b[:from] is context the pattern may
 	// look at (a regex's \b) but must not match in.
 	Find(b []byte, from int) (start, end int)
-	// MaxLen is the longest match the matcher promises to find whole.
+	// MaxLen is the longest match the pattern promises to find whole.
 	MaxLen() int
 }
 
-// Hit is one match that Search found.
+// Hit is one match of a [Pattern] that [Search] found.
 type Hit struct {
 	Addr uint64
 	// Before, Match and After are the match and up to the requested
@@ -42,16 +43,16 @@ type SearchOptions struct {
 	Buf []byte
 }
 
-// Search finds m in every present byte of the index, reading the pages
+// Search finds p in every present byte of the index, reading the pages
 // image once, and calls fn for each match in address order. Matches do not
 // overlap: after a match the search goes on at its end.
-func Search(ix *criu.PageIndex, pages io.Reader, m Matcher, opt SearchOptions, fn func(Hit) error) error {
+func Search(ix *criu.PageIndex, pages io.Reader, p Pattern, opt SearchOptions, fn func(Hit) error) error {
 	if opt.Context < 0 || opt.Context > MaxContext {
 		return fmt.Errorf("context of %d bytes: want 0 to %d", opt.Context, MaxContext)
 	}
-	maxLen := m.MaxLen()
+	maxLen := p.MaxLen()
 	if maxLen < 1 {
-		return errors.New("matcher promises no match length")
+		return errors.New("pattern promises no match length")
 	}
 	// keep is the most a window carries into the next: a match that may
 	// still grow, context before it, and one byte of look-behind.
@@ -61,7 +62,7 @@ func Search(ix *criu.PageIndex, pages io.Reader, m Matcher, opt SearchOptions, f
 		block = BlockSize
 	}
 	win := make([]byte, block+keep)
-	s := &searcher{m: m, ctx: opt.Context, maxLen: maxLen, win: win, fn: fn}
+	s := &searcher{p: p, ctx: opt.Context, maxLen: maxLen, win: win, fn: fn}
 	src := newSource(pages)
 	present := Present(ix)
 	if !src.random() {
@@ -82,7 +83,7 @@ func Search(ix *criu.PageIndex, pages io.Reader, m Matcher, opt SearchOptions, f
 }
 
 type searcher struct {
-	m      Matcher
+	p      Pattern
 	ctx    int
 	maxLen int
 	win    []byte
@@ -134,7 +135,7 @@ func (s *searcher) stretch(ix *criu.PageIndex, src *source, r Range) error {
 // returns where matching resumes.
 func (s *searcher) matches(base uint64, n, from, cutoff int) (int, error) {
 	for from < cutoff {
-		st, en := s.m.Find(s.win[:n], from)
+		st, en := s.p.Find(s.win[:n], from)
 		if st < 0 || st >= cutoff {
 			break
 		}

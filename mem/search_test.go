@@ -41,7 +41,7 @@ type entryArgs struct{ vaddr, pages uint64 }
 
 // naive finds non-overlapping leftmost matches in each stretch of
 // contiguous memory, the reference Search must agree with.
-func naive(ix *criu.PageIndex, pages []byte, m Matcher) []uint64 {
+func naive(ix *criu.PageIndex, pages []byte, m Pattern) []uint64 {
 	var out []uint64
 	for _, r := range Present(ix) {
 		var mem []byte
@@ -70,7 +70,7 @@ func naive(ix *criu.PageIndex, pages []byte, m Matcher) []uint64 {
 // streamOnly hides ReaderAt, to test the one-pass path.
 type streamOnly struct{ io.Reader }
 
-func search(t testing.TB, ix *criu.PageIndex, pages []byte, m Matcher, ctx, buf int, stream bool) ([]uint64, []Hit) {
+func search(t testing.TB, ix *criu.PageIndex, pages []byte, m Pattern, ctx, buf int, stream bool) ([]uint64, []Hit) {
 	var r io.Reader = bytes.NewReader(pages)
 	if stream {
 		r = streamOnly{r}
@@ -128,7 +128,7 @@ func TestSearchAcrossBoundaries(t *testing.T) {
 	}
 	for _, buf := range []int{1, 5, 16, 4095, 4096, 3 * 4096, 1 << 20} {
 		for _, stream := range []bool{false, true} {
-			for _, m := range []Matcher{Literal(pat), re} {
+			for _, m := range []Pattern{Literal(pat), re} {
 				got, hits := search(t, ix, pages, m, 8, buf, stream)
 				if !slices.Equal(got, want) {
 					t.Errorf("buf %d stream %v %T: found %x, want %x", buf, stream, m, got, want)
@@ -219,7 +219,7 @@ func FuzzSearch(f *testing.F) {
 		}
 		k := int(alpha%4) + 1 // a small alphabet makes matches common
 		ix, pages := layout(t, runs, gaps, func(int) byte { return pat[rng.IntN(len(pat))%len(pat)] + byte(rng.IntN(k)) - byte(k/2) })
-		var m Matcher = Literal(pat)
+		var m Pattern = Literal(pat)
 		if isRegex {
 			re, err := NewRegex(string(pat), 128)
 			if err != nil {

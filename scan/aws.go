@@ -76,9 +76,7 @@ func detectAWSSecret(w *window) verdict {
 	if !upper || !lower || !other {
 		return reject
 	}
-	// The match is the value alone: where it is and how long it is
-	// describe the same bytes; the label is the detail.
-	return w.found(AWSSecretAccessKey, i, end, i, end, string(b[start:at+label]))
+	return w.found(AWSSecretAccessKey, start, end, i, end, string(b[start:at+label]))
 }
 
 // assignment skips what joins a label to its value: an optional closing

@@ -6,8 +6,8 @@ type Match struct {
 	// Start and End delimit the whole match as offsets in the stream: the
 	// header with its name, NAME=value, the PEM block.
 	Start, End int64
-	// Value is the secret itself, starting at offset ValueStart. It is the
-	// caller's to keep.
+	// Value is the secret itself, starting at offset ValueStart: where a
+	// [Location] places it. It is the caller's to keep.
 	Value      []byte
 	ValueStart int64
 	// Detail is what can be said about the match without revealing it: a

@@ -89,8 +89,9 @@ func TestPagesBeforePagemap(t *testing.T) {
 	}
 	r := scanFiles(t, scan.Options{}, path)
 	mk := l.Markers[0]
-	want := scan.Location{Archive: path, Source: scan.SourceMemory, File: "checkpoint/" + mk.PagesImage, Offset: mk.Offset + 1,
-		PID: uint32(l.Processes[0].PID), Comm: l.Processes[0].Comm, Address: mk.Vaddr + 1, Mapping: "heap"}
+	at := 1 + len("DB_PASSWORD=") // the value, past the NUL and the name
+	want := scan.Location{Archive: path, Source: scan.SourceMemory, File: "checkpoint/" + mk.PagesImage, Offset: mk.Offset + int64(at),
+		PID: uint32(l.Processes[0].PID), Comm: l.Processes[0].Comm, Address: mk.Vaddr + uint64(at), Mapping: "heap"}
 	if len(r.Findings) != 1 || r.Findings[0].Kind != scan.EnvSecret || r.Findings[0].Locations[0] != want {
 		t.Fatalf("findings %+v, want env-secret at %+v", r.Findings, want)
 	}
@@ -203,9 +204,9 @@ func TestCommandLineOptions(t *testing.T) {
 		}
 		return a
 	}
-	want := map[string][2]any{ // value: name, argument
+	want := map[string][2]any{ // value: name, the argument that holds the value
 		"fake-opt-pw-1":    {"db-password", 1},
-		"fake-opt-token-2": {"api-token", 2},
+		"fake-opt-token-2": {"api-token", 3},
 		"fake-opt-3":       {"AUTH_TOKEN", 4},
 		"fake-opt-4":       {"PASSWORD", 5},
 	}
@@ -219,11 +220,13 @@ func TestCommandLineOptions(t *testing.T) {
 			t.Errorf("%s %q %q count %d", f.Kind, f.Value, f.Detail, f.Count)
 			continue
 		}
+		// Both places are where the value starts: past --NAME= in its
+		// argument, or the start of the argument after --NAME.
 		arg := w[1].(int)
-		dashes := uint64(len(argv[arg]) - len(strings.TrimLeft(argv[arg], "-")))
+		at := strings.Index(argv[arg], f.Value)
 		mem, spec := f.Locations[0], f.Locations[1]
-		if mem.Source != scan.SourceCmdline || mem.PID != uint32(p.PID) || mem.Address != argAddr(arg)+dashes ||
-			spec.Source != scan.SourceSpec || spec.Field != fmt.Sprintf("process.args[%d]", arg) || spec.Offset != int64(dashes) {
+		if mem.Source != scan.SourceCmdline || mem.PID != uint32(p.PID) || mem.Address != argAddr(arg)+uint64(at) ||
+			spec.Source != scan.SourceSpec || spec.Field != fmt.Sprintf("process.args[%d]", arg) || spec.Offset != int64(at) {
 			t.Errorf("%s: locations %+v", f.Value, f.Locations)
 		}
 	}

@@ -110,7 +110,8 @@ func (as *archiveScan) environ(base Location, ix *criu.PageIndex, m *mm.MmEntry,
 	}
 	for i, kv := range ae.EnvironAt() {
 		if name, value, ok := secretVariable(kv.Value); ok {
-			as.s.found.add(EnvSecret, []byte(value), name, at(SourceEnviron, kv.Addr, fmt.Sprintf("environ[%d]", i)))
+			// The value's address: past NAME=.
+			as.s.found.add(EnvSecret, []byte(value), name, at(SourceEnviron, kv.Addr+uint64(len(name)+1), fmt.Sprintf("environ[%d]", i)))
 		}
 	}
 }
@@ -123,8 +124,10 @@ func secretVariable(kv string) (name, value string, ok bool) {
 
 // option is a secret given on a command line.
 type option struct {
-	arg int // index of the argument naming the option
-	at  int // where the name starts in it, after the dashes
+	// arg is the index of the argument that holds the value, and at where
+	// the value starts in it: past NAME= in --NAME=value, 0 in --NAME
+	// value. A location is where the value is, as for every match.
+	arg, at int
 	// name is the option's name without dashes, as a variable's name.
 	name, value string
 }
@@ -144,14 +147,15 @@ func secretOptions(argv []string) []option {
 		if !SecretName(name) || bare == a && !inline {
 			continue
 		}
+		o := option{arg: i, at: len(a) - len(bare) + len(name) + 1, name: name, value: value}
 		if !inline {
 			if i+1 >= len(argv) || strings.HasPrefix(argv[i+1], "-") {
 				continue
 			}
-			value = argv[i+1]
+			o.arg, o.at, o.value = i+1, 0, argv[i+1]
 		}
-		if !IsPlaceholder([]byte(value)) {
-			out = append(out, option{arg: i, at: len(a) - len(bare), name: name, value: value})
+		if !IsPlaceholder([]byte(o.value)) {
+			out = append(out, o)
 		}
 	}
 	return out
@@ -249,10 +253,10 @@ func (ps *pageStream) endSegment() {
 // see one, and the collector counts a place once.)
 func (ps *pageStream) match(sg segment, x Match) {
 	l := ps.base
-	l.Address = sg.addr + uint64(x.Start)
-	l.Offset = sg.off + x.Start
+	l.Address = sg.addr + uint64(x.ValueStart)
+	l.Offset = sg.off + x.ValueStart
 	if m := ps.mm; m != nil {
-		v := sg.addr + uint64(x.ValueStart)
+		v := l.Address
 		switch {
 		case m.GetMmEnvStart() <= v && v < m.GetMmEnvEnd():
 			l.Source = SourceEnviron
@@ -271,13 +275,7 @@ func (ps *pageStream) match(sg segment, x Match) {
 func (as *archiveScan) orphanPages(c *archive.Checkpoint, p *archive.PagesImage) error {
 	base := Location{Archive: as.a.Name(), Container: strings.TrimSuffix(c.Prefix, "/"), Source: SourceMemory, File: p.Entry.Name}
 	as.sum.Warnings = append(as.sum.Warnings, p.Entry.Name+": no pagemap refers to it: scanned as plain bytes, without addresses")
-	n, err := as.stream(p.R, func(m Match) (Location, bool) {
-		l := base
-		l.Offset = m.Start
-		return l, true
-	})
-	as.scanned(SourceMemory, n)
-	return err
+	return as.stream(p.R, base, nil)
 }
 
 // describeMemory names the process and the mapping of each memory

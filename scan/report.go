@@ -28,6 +28,10 @@ var sourceOrder = []Source{SourceMemory, SourceCmdline, SourceEnviron, SourceSpe
 // byte offset in File (for memory, in the pages image; for rootfs, in the
 // file at Path; for payloads, in the entry's payload; for spec, in the
 // field's string).
+//
+// Address and Offset are where the value starts, past any label that
+// identified it (NAME=, AccountKey=, Authorization: Bearer), so that with
+// [Finding].Length they delimit exactly the bytes of the value.
 type Location struct {
 	Archive   string `json:"archive"`
 	Container string `json:"container,omitempty"` // in a pod archive

@@ -135,16 +135,21 @@ func (as *archiveScan) progress(n int) error {
 	return as.ctx.Err()
 }
 
-// stream scans r as one stream; at places each match.
-func (as *archiveScan) stream(r io.Reader, at func(m Match) (Location, bool)) (int64, error) {
+// stream scans r as one stream (a member, a file, a payload, a string)
+// and counts it as scanned in base's source. Each match is found at base,
+// at the offset of its value; keep, when set, says which matches count.
+func (as *archiveScan) stream(r io.Reader, base Location, keep func(Match) bool) error {
 	as.s.onMatch = func(m Match) {
-		if loc, ok := at(m); ok {
-			as.s.found.add(m.Kind, m.Value, m.Detail, loc)
+		if keep == nil || keep(m) {
+			l := base
+			l.Offset = m.ValueStart
+			as.s.found.add(m.Kind, m.Value, m.Detail, l)
 		}
 	}
 	n, err := as.s.m.ReadFrom(&countingReader{r: r, as: as})
 	as.s.m.End()
-	return n, err
+	as.scanned(base.Source, n)
+	return err
 }
 
 type countingReader struct {
@@ -174,13 +179,7 @@ func (as *archiveScan) location(c *archive.Checkpoint, src Source, file string) 
 func (as *archiveScan) payload(c *archive.Checkpoint, img *criu.Image, i int, _ proto.Message, r io.Reader) error {
 	base := as.location(c, SourcePayload, "checkpoint/"+img.Name)
 	base.Entry = &i
-	n, err := as.stream(r, func(m Match) (Location, bool) {
-		l := base
-		l.Offset = m.Start
-		return l, true
-	})
-	as.scanned(SourcePayload, n)
-	return err
+	return as.stream(r, base, nil)
 }
 
 // rootfs scans a file of the rootfs diff.
@@ -211,13 +210,7 @@ func (as *archiveScan) other(c *archive.Checkpoint, e *archive.Entry, r io.Reade
 		// Netlink and iptables dumps, known kinds, are scanned as bytes.
 		return as.unreadable(e, r, errors.New("raw CRIU image of an unknown kind"))
 	}
-	n, err := as.stream(r, func(m Match) (Location, bool) {
-		l := base
-		l.Offset = m.Start
-		return l, true
-	})
-	as.scanned(base.Source, n)
-	return err
+	return as.stream(r, base, nil)
 }
 
 func files(n int) string {

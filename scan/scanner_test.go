@@ -1,18 +1,16 @@
 package scan_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/ckpt-dev/ckpt/archive"
+	"github.com/ckpt-dev/ckpt/internal/fixture"
 	"github.com/ckpt-dev/ckpt/internal/testgen"
 	"github.com/ckpt-dev/ckpt/scan"
 	"github.com/ckpt-dev/ckpt/scan/scantest"
@@ -37,22 +35,15 @@ func scanFiles(t *testing.T, opt scan.Options, paths ...string) *scan.Report {
 	return s.Report()
 }
 
-// secretMarker reads where markers.tsv says the fixture's SECRET_TOKEN is.
+// secretMarker reads where markers.tsv says the fixture's SECRET_TOKEN is,
+// and returns where its value starts (past SECRET_TOKEN=): the place a
+// scan reports.
 func secretMarker(t *testing.T, archiveName string) (pid uint32, vaddr uint64, off int64) {
 	t.Helper()
-	f, err := os.Open(filepath.Join(fixtures, "expected", archiveName, "markers.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		c := strings.Split(sc.Text(), "\t")
-		if strings.HasPrefix(c[0], "SECRET_TOKEN=") {
-			p, _ := strconv.Atoi(c[3])
-			v, _ := strconv.ParseUint(strings.TrimPrefix(c[4], "0x"), 16, 64)
-			o, _ := strconv.ParseInt(c[2], 10, 64)
-			return uint32(p), v, o
+	for _, m := range fixture.Markers(t, fixtures, archiveName) {
+		if strings.HasPrefix(m.Text, "SECRET_TOKEN=") {
+			label := len("SECRET_TOKEN=")
+			return m.PID, m.Vaddr + uint64(label), m.Offset + int64(label)
 		}
 	}
 	t.Fatalf("%s: no SECRET_TOKEN in markers.tsv", archiveName)
@@ -152,11 +143,11 @@ func (p planted) expected(t *testing.T) map[scan.Kind][]scan.Location {
 		for _, mk := range p.layout.Markers {
 			if k := bytes.Index(mk.Data, []byte(f.Text)); k >= 0 {
 				locs = append(locs, scan.Location{Source: scan.SourceMemory, File: "checkpoint/" + mk.PagesImage, PID: uint32(mk.PID),
-					Address: mk.Vaddr + uint64(k+f.Start), Offset: mk.Offset + int64(k+f.Start)})
+					Address: mk.Vaddr + uint64(k+f.ValueAt()), Offset: mk.Offset + int64(k+f.ValueAt())})
 			}
 		}
 		zero := 0
-		at := int64(p.starts[i])
+		at := int64(p.starts[i] - f.Start + f.ValueAt()) // where the value is, past any label
 		locs = append(locs,
 			scan.Location{Source: scan.SourceRootFS, File: "rootfs-diff.tar", Path: "/app/secrets.env", Offset: at},
 			scan.Location{Source: scan.SourcePayload, File: "checkpoint/sk-queues.img", Entry: &zero, Offset: at},
@@ -164,9 +155,9 @@ func (p planted) expected(t *testing.T) map[scan.Kind][]scan.Location {
 			scan.Location{Source: scan.SourcePayload, File: tcp, Entry: &zero, Offset: at},
 			scan.Location{Source: scan.SourceLog, File: p.log, Offset: at})
 		if f.Kind == scan.EnvSecret {
-			locs = append(locs, scan.Location{Source: scan.SourceSpec, File: "spec.dump", Field: "process.env[2]"})
+			locs = append(locs, scan.Location{Source: scan.SourceSpec, File: "spec.dump", Field: "process.env[2]", Offset: int64(f.ValueAt())})
 			for _, pr := range p.layout.Processes {
-				addr := pr.EnvStart + uint64(len("PATH=/usr/bin:/bin")+1+len("FOO=bar")+1)
+				addr := pr.EnvStart + uint64(len("PATH=/usr/bin:/bin")+1+len("FOO=bar")+1+f.ValueAt())
 				off, _ := pr.Offset(addr)
 				locs = append(locs, scan.Location{Source: scan.SourceEnviron, File: "checkpoint/" + pr.PagesImage, PID: uint32(pr.PID),
 					Address: addr, Offset: off, Field: "environ[2]"})

@@ -20,12 +20,9 @@ func (as *archiveScan) spec(c *archive.Checkpoint) {
 	field := func(name, s string, env bool) {
 		base := as.location(c, SourceSpec, "spec.dump")
 		base.Field = name
-		as.stream(strings.NewReader(s), func(m Match) (Location, bool) {
-			l := base
-			l.Offset = m.Start
-			return l, !env || m.Kind != EnvSecret
-		})
-		as.scanned(SourceSpec, int64(len(s)))
+		// A secret-named variable is reported whole, by secretVariable, not
+		// again by the matcher.
+		as.stream(strings.NewReader(s), base, func(m Match) bool { return !env || m.Kind != EnvSecret })
 	}
 	if p := sp.Process; p != nil {
 		for _, o := range secretOptions(p.Args) {
@@ -39,7 +36,7 @@ func (as *archiveScan) spec(c *archive.Checkpoint) {
 		for i, kv := range p.Env {
 			if name, value, ok := secretVariable(kv); ok {
 				l := as.location(c, SourceSpec, "spec.dump")
-				l.Field = fmt.Sprintf("process.env[%d]", i)
+				l.Field, l.Offset = fmt.Sprintf("process.env[%d]", i), int64(len(name)+1)
 				as.s.found.add(EnvSecret, []byte(value), name, l)
 			}
 			field(fmt.Sprintf("process.env[%d]", i), kv, true)

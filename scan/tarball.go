@@ -26,13 +26,7 @@ func (as *archiveScan) tarball(e *archive.Entry, base Location, r io.Reader) err
 // nestedFile scans one file of a nested tar, located by its path inside it.
 func (as *archiveScan) nestedFile(base Location, f *archive.ListedFile, r io.Reader) error {
 	base.Path = f.Path
-	n, err := as.stream(r, func(m Match) (Location, bool) {
-		l := base
-		l.Offset = m.Start
-		return l, true
-	})
-	as.scanned(base.Source, n)
-	return err
+	return as.stream(r, base, nil)
 }
 
 // unreadable lists a member as not scanned and skips the rest of it.

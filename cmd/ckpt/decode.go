@@ -60,9 +60,8 @@ Raw images (memory pages) are not CRIU entries: read them with ckpt mem.`,
 		found := map[string]bool{}
 		first := true
 		_, err = ar.Walk(func(e *archive.Entry, r io.Reader) error {
-			base := path.Base(e.Name)
-			isImage := e.Type == archive.TypeFile && (strings.Contains(e.Name, "checkpoint/") && strings.HasSuffix(base, ".img") && !criu.IsRaw(base) || base == "stats-dump")
-			if !isImage || len(want) > 0 && !want[base] {
+			base, kind := archive.ImageOf(e)
+			if kind != archive.ImageEntries || len(want) > 0 && !want[base] {
 				return nil
 			}
 			found[base] = true

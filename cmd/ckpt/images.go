@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"path"
 	"slices"
 	"strings"
 
@@ -84,9 +83,10 @@ func imagesOf(name string, c *archive.Checkpoint, decoded []imageRow) imagesRepo
 		r.Images = append(r.Images, imageRow{Name: ie.Name, Type: "unreadable", Error: ie.Err.Error()})
 	}
 	for _, e := range c.Entries {
-		base := path.Base(e.Name)
-		if rel := strings.TrimPrefix(e.Name, c.Prefix); e.Type == archive.TypeFile && (rel == "stats-dump" || rel == "checkpoint/stats-dump") {
-			// CRIU's statistics image, at the top or where CRIU wrote it.
+		base, kind := archive.ImageOf(e)
+		if rel := strings.TrimPrefix(e.Name, c.Prefix); kind == archive.ImageEntries && base == "stats-dump" {
+			// CRIU's statistics image, at the top or where CRIU wrote it;
+			// Load reads it for the checkpoint's Stats, not as an image.
 			row := imageRow{Name: rel, Type: "STATS", Entries: 1, Size: e.Size}
 			for _, u := range c.Unreadable {
 				if u.Name == rel {
@@ -96,7 +96,7 @@ func imagesOf(name string, c *archive.Checkpoint, decoded []imageRow) imagesRepo
 			r.Images = append(r.Images, row)
 			continue
 		}
-		if e.Type == archive.TypeFile && strings.HasPrefix(e.Name, c.Prefix+"checkpoint/") && criu.IsRaw(base) {
+		if kind == archive.ImageRaw {
 			row := imageRow{Name: base, Type: "raw", Size: e.Size}
 			if strings.HasPrefix(base, "pages-") {
 				row.Type, row.Entries = "pages", int(e.Size/4096)

@@ -8,8 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ckpt-dev/ckpt/archive"
+	"github.com/ckpt-dev/ckpt/internal/procmem"
 	"github.com/ckpt-dev/ckpt/internal/progress"
-	"github.com/ckpt-dev/ckpt/procmem"
 )
 
 func newMemCmd(a *app) *cobra.Command {

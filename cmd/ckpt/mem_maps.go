@@ -7,9 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ckpt-dev/ckpt/internal/procmem"
 	"github.com/ckpt-dev/ckpt/internal/render"
 	"github.com/ckpt-dev/ckpt/mem"
-	"github.com/ckpt-dev/ckpt/procmem"
 )
 
 func newMemMapsCmd(a *app) *cobra.Command {
@@ -54,7 +54,7 @@ each the checkpoint holds. The number in the first column is what
 			opt.Filter.Perms = p
 		}
 		if kinds != "" {
-			k, err := mem.ParseKinds(kinds)
+			k, err := mem.ParseMapKinds(kinds)
 			if err != nil {
 				return usageErrorf("--kind: %v", err)
 			}

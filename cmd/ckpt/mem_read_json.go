@@ -7,8 +7,8 @@ import (
 	"fmt"
 
 	"github.com/ckpt-dev/ckpt/criu"
+	"github.com/ckpt-dev/ckpt/internal/procmem"
 	"github.com/ckpt-dev/ckpt/mem"
-	"github.com/ckpt-dev/ckpt/procmem"
 )
 
 // jsonSpans streams `mem read -o json`: the plan's fields, then the spans

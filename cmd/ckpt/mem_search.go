@@ -7,9 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ckpt-dev/ckpt/internal/procmem"
 	"github.com/ckpt-dev/ckpt/internal/render"
 	"github.com/ckpt-dev/ckpt/mem"
-	"github.com/ckpt-dev/ckpt/procmem"
 )
 
 // searchReport is the JSON of `mem search`.
@@ -82,23 +82,23 @@ need (?m): memory has no start or end of text.
 			if err != nil {
 				return usageErrorf("%v", err)
 			}
-			opt.Matcher, rep.Kind = re, "regex"
+			opt.Pattern, rep.Kind = re, "regex"
 		case isHex:
 			l, err := mem.ParseHex(pattern)
 			if err != nil {
 				return usageErrorf("%v", err)
 			}
-			opt.Matcher, rep.Kind = l, "hex"
+			opt.Pattern, rep.Kind = l, "hex"
 		case isUTF16:
 			if pattern == "" {
 				return usageErrorf("empty pattern")
 			}
-			opt.Matcher, rep.Kind = mem.UTF16(pattern), "utf16"
+			opt.Pattern, rep.Kind = mem.UTF16(pattern), "utf16"
 		default:
 			if pattern == "" {
 				return usageErrorf("empty pattern")
 			}
-			opt.Matcher = mem.Literal(pattern)
+			opt.Pattern = mem.Literal(pattern)
 		}
 		opt.Limits = src.limits
 		ar, err := src.open(a, args[0])
@@ -127,7 +127,7 @@ func renderSearch(w io.Writer, rep searchReport, context int) error {
 	for _, h := range rep.Hits {
 		pod = pod || h.Container != ""
 	}
-	mapping := func(h procmem.Hit) string {
+	mapping := func(h procmem.ProcessHit) string {
 		m := h.Mapping
 		if m == nil {
 			return "(outside every mapping)"

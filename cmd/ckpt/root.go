@@ -117,7 +117,10 @@ func execute(root *cobra.Command, args []string, a *app) int {
 	ctx, stop := notifyContext(a)
 	defer stop()
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	err := unknownSubcommand(root, args)
+	if err == nil {
+		err = root.ExecuteContext(ctx)
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -136,6 +139,24 @@ func execute(root *cobra.Command, args []string, a *app) int {
 	}
 	fmt.Fprintf(a.stderr, "ckpt: %s\n", render.Escape(oneLine(err)))
 	return code
+}
+
+// unknownSubcommand refuses an argument that names no subcommand of a
+// command that only groups others ("ckpt mem nosuch"): cobra checks that
+// at the root only, and below it prints the group's help and succeeds.
+// Group commands have no flags of their own, so any argument that is not
+// a flag is a command name.
+func unknownSubcommand(root *cobra.Command, args []string) error {
+	c, rest, err := root.Find(args)
+	if err != nil || c == root || c.Runnable() || !c.HasSubCommands() {
+		return nil
+	}
+	for _, arg := range rest {
+		if !strings.HasPrefix(arg, "-") {
+			return usageErrorf("unknown command %q for %q", arg, c.CommandPath())
+		}
+	}
+	return nil
 }
 
 // stopGrace is how long a command may take to stop after a signal.

@@ -36,8 +36,10 @@ and the container log.
 
 Each finding is a distinct value: its kind, a redacted preview (the value
 itself only with --reveal), and where it was found (pid, address and
-mapping; or file and offset). The same value found in many places is one
-finding with a count.
+mapping; or file and offset). Addresses and offsets are the value's own,
+past any label such as NAME= or AccountKey=: "ckpt mem read --pid P
+--addr ADDRESS --len LENGTH" reads the value back. The same value found in
+many places is one finding with a count.
 
 Kinds:
 ` + kinds.String() + `

@@ -32,6 +32,10 @@ type Fake struct {
 	Detail string
 }
 
+// ValueAt is where Value starts in Text: where a scan locates the fake
+// (its address and offset), whatever label comes before it.
+func (f Fake) ValueAt() int { return strings.Index(f.Text, f.Value) }
+
 // Fakes returns one fake of every kind, in kind order. The same call
 // always returns the same bytes.
 func Fakes() []Fake {
@@ -64,7 +68,7 @@ func Fakes() []Fake {
 		{Kind: scan.KubernetesToken, Text: k8s, Value: k8s, Detail: "sub system:serviceaccount:default:fake, iss kubernetes/serviceaccount"},
 		{Kind: scan.JWT, Text: jwt, Value: jwt, Detail: "alg HS256, sub fake-user, iss ckpt-test, expires 2030-01-01T00:00:00Z"},
 		{Kind: scan.AWSAccessKeyID, Text: awsID, Value: awsID, Detail: "long-term (IAM user) key"},
-		{Kind: scan.AWSSecretAccessKey, Text: "aws_secret_access_key = " + awsSecret, Start: len("aws_secret_access_key = "), Value: awsSecret, Detail: "aws_secret_access_key"},
+		{Kind: scan.AWSSecretAccessKey, Text: "aws_secret_access_key = " + awsSecret, Value: awsSecret, Detail: "aws_secret_access_key"},
 		{Kind: scan.AzureStorageKey, Text: "DefaultEndpointsProtocol=https;AccountName=fakeaccount;AccountKey=" + azureKey + ";EndpointSuffix=core.windows.net",
 			Start: len("DefaultEndpointsProtocol=https;AccountName=fakeaccount;"), Value: azureKey, Detail: "AccountName=fakeaccount"},
 		{Kind: scan.AzureSharedAccessKey, Text: "Endpoint=sb://fake.servicebus.windows.net/;SharedAccessKeyName=FakePolicy;SharedAccessKey=" + azureSAS,

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -16,6 +17,7 @@ import (
 
 	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/criu"
+	"github.com/ckpt-dev/ckpt/internal/fixture"
 	"github.com/ckpt-dev/ckpt/internal/testgen"
 	"github.com/ckpt-dev/ckpt/mem/elfcore"
 )
@@ -69,23 +71,23 @@ func TestCoreOpensInGDB(t *testing.T) {
 		}
 	}
 	path := filepath.Join(fixtures, name)
-	ms := markers(t, name)
-	core, _ := writeCore(t, path, ms[0].pid)
+	ms := fixture.Markers(t, fixtures, name)
+	core, _ := writeCore(t, path, ms[0].PID)
 	args := []string{"-batch", "-nx", "-c", core, "-ex", "info registers rip"}
 	for _, m := range ms {
-		args = append(args, "-ex", fmt.Sprintf("x/s %#x", m.vaddr))
+		args = append(args, "-ex", fmt.Sprintf("x/s %#x", m.Vaddr))
 	}
 	out, err := exec.Command("gdb", args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("gdb: %v\n%s", err, out)
 	}
-	rip := registers(t, path)[ms[0].pid]
-	if !regexpMatch(fmt.Sprintf(`(?m)^rip\s+%#x\s`, rip), out) {
+	rip := registers(t, path)[ms[0].PID]
+	if !regexp.MustCompile(fmt.Sprintf(`(?m)^rip\s+%#x\s`, rip)).Match(out) {
 		t.Errorf("gdb does not show rip %#x:\n%s", rip, out)
 	}
 	for _, m := range ms {
-		if !bytes.Contains(out, fmt.Appendf(nil, "%#x:\t\"%s", m.vaddr, m.text)) {
-			t.Errorf("gdb does not show %q at %#x:\n%s", m.text, m.vaddr, out)
+		if !bytes.Contains(out, fmt.Appendf(nil, "%#x:\t\"%s", m.Vaddr, m.Text)) {
+			t.Errorf("gdb does not show %q at %#x:\n%s", m.Text, m.Vaddr, out)
 		}
 	}
 }
@@ -107,7 +109,7 @@ func TestCoreThreadsInGDB(t *testing.T) {
 	}
 	for tid, ip := range registers(t, path) {
 		if tid == 1 || tid == 7 || tid == 9 {
-			if !bytes.Contains(out, fmt.Appendf(nil, "LWP %d", tid)) || !regexpMatch(fmt.Sprintf(`(?m)^rip\s+%#x\s`, ip), out) {
+			if !bytes.Contains(out, fmt.Appendf(nil, "LWP %d", tid)) || !regexp.MustCompile(fmt.Sprintf(`(?m)^rip\s+%#x\s`, ip)).Match(out) {
 				t.Errorf("thread %d rip %#x not in gdb's output:\n%s", tid, ip, out)
 			}
 		}
@@ -120,8 +122,8 @@ func TestCoreThreadsInGDB(t *testing.T) {
 func TestCoreLayout(t *testing.T) {
 	name := "podman-simple.tar.zst" // a stream: the core is written in one pass
 	path := filepath.Join(fixtures, name)
-	ms := markers(t, name)
-	core, info := writeCore(t, path, ms[0].pid)
+	ms := fixture.Markers(t, fixtures, name)
+	core, info := writeCore(t, path, ms[0].PID)
 	ef, err := elf.Open(core)
 	if err != nil {
 		t.Fatal(err)
@@ -151,9 +153,9 @@ func TestCoreLayout(t *testing.T) {
 		t.Errorf("%d loads with %d bytes; info says %d and %d", loads, filled, info.Segments, info.Present)
 	}
 	for _, m := range ms {
-		got := make([]byte, len(m.text))
-		if err := readVaddr(ef, m.vaddr, got); err != nil || string(got) != m.text {
-			t.Errorf("%#x: %q %v, want %q", m.vaddr, got, err, m.text)
+		got := make([]byte, len(m.Text))
+		if err := readVaddr(ef, m.Vaddr, got); err != nil || string(got) != m.Text {
+			t.Errorf("%#x: %q %v, want %q", m.Vaddr, got, err, m.Text)
 		}
 	}
 	types := map[uint32]int{}
@@ -174,7 +176,7 @@ func TestCoreLayout(t *testing.T) {
 			t.Errorf("note type %#x: %d of them, want 1", typ, types[typ])
 		}
 	}
-	if firstPID != ms[0].pid || firstRIP != registers(t, path)[ms[0].pid] {
+	if firstPID != ms[0].PID || firstRIP != registers(t, path)[ms[0].PID] {
 		t.Errorf("first PRSTATUS: pid %d rip %#x", firstPID, firstRIP)
 	}
 }

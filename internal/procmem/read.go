@@ -45,7 +45,7 @@ type ReadPlan struct {
 	Range     mem.Range `json:"-"`
 	Start     uint64    `json:"start"`
 	End       uint64    `json:"end"`
-	// Mapping is the number of the mapping read with --map, else 0.
+	// Mapping is the number of the mapping read by [MapRef], else 0.
 	Mapping int `json:"mapping"`
 	// Present and Absent count the bytes in the dump and not in it.
 	Present uint64 `json:"present_bytes"`
@@ -92,15 +92,7 @@ func Read(ctx context.Context, a *archive.Archive, opt ReadOptions) (*ReadPlan, 
 			}
 			return mem.Stream(ix, r, []mem.Range{rng}, nil, opt.Block)
 		})
-	contents, err := load(a, opt.Limits, pg)
-	if err != nil {
-		return nil, err
-	}
-	t, err := find(a, contents, opt.Select)
-	if err != nil {
-		return nil, err
-	}
-	if err := pg.missing(a, t.c, t.p.PID); err != nil {
+	if _, err := pg.loadProcess(a, opt.Limits, opt.Select); err != nil {
 		return nil, err
 	}
 	return plan, nil

@@ -20,7 +20,7 @@ import (
 // DefaultMaxHits is how many matches Search keeps when not told.
 const DefaultMaxHits = 1000
 
-// maxKept is the most of one match a Hit keeps; Length says how long it was.
+// maxKept is the most of one match a [ProcessHit] keeps; Length says how long it was.
 const maxKept = 4096
 
 // SearchOptions say what to look for, where.
@@ -28,7 +28,7 @@ type SearchOptions struct {
 	// Select narrows the search to one process (PID) or container; the
 	// zero value searches every process and shared memory segment.
 	Select
-	Matcher mem.Matcher
+	Pattern mem.Pattern
 	// Context is how many bytes around each match to keep.
 	Context int
 	// MaxHits caps the matches kept (DefaultMaxHits when 0); the rest are
@@ -39,7 +39,8 @@ type SearchOptions struct {
 	Progress func(n int64)
 }
 
-// MapInfo says which mapping a match is in.
+// MapInfo says which mapping a [ProcessHit] is in: the fields of its
+// [NumberedMapping] that a search reports.
 type MapInfo struct {
 	Index int    `json:"index"`
 	Start uint64 `json:"start"`
@@ -49,8 +50,10 @@ type MapInfo struct {
 	File  string `json:"file"`
 }
 
-// Hit is one match.
-type Hit struct {
+// ProcessHit is a [mem.Hit] placed in its process (or shared memory
+// segment) and mapping, with its bytes kept and shown as text: one match
+// of [Search].
+type ProcessHit struct {
 	Container string `json:"container"`
 	PID       uint32 `json:"pid"`
 	Comm      string `json:"comm"`
@@ -77,7 +80,7 @@ type Hit struct {
 
 // SearchResult is what Search found.
 type SearchResult struct {
-	Hits []Hit `json:"hits"`
+	Hits []ProcessHit `json:"hits"`
 	// Total counts every match, kept or not.
 	Total int `json:"total"`
 	// Processes and shared memory segments searched, and their bytes.
@@ -96,7 +99,7 @@ func Search(ctx context.Context, a *archive.Archive, opt SearchOptions) (*Search
 	if maxHits == 0 {
 		maxHits = DefaultMaxHits
 	}
-	res := &SearchResult{Hits: []Hit{}, Warnings: []string{}, Complete: true}
+	res := &SearchResult{Hits: []ProcessHit{}, Warnings: []string{}, Complete: true}
 	pg := newPages(ctx, a, opt.Progress,
 		func(c *archive.Checkpoint, pid, shmid uint32, shmem bool) bool {
 			switch {
@@ -122,7 +125,7 @@ func Search(ctx context.Context, a *archive.Archive, opt SearchOptions) (*Search
 			for _, p := range mem.Present(ix) {
 				res.Bytes += int64(p.Len())
 			}
-			return mem.Search(ix, r, opt.Matcher, mem.SearchOptions{Context: opt.Context}, func(h mem.Hit) error {
+			return mem.Search(ix, r, opt.Pattern, mem.SearchOptions{Context: opt.Context}, func(h mem.Hit) error {
 				res.Total++
 				if len(res.Hits) >= maxHits {
 					res.Complete = false
@@ -141,16 +144,16 @@ func Search(ctx context.Context, a *archive.Archive, opt SearchOptions) (*Search
 		return nil, err
 	}
 	annotate(a, contents, opt.Select, res)
-	slices.SortStableFunc(res.Hits, func(x, y Hit) int {
+	slices.SortStableFunc(res.Hits, func(x, y ProcessHit) int {
 		return cmp.Or(cmp.Compare(x.Container, y.Container), cmp.Compare(x.PID, y.PID), cmp.Compare(x.Address, y.Address))
 	})
 	return res, nil
 }
 
 // keep copies a hit out of the search window.
-func keep(c *archive.Checkpoint, pid, shmid uint32, h mem.Hit) Hit {
+func keep(c *archive.Checkpoint, pid, shmid uint32, h mem.Hit) ProcessHit {
 	m := h.Match
-	out := Hit{Container: strings.TrimSuffix(c.Prefix, "/"), PID: pid, Address: h.Addr, Length: len(m), shmid: shmid, shmem: shmid != 0 || pid == 0}
+	out := ProcessHit{Container: strings.TrimSuffix(c.Prefix, "/"), PID: pid, Address: h.Addr, Length: len(m), shmid: shmid, shmem: shmid != 0 || pid == 0}
 	if len(m) > maxKept {
 		m, out.Truncated = m[:maxKept], true
 	}
@@ -218,7 +221,7 @@ func check(a *archive.Archive, contents *archive.Contents, sel Select, pg *pages
 func annotate(a *archive.Archive, contents *archive.Contents, sel Select, res *SearchResult) {
 	type procMaps struct {
 		comm string
-		maps []Mapping
+		maps []NumberedMapping
 		shm  []shmMap
 	}
 	cache := map[key]*procMaps{}
@@ -237,7 +240,7 @@ func annotate(a *archive.Archive, contents *archive.Contents, sel Select, res *S
 			all = append(all, k)
 		}
 	}
-	var out []Hit
+	var out []ProcessHit
 	for _, h := range res.Hits {
 		if !h.shmem {
 			if pm := cache[key{prefixOf(h.Container), h.PID}]; pm != nil {
@@ -274,7 +277,7 @@ func annotate(a *archive.Archive, contents *archive.Contents, sel Select, res *S
 		}
 	}
 	if out == nil {
-		out = []Hit{}
+		out = []ProcessHit{}
 	}
 	res.Hits = out
 }
@@ -286,8 +289,8 @@ func prefixOf(container string) string {
 	return container + "/"
 }
 
-func mapInfo(maps []Mapping, addr uint64) *MapInfo {
-	i, ok := slices.BinarySearchFunc(maps, addr, func(m Mapping, a uint64) int {
+func mapInfo(maps []NumberedMapping, addr uint64) *MapInfo {
+	i, ok := slices.BinarySearchFunc(maps, addr, func(m NumberedMapping, a uint64) int {
 		switch {
 		case m.End <= a:
 			return -1

@@ -271,6 +271,24 @@ func mmOf(c *archive.Checkpoint, pid uint32) *mm.MmEntry {
 	return criu.First[*mm.MmEntry](c.Images, fmt.Sprintf("mm-%d.img", pid))
 }
 
+// loadProcess reads the archive once for the process of [processPages]
+// and returns it, having handed its pages to fn, or says why they never
+// came.
+func (pg *pages) loadProcess(a *archive.Archive, limits archive.Limits, sel Select) (*target, error) {
+	contents, err := load(a, limits, pg)
+	if err != nil {
+		return nil, err
+	}
+	t, err := find(a, contents, sel)
+	if err != nil {
+		return nil, err
+	}
+	if err := pg.missing(a, t.c, t.p.PID); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
 // load reads the archive once, handing pages to pg (nil for none).
 func load(a *archive.Archive, limits archive.Limits, pg *pages) (*archive.Contents, error) {
 	opt := archive.LoadOptions{Limits: limits}

@@ -1,7 +1,6 @@
 package procmem
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -13,10 +12,11 @@ import (
 	"testing"
 
 	"github.com/ckpt-dev/ckpt/criu"
+	"github.com/ckpt-dev/ckpt/internal/fixture"
 	"github.com/ckpt-dev/ckpt/mem"
 )
 
-const fixtures = "../testdata/fixtures"
+const fixtures = "../../testdata/fixtures"
 
 // fixtureArchives are the real archives, plain and compressed.
 func fixtureArchives(t *testing.T) []string {
@@ -35,52 +35,16 @@ func fixtureArchives(t *testing.T) []string {
 	return out
 }
 
-type marker struct {
-	text  string
-	pid   uint32
-	vaddr uint64
-}
-
-// markers reads expected/<archive>/markers.tsv: every place a marker
-// string sits in the pages images, by pid and address.
-func markers(t *testing.T, name string) []marker {
-	t.Helper()
-	f, err := os.Open(filepath.Join(fixtures, "expected", name, "markers.tsv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []marker
-	sc := bufio.NewScanner(f)
-	sc.Scan()
-	for sc.Scan() {
-		c := strings.Split(sc.Text(), "\t")
-		if len(c) < 5 || c[3] == "-" {
-			continue // in an image other than pages (pipe data, queues)
-		}
-		pid, err := strconv.ParseUint(c[3], 10, 32)
-		if err != nil {
-			t.Fatal(err)
-		}
-		va, err := strconv.ParseUint(strings.TrimPrefix(c[4], "0x"), 16, 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, marker{c[0], uint32(pid), va})
-	}
-	return out
-}
-
 // TestSearchFindsEveryFixtureMarker: searching every process for each
 // marker finds exactly the places markers.tsv lists, including the
 // SECRET_TOKEN and FOO=bar, on plain, gzip and zstd archives.
 func TestSearchFindsEveryFixtureMarker(t *testing.T) {
 	for _, name := range fixtureArchives(t) {
 		t.Run(name, func(t *testing.T) {
-			ms := markers(t, name)
+			ms := fixture.Markers(t, fixtures, name)
 			want := map[string][]string{}
 			for _, m := range ms {
-				want[m.text] = append(want[m.text], fmt.Sprintf("%d@%#x", m.pid, m.vaddr))
+				want[m.Text] = append(want[m.Text], fmt.Sprintf("%d@%#x", m.PID, m.Vaddr))
 			}
 			if want["FOO=bar"] == nil {
 				t.Fatal("markers.tsv lists no FOO=bar")
@@ -89,7 +53,7 @@ func TestSearchFindsEveryFixtureMarker(t *testing.T) {
 				t.Fatal("markers.tsv lists no SECRET_TOKEN")
 			}
 			for text, places := range want {
-				res, err := Search(context.Background(), open(t, filepath.Join(fixtures, name)), SearchOptions{Matcher: mem.Literal(text)})
+				res, err := Search(context.Background(), open(t, filepath.Join(fixtures, name)), SearchOptions{Pattern: mem.Literal(text)})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -113,10 +77,10 @@ func TestSearchFindsEveryFixtureMarker(t *testing.T) {
 // TestReadMarkers: reading each marker's address returns the marker.
 func TestReadMarkers(t *testing.T) {
 	for _, name := range fixtureArchives(t) {
-		for _, m := range markers(t, name) {
+		for _, m := range fixture.Markers(t, fixtures, name) {
 			var got []byte
 			plan, err := Read(context.Background(), open(t, filepath.Join(fixtures, name)), ReadOptions{
-				Select: Select{PID: m.pid}, Range: mem.Range{Start: m.vaddr, End: m.vaddr + uint64(len(m.text))},
+				Select: Select{PID: m.PID}, Range: mem.Range{Start: m.Vaddr, End: m.Vaddr + uint64(len(m.Text))},
 				Block: func(b mem.Block) error {
 					if b.Absent != nil {
 						return b.Absent
@@ -126,10 +90,10 @@ func TestReadMarkers(t *testing.T) {
 				},
 			})
 			if err != nil {
-				t.Fatalf("%s: %s: %v", name, m.text, err)
+				t.Fatalf("%s: %s: %v", name, m.Text, err)
 			}
-			if string(got) != m.text || plan.Present != uint64(len(m.text)) || plan.Absent != 0 {
-				t.Errorf("%s: pid %d %#x: read %q (plan %+v), want %q", name, m.pid, m.vaddr, got, plan, m.text)
+			if string(got) != m.Text || plan.Present != uint64(len(m.Text)) || plan.Absent != 0 {
+				t.Errorf("%s: pid %d %#x: read %q (plan %+v), want %q", name, m.PID, m.Vaddr, got, plan, m.Text)
 			}
 		}
 	}
@@ -193,7 +157,7 @@ func critMems(t *testing.T, name string) map[uint32][]string {
 // agrees says whether a mapping matches a crit line such as
 // "55d5aec98000-55d5aec99000 r-x /path + 0x1000", "... rw- [stack?]" or
 // "ffffffffff600000-ffffffffff601000 --x [vsyscall] *".
-func agrees(m Mapping, line string) bool {
+func agrees(m NumberedMapping, line string) bool {
 	f := strings.Fields(strings.TrimSuffix(line, " *"))
 	if len(f) < 2 || f[0] != fmt.Sprintf("%08x-%08x", m.Start, m.End) || f[1] != m.Perms[:3] {
 		return false
@@ -218,13 +182,13 @@ func agrees(m Mapping, line string) bool {
 // fixture, which holds the markers, and compares the hexdump with
 // hexdump -C of the same bytes.
 func TestHexdumpOfFixtureMatchesHexdumpC(t *testing.T) {
-	ms := markers(t, "podman-simple.tar")
+	ms := fixture.Markers(t, fixtures, "podman-simple.tar")
 	var raw bytes.Buffer
 	var dump bytes.Buffer
 	hd := mem.NewHexdump(&dump)
-	start := ms[0].vaddr&^0xfff + 5
+	start := ms[0].Vaddr&^0xfff + 5
 	_, err := Read(context.Background(), open(t, filepath.Join(fixtures, "podman-simple.tar")), ReadOptions{
-		Select: Select{PID: ms[0].pid}, Range: mem.Range{Start: start, End: start + criu.PageSize - 12},
+		Select: Select{PID: ms[0].PID}, Range: mem.Range{Start: start, End: start + criu.PageSize - 12},
 		Block: func(b mem.Block) error {
 			if b.Absent != nil {
 				return b.Absent
@@ -239,7 +203,7 @@ func TestHexdumpOfFixtureMatchesHexdumpC(t *testing.T) {
 	if err := hd.Close(); err != nil {
 		t.Fatal(err)
 	}
-	want := hexdumpC(t, raw.Bytes())
+	want := fixture.HexdumpC(t, raw.Bytes())
 	if dump.String() != want {
 		t.Errorf("hexdump differs from hexdump -C:\n%s\nwant\n%s", dump.String(), want)
 	}

@@ -49,7 +49,7 @@ func BenchmarkSearch(b *testing.B) {
 		{"regex-fold", `(?i)password\s*[:=]`, true, 0},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
-			var m mem.Matcher = mem.Literal(tc.expr)
+			var m mem.Pattern = mem.Literal(tc.expr)
 			if tc.regex {
 				re, err := mem.NewRegex(tc.expr, 0)
 				if err != nil {
@@ -60,7 +60,7 @@ func BenchmarkSearch(b *testing.B) {
 			b.SetBytes(size)
 			cpu := benchutil.CPUTime()
 			for b.Loop() {
-				res, err := Search(context.Background(), open(b, path), SearchOptions{Matcher: m})
+				res, err := Search(context.Background(), open(b, path), SearchOptions{Pattern: m})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -74,13 +74,13 @@ func BenchmarkSearch(b *testing.B) {
 }
 
 // bulk returns the pid and number of the largest mapping.
-func bulk(b *testing.B, path string) (uint32, Mapping) {
+func bulk(b *testing.B, path string) (uint32, NumberedMapping) {
 	procs, err := Maps(open(b, path), MapsOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	var pid uint32
-	var best Mapping
+	var best NumberedMapping
 	for _, p := range procs {
 		for _, m := range p.Mappings {
 			if m.Present > best.Present {

@@ -14,10 +14,10 @@ import (
 	"github.com/ckpt-dev/ckpt/proc"
 )
 
-// Mapping is one memory mapping with its number in the process's map,
-// counted from 1 in address order whatever the filter; `mem read --map N`
-// takes that number.
-type Mapping struct {
+// NumberedMapping is a [proc.Mapping] with its number in the process's
+// map, counted from 1 in address order whatever the filter: the number a
+// [MapRef] takes.
+type NumberedMapping struct {
 	Index int `json:"index"`
 	proc.Mapping
 }
@@ -25,11 +25,11 @@ type Mapping struct {
 // ProcessMaps is one process's memory map.
 type ProcessMaps struct {
 	// Container is the container's name in a pod archive, else empty.
-	Container string    `json:"container"`
-	PID       uint32    `json:"pid"`
-	Comm      string    `json:"comm"`
-	State     string    `json:"state"`
-	Mappings  []Mapping `json:"mappings"`
+	Container string            `json:"container"`
+	PID       uint32            `json:"pid"`
+	Comm      string            `json:"comm"`
+	State     string            `json:"state"`
+	Mappings  []NumberedMapping `json:"mappings"`
 	// MissingImages names the memory images of the process the dump lacks
 	// (mm-N.img: the mappings are unknown; pages-N.img: the bytes counted
 	// present are not in the archive).
@@ -79,7 +79,7 @@ func Maps(a *archive.Archive, opt MapsOptions) ([]ProcessMaps, error) {
 		if err != nil {
 			return nil, err
 		}
-		pm := ProcessMaps{Container: strings.TrimSuffix(t.c.Prefix, "/"), PID: t.p.PID, Comm: t.p.Comm, State: t.p.State, Mappings: []Mapping{}, MissingImages: missingMemory(t)}
+		pm := ProcessMaps{Container: strings.TrimSuffix(t.c.Prefix, "/"), PID: t.p.PID, Comm: t.p.Comm, State: t.p.State, Mappings: []NumberedMapping{}, MissingImages: missingMemory(t)}
 		for _, m := range maps {
 			if opt.Filter.Match(m.Start, m.End, m.Perms, m.Kind) {
 				pm.Mappings = append(pm.Mappings, m)
@@ -91,7 +91,7 @@ func Maps(a *archive.Archive, opt MapsOptions) ([]ProcessMaps, error) {
 }
 
 // mappings numbers a process's mappings.
-func mappings(a *archive.Archive, t *target) ([]Mapping, error) {
+func mappings(a *archive.Archive, t *target) ([]NumberedMapping, error) {
 	if t.p.MM == nil {
 		return nil, nil
 	}
@@ -102,9 +102,9 @@ func mappings(a *archive.Archive, t *target) ([]Mapping, error) {
 	if err != nil {
 		return nil, failf(a, t.c, "", fmt.Errorf("pid %d: %w", t.p.PID, err))
 	}
-	out := make([]Mapping, len(maps))
+	out := make([]NumberedMapping, len(maps))
 	for i, m := range maps {
-		out[i] = Mapping{Index: i + 1, Mapping: m}
+		out[i] = NumberedMapping{Index: i + 1, Mapping: m}
 	}
 	return out, nil
 }

@@ -99,15 +99,8 @@ func WriteCore(ctx context.Context, a *archive.Archive, f CoreFile, opt CoreOpti
 				return w.WriteMemory(b.Addr, b.Data)
 			})
 		})
-	contents, err := load(a, opt.Limits, pg)
+	t, err := pg.loadProcess(a, opt.Limits, opt.Select)
 	if err != nil {
-		return nil, err
-	}
-	t, err := find(a, contents, opt.Select)
-	if err != nil {
-		return nil, err
-	}
-	if err := pg.missing(a, t.c, t.p.PID); err != nil {
 		return nil, err
 	}
 	if w == nil {

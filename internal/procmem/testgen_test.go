@@ -52,8 +52,8 @@ func TestSearchFindsStraddlingMarkers(t *testing.T) {
 	for _, c := range []testgen.Compression{testgen.None, testgen.Zstd} {
 		path, l := generate(t, spec, c)
 		for _, pm := range l.Markers {
-			for _, m := range []mem.Matcher{mem.Literal(pm.Data), mustRegex(t, strings.ReplaceAll(string(pm.Data), "-", "[-]"))} {
-				res, err := Search(context.Background(), open(t, path), SearchOptions{Matcher: m})
+			for _, m := range []mem.Pattern{mem.Literal(pm.Data), mustRegex(t, strings.ReplaceAll(string(pm.Data), "-", "[-]"))} {
+				res, err := Search(context.Background(), open(t, path), SearchOptions{Pattern: m})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -110,7 +110,7 @@ func TestBadInputs(t *testing.T) {
 				f, _ := os.CreateTemp(t.TempDir(), "core")
 				_, err = WriteCore(context.Background(), open(t, path), f, CoreOptions{Select: Select{PID: pid}})
 				checkErr(t, err, path, tc.entry, tc.want, tc.is)
-				_, err = Search(context.Background(), open(t, path), SearchOptions{Select: Select{PID: pid}, Matcher: mem.Literal("x")})
+				_, err = Search(context.Background(), open(t, path), SearchOptions{Select: Select{PID: pid}, Pattern: mem.Literal("x")})
 				checkErr(t, err, path, tc.entry, tc.want, tc.is)
 			}
 		})
