@@ -20,6 +20,7 @@ import (
 	"filippo.io/age/armor"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/crypto/sign"
 	"github.com/ckpt-dev/ckpt/internal/atomicfile"
@@ -42,15 +43,15 @@ func newSealed(t *testing.T, n int, signed bool) *sealedSet {
 	s.sealed = s.archive + SealedSuffix
 	var r keys.Recipient
 	s.id, r = x25519(t)
-	opts := FileOptions{
+	opts := Options{
 		Recipients: []keys.Recipient{r},
 		Node:       "node1",
 		Tool:       "ckpt test",
 		Now:        func() time.Time { return time.Date(2025, 1, 2, 3, 5, 0, 0, time.UTC) },
-		Options: Options{Describe: func(r io.Reader) (ArchiveInfo, error) {
+		Describe: func(r io.Reader) (archive.Identity, error) {
 			io.Copy(io.Discard, r)
-			return ArchiveInfo{Namespace: "default", Pod: "web-7d9f", Container: "app"}, nil
-		}},
+			return archive.Identity{Namespace: "default", Pod: "web-7d9f", Container: "app"}, nil
+		},
 	}
 	if signed {
 		_, priv, _ := ed25519.GenerateKey(rand.Reader)
@@ -63,7 +64,7 @@ func newSealed(t *testing.T, n int, signed bool) *sealedSet {
 			t.Fatal(err)
 		}
 	}
-	res, err := SealFile(context.Background(), s.archive, s.sealed, opts)
+	res, err := File(context.Background(), s.sealed, s.archive, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func (s *sealedSet) policy() Policy {
 
 func (s *sealedSet) open(t *testing.T) ([]byte, error) {
 	var out bytes.Buffer
-	_, err := OpenFile(context.Background(), s.sealed, &out, OpenOptions{Policy: s.policy(), Identities: []age.Identity{s.id}, Uncommitted: true})
+	_, err := Open(context.Background(), &out, s.sealed, OpenOptions{Policy: s.policy(), Identities: []age.Identity{s.id}, Uncommitted: true})
 	return out.Bytes(), err
 }
 
@@ -101,7 +102,7 @@ func TestSealFileVerifyOpen(t *testing.T) {
 		t.Errorf("checksum line %q", line)
 	}
 
-	rep, err := VerifyFile(context.Background(), s.sealed, VerifyOptions{Policy: s.policy()})
+	rep, err := Verify(context.Background(), s.sealed, VerifyOptions{Policy: s.policy()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +110,7 @@ func TestSealFileVerifyOpen(t *testing.T) {
 		t.Errorf("report: %+v", rep)
 	}
 	var inspected []byte
-	rep, err = VerifyFile(context.Background(), s.sealed, VerifyOptions{Policy: s.policy(), Identities: []age.Identity{s.id},
+	rep, err = Verify(context.Background(), s.sealed, VerifyOptions{Policy: s.policy(), Identities: []age.Identity{s.id},
 		Inspect: func(r io.Reader) error {
 			b, err := io.ReadAll(r)
 			inspected = b
@@ -126,7 +127,7 @@ func TestSealFileVerifyOpen(t *testing.T) {
 		t.Fatalf("open: %v", err)
 	}
 	var out bytes.Buffer
-	if _, err := OpenFile(context.Background(), s.sealed, &out, OpenOptions{Policy: s.policy(), Identities: []age.Identity{s.id}}); err != nil || !bytes.Equal(out.Bytes(), s.plain) {
+	if _, err := Open(context.Background(), &out, s.sealed, OpenOptions{Policy: s.policy(), Identities: []age.Identity{s.id}}); err != nil || !bytes.Equal(out.Bytes(), s.plain) {
 		t.Fatalf("open, check first: %v", err)
 	}
 	// Into a temporary file, which the workers write at their offsets.
@@ -134,7 +135,7 @@ func TestSealFileVerifyOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenFile(context.Background(), s.sealed, tmp, OpenOptions{Policy: s.policy(), Identities: []age.Identity{s.id}, Uncommitted: true}); err != nil {
+	if _, err := Open(context.Background(), tmp, s.sealed, OpenOptions{Policy: s.policy(), Identities: []age.Identity{s.id}, Uncommitted: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tmp.Commit(); err != nil {
@@ -144,7 +145,7 @@ func TestSealFileVerifyOpen(t *testing.T) {
 		t.Fatal("open into a file: wrong plaintext")
 	}
 	out.Reset()
-	if _, err := OpenFile(context.Background(), s.sealed, &out, OpenOptions{NoVerify: true, Identities: []age.Identity{s.id}}); err != nil || !bytes.Equal(out.Bytes(), s.plain) {
+	if _, err := Open(context.Background(), &out, s.sealed, OpenOptions{NoVerify: true, Identities: []age.Identity{s.id}}); err != nil || !bytes.Equal(out.Bytes(), s.plain) {
 		t.Fatalf("open without verifying: %v", err)
 	}
 }
@@ -225,7 +226,7 @@ func TestTamper(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newSealed(t, blockSize+70000, tc.signed)
 			tc.change(t, s)
-			_, verr := VerifyFile(context.Background(), s.sealed, VerifyOptions{Policy: s.policy(), Identities: []age.Identity{s.id}})
+			_, verr := Verify(context.Background(), s.sealed, VerifyOptions{Policy: s.policy(), Identities: []age.Identity{s.id}})
 			_, oerr := s.open(t)
 			for what, err := range map[string]error{"verify": verr, "open": oerr} {
 				if tc.want == nil {
@@ -259,10 +260,10 @@ func TestManifestPlaintextMismatch(t *testing.T) {
 	m.Archive.Size++
 	b, _ := m.Marshal()
 	os.WriteFile(s.sealed+ManifestSuffix, b, 0o600)
-	if _, err := VerifyFile(context.Background(), s.sealed, VerifyOptions{}); err != nil {
+	if _, err := Verify(context.Background(), s.sealed, VerifyOptions{}); err != nil {
 		t.Errorf("shallow verify: %v", err)
 	}
-	if _, err := VerifyFile(context.Background(), s.sealed, VerifyOptions{Identities: []age.Identity{s.id}}); !errors.Is(err, ErrManifest) {
+	if _, err := Verify(context.Background(), s.sealed, VerifyOptions{Identities: []age.Identity{s.id}}); !errors.Is(err, ErrManifest) {
 		t.Errorf("deep verify: %v", err)
 	}
 	if _, err := s.open(t); !errors.Is(err, ErrManifest) {
@@ -275,7 +276,7 @@ func TestManifestPlaintextMismatch(t *testing.T) {
 	m.Archive.SHA256 = strings.Repeat("0", 64)
 	b, _ = m.Marshal()
 	os.WriteFile(s.sealed+ManifestSuffix, b, 0o600)
-	if _, err := VerifyFile(context.Background(), s.sealed, VerifyOptions{Identities: []age.Identity{s.id}}); !errors.Is(err, ErrManifest) {
+	if _, err := Verify(context.Background(), s.sealed, VerifyOptions{Identities: []age.Identity{s.id}}); !errors.Is(err, ErrManifest) {
 		t.Errorf("deep verify: %v", err)
 	}
 	if _, err := s.open(t); !errors.Is(err, ErrManifest) {
@@ -287,7 +288,7 @@ func TestMissingSidecars(t *testing.T) {
 	for _, suffix := range []string{ChecksumSuffix, ManifestSuffix} {
 		s := newSealed(t, 10, false)
 		os.Remove(s.sealed + suffix)
-		_, err := VerifyFile(context.Background(), s.sealed, VerifyOptions{})
+		_, err := Verify(context.Background(), s.sealed, VerifyOptions{})
 		if !errors.Is(err, ErrMissingSidecar) {
 			t.Errorf("%s: %v", suffix, err)
 		}
@@ -301,7 +302,7 @@ func TestSealFileRefusesExisting(t *testing.T) {
 	for _, existing := range []string{s.sealed, s.sealed + ManifestSuffix} {
 		dst := filepath.Join(s.dir, "other.age")
 		os.WriteFile(strings.Replace(existing, s.sealed, dst, 1), []byte("x"), 0o600)
-		_, err := SealFile(context.Background(), s.archive, dst, FileOptions{Recipients: []keys.Recipient{r}})
+		_, err := File(context.Background(), dst, s.archive, Options{Recipients: []keys.Recipient{r}})
 		if !errors.Is(err, atomicfile.ErrExists) {
 			t.Errorf("%s: %v", existing, err)
 		}
@@ -316,7 +317,7 @@ func TestSealFileRefusesExisting(t *testing.T) {
 	if after, _ := os.ReadFile(s.sealed); !bytes.Equal(before, after) {
 		t.Error("sealed file changed")
 	}
-	if _, err := SealFile(context.Background(), s.archive, s.sealed, FileOptions{Recipients: []keys.Recipient{r}, Overwrite: true}); err != nil {
+	if _, err := File(context.Background(), s.sealed, s.archive, Options{Recipients: []keys.Recipient{r}, Overwrite: true}); err != nil {
 		t.Errorf("overwrite: %v", err)
 	}
 }
@@ -327,7 +328,7 @@ func TestSealFileFailureLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
 	archive, _ := writeArchive(t, dir, "a.tar", 5000)
 	_, r := x25519(t)
-	_, err := SealFile(context.Background(), archive, archive+".age", FileOptions{Recipients: []keys.Recipient{r}, Signer: failingSigner{}})
+	_, err := File(context.Background(), archive+".age", archive, Options{Recipients: []keys.Recipient{r}, Signer: failingSigner{}})
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -340,7 +341,7 @@ func TestSealFileFailureLeavesNothing(t *testing.T) {
 		t.Errorf("left behind: %v", names)
 	}
 	// Reading a directory as an archive fails cleanly too.
-	if _, err := SealFile(context.Background(), dir, filepath.Join(dir, "d.age"), FileOptions{Recipients: []keys.Recipient{r}}); err == nil {
+	if _, err := File(context.Background(), filepath.Join(dir, "d.age"), dir, Options{Recipients: []keys.Recipient{r}}); err == nil {
 		t.Error("sealed a directory")
 	}
 }
@@ -359,7 +360,7 @@ func TestSealFileReadBack(t *testing.T) {
 	dir := t.TempDir()
 	archive, _ := writeArchive(t, dir, "a.tar", 3*blockSize)
 	_, r := x25519(t)
-	res, err := SealFile(context.Background(), archive, archive+".age", FileOptions{Recipients: []keys.Recipient{r}, ReadBack: true})
+	res, err := File(context.Background(), archive+".age", archive, Options{Recipients: []keys.Recipient{r}, ReadBack: true})
 	if err != nil || !res.ReadBack {
 		t.Fatalf("%+v %v", res, err)
 	}
@@ -373,7 +374,7 @@ func TestDecrypterClasses(t *testing.T) {
 	id, r := x25519(t)
 	var ct bytes.Buffer
 	data := benchData(3 * 65536)
-	if _, err := Seal(context.Background(), &ct, bytes.NewReader(data), []keys.Recipient{r}, Options{}); err != nil {
+	if _, err := Seal(context.Background(), &ct, bytes.NewReader(data), Options{Recipients: []keys.Recipient{r}}); err != nil {
 		t.Fatal(err)
 	}
 	d := NewDecrypter(id)
@@ -428,22 +429,22 @@ func TestOpenArmored(t *testing.T) {
 	data := benchData(200000)
 	var ct bytes.Buffer
 	aw := armor.NewWriter(&ct)
-	if _, err := Seal(context.Background(), aw, bytes.NewReader(data), []keys.Recipient{r}, Options{}); err != nil {
+	if _, err := Seal(context.Background(), aw, bytes.NewReader(data), Options{Recipients: []keys.Recipient{r}}); err != nil {
 		t.Fatal(err)
 	}
 	aw.Close()
 	p := filepath.Join(t.TempDir(), "a.age")
 	os.WriteFile(p, ct.Bytes(), 0o600)
 	var out bytes.Buffer
-	if _, err := OpenFile(context.Background(), p, &out, OpenOptions{NoVerify: true, Identities: []age.Identity{id}}); err != nil || !bytes.Equal(out.Bytes(), data) {
+	if _, err := Open(context.Background(), &out, p, OpenOptions{NoVerify: true, Identities: []age.Identity{id}}); err != nil || !bytes.Equal(out.Bytes(), data) {
 		t.Fatalf("file: %v", err)
 	}
 	out.Reset()
-	if _, err := OpenStream(context.Background(), bytes.NewReader(ct.Bytes()), &out, []age.Identity{id}, nil); err != nil || !bytes.Equal(out.Bytes(), data) {
+	if _, err := OpenReader(context.Background(), &out, bytes.NewReader(ct.Bytes()), OpenOptions{Identities: []age.Identity{id}}); err != nil || !bytes.Equal(out.Bytes(), data) {
 		t.Fatalf("stream: %v", err)
 	}
 	bad := bytes.Replace(ct.Bytes(), []byte("\n"), []byte("\n!"), 3)
-	if _, err := OpenStream(context.Background(), bytes.NewReader(bad), io.Discard, []age.Identity{id}, nil); !errors.Is(err, ErrCorrupt) {
+	if _, err := OpenReader(context.Background(), io.Discard, bytes.NewReader(bad), OpenOptions{Identities: []age.Identity{id}}); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("broken armor: %v", err)
 	}
 }
@@ -451,7 +452,7 @@ func TestOpenArmored(t *testing.T) {
 func TestVerifyInspectFailure(t *testing.T) {
 	s := newSealed(t, 3*blockSize, false)
 	bad := errors.New("pstree.img: truncated")
-	_, err := VerifyFile(context.Background(), s.sealed, VerifyOptions{Identities: []age.Identity{s.id}, Inspect: func(r io.Reader) error {
+	_, err := Verify(context.Background(), s.sealed, VerifyOptions{Identities: []age.Identity{s.id}, Inspect: func(r io.Reader) error {
 		io.CopyN(io.Discard, r, 1000)
 		return bad
 	}})
@@ -476,7 +477,7 @@ func TestSealFileRefusesItself(t *testing.T) {
 	dir := t.TempDir()
 	archive, data := writeArchive(t, dir, "a.tar", 1000)
 	_, r := x25519(t)
-	if _, err := SealFile(context.Background(), archive, archive, FileOptions{Recipients: []keys.Recipient{r}, Overwrite: true}); err == nil {
+	if _, err := File(context.Background(), archive, archive, Options{Recipients: []keys.Recipient{r}, Overwrite: true}); err == nil {
 		t.Fatal("sealed the archive over itself")
 	}
 	if got, _ := os.ReadFile(archive); !bytes.Equal(got, data) {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 )
 
@@ -20,15 +21,15 @@ func TestManifestGolden(t *testing.T) {
 	res := &Result{
 		Plaintext:  Digest{Size: 204800, SHA256: [32]byte{1, 2, 3}},
 		Ciphertext: Digest{Size: 205048, SHA256: [32]byte{4, 5, 6}},
-		Info: ArchiveInfo{Namespace: "default", Pod: "web<&>", Container: "app", Image: "quay.io/x/y:1", Engine: "CRI-O", Runtime: "runc",
+		Identity: archive.Identity{Namespace: "default", Pod: "web<&>", Container: "app", Image: "quay.io/x/y:1", Engine: "CRI-O", Runtime: "runc",
 			CRIUVersion: "4.2", Host: "node1", Checkpointed: time.Date(2025, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))},
 	}
 	for _, tc := range []struct {
 		file string
 		m    *Manifest
 	}{
-		{"manifest.golden.json", NewManifest(res, "a.tar", "a.tar.age", []keys.Recipient{r}, "node1", "ckpt test", time.Unix(1700000000, 0))},
-		{"manifest-unknown.golden.json", NewManifest(&Result{}, "b.tar", "b.tar.age", nil, "", "ckpt test", time.Unix(1700000000, 0))},
+		{"manifest.golden.json", newManifest(res, "a.tar", "a.tar.age", Options{Recipients: []keys.Recipient{r}, Node: "node1", Tool: "ckpt test", Now: func() time.Time { return time.Unix(1700000000, 0) }})},
+		{"manifest-unknown.golden.json", newManifest(&Result{}, "b.tar", "b.tar.age", Options{Recipients: nil, Node: "", Tool: "ckpt test", Now: func() time.Time { return time.Unix(1700000000, 0) }})},
 	} {
 		got, err := tc.m.Marshal()
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 )
 
@@ -16,10 +17,10 @@ func sampleManifest(t testing.TB) *Manifest {
 	res := &Result{
 		Plaintext:  Digest{Size: 204800},
 		Ciphertext: Digest{Size: 205048},
-		Info: ArchiveInfo{Namespace: "default", Pod: "web", Container: "app", Engine: "CRI-O", Runtime: "runc",
+		Identity: archive.Identity{Namespace: "default", Pod: "web", Container: "app", Engine: "CRI-O", Runtime: "runc",
 			CRIUVersion: "4.2", Host: "node1", Checkpointed: time.Date(2025, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600))},
 	}
-	return NewManifest(res, "a.tar", "a.tar.age", []keys.Recipient{r, pass}, "node1", "ckpt test", time.Unix(1700000000, 0))
+	return newManifest(res, "a.tar", "a.tar.age", Options{Recipients: []keys.Recipient{r, pass}, Node: "node1", Tool: "ckpt test", Now: func() time.Time { return time.Unix(1700000000, 0) }})
 }
 
 func TestManifestRoundTrip(t *testing.T) {

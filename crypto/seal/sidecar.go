@@ -49,13 +49,13 @@ func IsSidecar(path string) bool {
 	return false
 }
 
-// WriteSidecars writes the checksum line, the manifest and, with signer set,
+// writeSidecars writes the checksum line, the manifest and, with signer set,
 // the manifest's signature beside the sealed file at sealedPath, each
 // atomically and with mode 0600. m.Sealed names the file the checksum line
 // refers to. Existing files are refused unless overwrite is set; when
 // overwriting without a signer, a signature left from an earlier seal is
 // removed. On error, none of the new files is left behind.
-func WriteSidecars(sealedPath string, m *Manifest, signer ssh.Signer, overwrite bool) (Sidecars, error) {
+func writeSidecars(sealedPath string, m *Manifest, signer ssh.Signer, overwrite bool) (Sidecars, error) {
 	s, staged, err := stageSidecars(sealedPath, m, signer, overwrite)
 	defer abortAll(staged)
 	if err != nil {

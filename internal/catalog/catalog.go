@@ -188,9 +188,7 @@ func (e *Entry) identityFromManifest(path string) {
 	data, err := os.ReadFile(path)
 	if err == nil {
 		if m, err := seal.ParseManifest(data); err == nil {
-			id := m.Identity
-			e.Identity = archive.Identity{Namespace: id.Namespace, Pod: id.Pod, Container: id.Container, Image: id.Image,
-				Engine: id.Engine, Runtime: id.Runtime, CRIUVersion: id.CRIUVersion, Host: id.Host, Checkpointed: id.Checkpointed}
+			e.Identity = m.Identity
 			e.IdentitySource = "manifest"
 			return
 		}
