@@ -26,7 +26,7 @@ const maxManifest = 1 << 20
 // sealed file and is what a signature covers, so it binds the ciphertext
 // (by its hash) to what the archive is and where it came from.
 type Manifest struct {
-	// Format is ManifestFormat.
+	// Format is [ManifestFormat].
 	Format string `json:"format"`
 	// Tool is the program and version that sealed, e.g. "ckpt v0.3.0".
 	Tool string `json:"tool"`

@@ -20,7 +20,7 @@ import (
 	"strings"
 )
 
-// MaxSumFileSize caps what ParseSumFile accepts: a checksum file is a few lines,
+// MaxSumFileSize caps what [ParseSumFile] accepts: a checksum file is a few lines,
 // and anything far larger is not one.
 const MaxSumFileSize = 1 << 20
 
