@@ -223,6 +223,16 @@ func (a *Agent) cleanTemp() {
 		dirs = append(dirs, a.outDir)
 	}
 	for _, dir := range dirs {
+		if !a.opt.DryRun {
+			// A seal --force killed between its renames: make the set whole.
+			kept, err := seal.Recover(dir)
+			for _, p := range kept {
+				a.log.Info("made whole a sealed set an interrupted seal left half published", "kept", p)
+			}
+			if err != nil {
+				a.fail("scan", "recover an interrupted seal", err, "dir", dir)
+			}
+		}
 		entries, err := os.ReadDir(dir)
 		if err != nil {
 			a.fail("scan", "read directory", err, "dir", dir)

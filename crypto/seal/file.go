@@ -57,6 +57,9 @@ func Stream(ctx context.Context, dst io.Writer, src io.Reader, sealed string, op
 	if opts.Name == "" {
 		opts.Name = strings.TrimSuffix(filepath.Base(sealed), SealedSuffix)
 	}
+	if _, err := recoverSet(sealed, processRuns); err != nil {
+		return nil, err
+	}
 	if !opts.Overwrite {
 		if err := refuseSidecars(sealed); err != nil {
 			return nil, err
@@ -104,6 +107,11 @@ func openRegular(path string) (*os.File, os.FileInfo, error) {
 // sealTo seals src into the file dst; path names src in errors.
 func sealTo(ctx context.Context, dst string, src io.Reader, path string, opts Options) (*Result, error) {
 	if err := keys.CheckMix(opts.Recipients); err != nil {
+		return nil, err
+	}
+	// A set a killed seal left half published is made whole first, so
+	// that what is refused or replaced is one set.
+	if _, err := recoverSet(dst, processRuns); err != nil {
 		return nil, err
 	}
 	out, err := atomicfile.Create(dst, opts.Overwrite)
