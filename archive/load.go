@@ -216,7 +216,7 @@ func (l *loader) topLevel(e *Entry, r io.Reader) error {
 }
 
 func (l *loader) containerFile(c *Checkpoint, e *Entry, rel string, r io.Reader) error {
-	if l.opt.IdentityOnly && !isMetadataFile(rel) && !isDumpLog(rel) {
+	if l.opt.IdentityOnly && !isMetadataFile(rel) && !isDumpLog(rel) && !firstPagemap(c, rel) {
 		return nil
 	}
 	switch {
@@ -291,6 +291,17 @@ func (l *loader) identityComplete(prefix, rel string) bool {
 		return false
 	}
 	return c.DumpLog != nil || l.sawImages && !inImages
+}
+
+// firstPagemap says whether rel is the first pagemap image of c: without a
+// dump.log, its format tells the CRIU version (see fallbacks), so an
+// identity-only pass decodes that one image.
+func firstPagemap(c *Checkpoint, rel string) bool {
+	name, ok := strings.CutPrefix(rel, metadata.CheckpointDirectory+"/pagemap-")
+	if !ok || !strings.HasSuffix(name, ".img") || strings.Contains(name, "/") {
+		return false
+	}
+	return !slices.ContainsFunc(c.Images.Names(), func(n string) bool { return strings.HasPrefix(n, "pagemap-") })
 }
 
 // isDumpLog says whether rel is CRIU's log, at the top or in checkpoint/.
