@@ -2,7 +2,6 @@ package seal
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/internal/atomicfile"
-	"github.com/ckpt-dev/ckpt/internal/ctxio"
 	"github.com/ckpt-dev/ckpt/internal/regfile"
 	"github.com/ckpt-dev/ckpt/internal/writeback"
 )
@@ -177,16 +175,13 @@ func readBack(ctx context.Context, path string, want Digest) error {
 
 // checkRead hashes r to its end and compares it with want.
 func checkRead(ctx context.Context, r io.Reader, path string, want Digest) error {
-	h := sha256.New()
-	n, err := io.CopyBuffer(h, ctxio.Reader(ctx, r), make([]byte, blockSize))
+	got, err := readPlaintext(ctx, r, nil, nil)
 	if err != nil {
 		return fmt.Errorf("%s: read back: %w", path, err)
 	}
-	var got [sha256.Size]byte
-	h.Sum(got[:0])
-	if n != want.Size || got != want.SHA256 {
+	if got != want {
 		return fmt.Errorf("%s: read back: %w: the file on disk (%d bytes, sha256 %x) is not what was written (%d bytes, sha256 %x)",
-			path, ErrChecksum, n, got, want.Size, want.SHA256)
+			path, ErrChecksum, got.Size, got.SHA256, want.Size, want.SHA256)
 	}
 	return nil
 }
