@@ -85,7 +85,7 @@ func (s *sealedSet) open(t *testing.T) ([]byte, error) {
 	return out.Bytes(), err
 }
 
-func TestSealFileVerifyOpen(t *testing.T) {
+func TestFileVerifyOpen(t *testing.T) {
 	s := newSealed(t, 2*blockSize+999, true)
 	for _, p := range []string{s.sealed, s.sealed + ".sha256", s.sealed + ".json", s.sealed + ".json.sig"} {
 		st, err := os.Stat(p)
@@ -296,7 +296,7 @@ func TestMissingSidecars(t *testing.T) {
 	}
 }
 
-func TestSealFileRefusesExisting(t *testing.T) {
+func TestFileRefusesExisting(t *testing.T) {
 	s := newSealed(t, 10, false)
 	_, r := x25519(t)
 	before, _ := os.ReadFile(s.sealed)
@@ -325,7 +325,7 @@ func TestSealFileRefusesExisting(t *testing.T) {
 
 // A failure after the sealed file was committed (here the signer) leaves
 // nothing behind.
-func TestSealFileFailureLeavesNothing(t *testing.T) {
+func TestFileFailureLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
 	archive, _ := writeArchive(t, dir, "a.tar", 5000)
 	_, r := x25519(t)
@@ -357,7 +357,7 @@ func (failingSigner) Sign(io.Reader, []byte) (*ssh.Signature, error) {
 	return nil, errors.New("signer unplugged")
 }
 
-func TestSealFileReadBack(t *testing.T) {
+func TestFileReadBack(t *testing.T) {
 	dir := t.TempDir()
 	archive, _ := writeArchive(t, dir, "a.tar", 3*blockSize)
 	_, r := x25519(t)
@@ -474,7 +474,7 @@ var _ interface {
 	DecryptReaderAt(src io.ReaderAt, size int64) (io.ReaderAt, int64, error)
 } = (*Decrypter)(nil)
 
-func TestSealFileRefusesItself(t *testing.T) {
+func TestFileRefusesItself(t *testing.T) {
 	dir := t.TempDir()
 	archive, data := writeArchive(t, dir, "a.tar", 1000)
 	_, r := x25519(t)
