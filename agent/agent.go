@@ -223,6 +223,16 @@ func (a *Agent) cleanTemp() {
 		dirs = append(dirs, a.outDir)
 	}
 	for _, dir := range dirs {
+		if !a.opt.DryRun {
+			// A seal --force killed between its renames: make the set whole.
+			kept, err := seal.Recover(dir)
+			for _, p := range kept {
+				a.log.Info("made whole a sealed set an interrupted seal left half published", "kept", p)
+			}
+			if err != nil {
+				a.fail("scan", "recover an interrupted seal", err, "dir", dir)
+			}
+		}
 		entries, err := os.ReadDir(dir)
 		if err != nil {
 			a.fail("scan", "read directory", err, "dir", dir)
@@ -424,7 +434,7 @@ func (a *Agent) ensureSealed(ctx context.Context, path, name string, files seal.
 		if m := a.cachedVerified(name, files.Sealed); m != nil {
 			return m, nil
 		}
-		rep, err := seal.VerifyFile(ctx, files.Sealed, seal.VerifyOptions{Policy: seal.Policy{RequireSignature: signed}})
+		rep, err := seal.Verify(ctx, files.Sealed, seal.VerifyOptions{Policy: seal.Policy{RequireSignature: signed}})
 		switch {
 		case err == nil && rep.Manifest.Archive.Name == name:
 			// The plaintext is not compared: after a shred cut short it
@@ -460,8 +470,8 @@ func (a *Agent) ensureSealed(ctx context.Context, path, name string, files seal.
 		}
 	}
 	start := time.Now()
-	res, err := seal.SealFile(ctx, path, files.Sealed, seal.FileOptions{
-		Options:    seal.Options{Describe: a.describe(path)},
+	res, err := seal.File(ctx, files.Sealed, path, seal.Options{
+		Describe:   a.describe(path),
 		Recipients: recs,
 		Signer:     signer,
 		Node:       a.node,
@@ -475,7 +485,7 @@ func (a *Agent) ensureSealed(ctx context.Context, path, name string, files seal.
 		}
 		return nil, err
 	}
-	// SealFile synced every file and the directory and read the sealed
+	// seal.File synced every file and the directory and read the sealed
 	// file back against its hash; check that the set is all there.
 	if !statSet(files).complete(signer != nil) || !res.ReadBack {
 		err := errors.New("sealed set incomplete after sealing")
@@ -526,20 +536,15 @@ func (a *Agent) cachedVerified(name, sealed string) *seal.Manifest {
 // describe reads the archive's identity as it streams through the seal;
 // an archive that does not decode gets the identity its file name gives,
 // with a warning.
-func (a *Agent) describe(path string) func(io.Reader) (seal.ArchiveInfo, error) {
+func (a *Agent) describe(path string) func(io.Reader) (archive.Identity, error) {
 	name := filepath.Base(path)
-	return func(r io.Reader) (seal.ArchiveInfo, error) {
+	return func(r io.Reader) (archive.Identity, error) {
 		id, err := archive.ReadIdentity(name, r)
 		if err != nil {
 			a.log.Warn("archive does not decode; its manifest identity comes from the file name", "archive", path, "error", err.Error())
-			fid := archive.IdentityFromFileName(name)
-			id = &fid
+			return archive.IdentityFromFileName(name), nil
 		}
-		return seal.ArchiveInfo{
-			Namespace: id.Namespace, Pod: id.Pod, Container: id.Container, Image: id.Image,
-			Engine: id.Engine, Runtime: id.Runtime, CRIUVersion: id.CRIUVersion, Host: id.Host,
-			Checkpointed: id.Checkpointed,
-		}, nil
+		return *id, nil
 	}
 }
 

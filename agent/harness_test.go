@@ -276,7 +276,7 @@ func (e *env) checkSealedWithStockTools(name, wantSHA string) {
 // verifySet checks a sealed set in process (signature, checksum,
 // manifest) and that it is of the archive with plaintext hash wantSHA.
 func verifySet(files seal.Sidecars, wantSHA string) error {
-	rep, err := seal.VerifyFile(context.Background(), files.Sealed, seal.VerifyOptions{Policy: seal.Policy{RequireSignature: true}})
+	rep, err := seal.Verify(context.Background(), files.Sealed, seal.VerifyOptions{Policy: seal.Policy{RequireSignature: true}})
 	if err != nil {
 		return err
 	}

@@ -137,7 +137,7 @@ func (a *Agent) uploadOne(ctx context.Context, name string, files seal.Sidecars,
 	// What leaves the node is verified first, as pull verifies it after.
 	m := a.cachedVerified(name, files.Sealed)
 	if m == nil {
-		rep, err := seal.VerifyFile(ctx, files.Sealed, seal.VerifyOptions{Policy: seal.Policy{RequireSignature: signed}})
+		rep, err := seal.Verify(ctx, files.Sealed, seal.VerifyOptions{Policy: seal.Policy{RequireSignature: signed}})
 		if err != nil {
 			if ctx.Err() == nil {
 				a.fail("verify", "sealed set does not verify; not uploaded", err, "sealed", files.Sealed)

@@ -98,6 +98,9 @@ type loader struct {
 	deferred []deferredPages // random access: pages handed over after the pass
 	later    []laterPages    // sequential: pages a hook asked for after the pass
 	held     int64           // bytes of later pages held in memory
+	// sawImages says a sequential IdentityOnly pass has been through
+	// entries of the container's checkpoint/ directory.
+	sawImages bool
 }
 
 type deferredPages struct {
@@ -213,7 +216,7 @@ func (l *loader) topLevel(e *Entry, r io.Reader) error {
 }
 
 func (l *loader) containerFile(c *Checkpoint, e *Entry, rel string, r io.Reader) error {
-	if l.opt.IdentityOnly && !isMetadataFile(rel) && rel != metadata.DumpLogFile {
+	if l.opt.IdentityOnly && !isMetadataFile(rel) && !isDumpLog(rel) && !firstPagemap(c, rel) {
 		return nil
 	}
 	switch {
@@ -225,7 +228,7 @@ func (l *loader) containerFile(c *Checkpoint, e *Entry, rel string, r io.Reader)
 			return nil
 		}
 		return err
-	case rel == metadata.DumpLogFile, rel == metadata.CheckpointDirectory+"/"+metadata.DumpLogFile:
+	case isDumpLog(rel):
 		// Runtimes keep CRIU's log at the top or where CRIU wrote it, in
 		// checkpoint/; the top-level copy wins when there are both.
 		c.Sizes.Other += e.Size
@@ -272,17 +275,38 @@ func (l *loader) containerFile(c *Checkpoint, e *Entry, rel string, r io.Reader)
 }
 
 // identityComplete says, on a sequential archive, whether everything
-// identity needs has gone by: config.dump and spec.dump, and dump.log when
-// it follows them, as in CRI-O's and containerd's member order.
+// identity needs has gone by: config.dump and spec.dump, and CRIU's
+// dump.log (the node and the CRIU version), which runtimes keep at the top,
+// after the metadata as in CRI-O's and containerd's member order, or where
+// CRIU wrote it, in checkpoint/. Without a dump.log at the top, the pass
+// goes on to the end of checkpoint/ to look for it there, as Load does.
 func (l *loader) identityComplete(prefix, rel string) bool {
 	if l.a.RandomAccess() || l.out.Pod != nil || prefix != "" {
 		return false
 	}
+	inImages := rel == metadata.CheckpointDirectory || hasDir(rel, metadata.CheckpointDirectory)
+	l.sawImages = l.sawImages || inImages
 	c := l.byPrefix[""]
-	if c == nil || c.Metadata.Config == nil || c.Metadata.Spec == nil {
+	if c == nil || c.Metadata.Config == nil || c.Metadata.Spec == nil || isDumpLog(rel) || isMetadataFile(rel) {
 		return false
 	}
-	return rel != metadata.DumpLogFile && !isMetadataFile(rel)
+	return c.DumpLog != nil || l.sawImages && !inImages
+}
+
+// firstPagemap says whether rel is the first pagemap image of c: without a
+// dump.log, its format tells the CRIU version (see fallbacks), so an
+// identity-only pass decodes that one image.
+func firstPagemap(c *Checkpoint, rel string) bool {
+	name, ok := strings.CutPrefix(rel, metadata.CheckpointDirectory+"/pagemap-")
+	if !ok || !strings.HasSuffix(name, ".img") || strings.Contains(name, "/") {
+		return false
+	}
+	return !slices.ContainsFunc(c.Images.Names(), func(n string) bool { return strings.HasPrefix(n, "pagemap-") })
+}
+
+// isDumpLog says whether rel is CRIU's log, at the top or in checkpoint/.
+func isDumpLog(rel string) bool {
+	return rel == metadata.DumpLogFile || rel == metadata.CheckpointDirectory+"/"+metadata.DumpLogFile
 }
 
 func (l *loader) nestedHook(c *Checkpoint, hook func(*Checkpoint, *ListedFile, io.Reader) error) NestedFileFunc {

@@ -124,7 +124,7 @@ func TestLayout(t *testing.T) {
 	key, _ := keys.Generate(false, time.Now())
 	rcpt, _ := keys.ParseRecipient(key.Recipient)
 	sealed := filepath.Join(t.TempDir(), simple+".age")
-	if _, err := seal.SealFile(context.Background(), fixture(simple), sealed, seal.FileOptions{Recipients: []keys.Recipient{rcpt}}); err != nil {
+	if _, err := seal.File(context.Background(), sealed, fixture(simple), seal.Options{Recipients: []keys.Recipient{rcpt}}); err != nil {
 		t.Fatal(err)
 	}
 	id, _ := age.ParseX25519Identity(key.Identity)

@@ -41,7 +41,7 @@ func benchSet(b *testing.B) (string, int64) {
 	key, _ := keys.Generate(false, testIdentity.Checkpointed)
 	rcpt, _ := keys.ParseRecipient(key.Recipient)
 	os.Remove(path)
-	if _, err := seal.SealFile(context.Background(), plain, path, seal.FileOptions{Recipients: []keys.Recipient{rcpt}, Overwrite: true}); err != nil {
+	if _, err := seal.File(context.Background(), path, plain, seal.Options{Recipients: []keys.Recipient{rcpt}, Overwrite: true}); err != nil {
 		b.Fatal(err)
 	}
 	st, _ := os.Stat(path)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -50,7 +51,7 @@ func TestS3RoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	name := filepath.Base(path)
-	if e.Location != "s3://checkpoints/node1/"+name || !e.Signed || e.Manifest.Identity != testIdentity {
+	if e.Location != "s3://checkpoints/node1/"+name || !e.Signed || !reflect.DeepEqual(e.Manifest.Identity, testIdentity) {
 		t.Fatalf("entry %+v", e)
 	}
 

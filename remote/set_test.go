@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/ssh"
 
+	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/crypto/seal"
 	"github.com/ckpt-dev/ckpt/crypto/sign"
@@ -22,7 +23,7 @@ import (
 const kubeletName = "checkpoint-web-7d9c_prod-app-2026-12-06T21:40:00Z.tar"
 
 // testIdentity is what the sealed test archives say they are.
-var testIdentity = seal.ArchiveInfo{
+var testIdentity = archive.Identity{
 	Namespace: "prod", Pod: "web-7d9c", Container: "app", Image: "registry.example/app:1.2",
 	Engine: "CRI-O", Runtime: "runc", CRIUVersion: "4.2",
 	Checkpointed: time.Date(2026, 12, 6, 21, 40, 0, 0, time.UTC),
@@ -59,11 +60,11 @@ func sealedSet(t testing.TB, dir, name string, size int64) (string, *sign.Allowe
 		t.Fatal(err)
 	}
 	dst := filepath.Join(dir, name+seal.SealedSuffix)
-	_, err = seal.SealFile(context.Background(), plain, dst, seal.FileOptions{
-		Options: seal.Options{Describe: func(r io.Reader) (seal.ArchiveInfo, error) {
+	_, err = seal.File(context.Background(), dst, plain, seal.Options{
+		Describe: func(r io.Reader) (archive.Identity, error) {
 			_, err := io.Copy(io.Discard, r)
 			return testIdentity, err
-		}},
+		},
 		Recipients: []keys.Recipient{rcpt}, Signer: signer, Node: "node1", Tool: "ckpt test",
 	})
 	if err != nil {

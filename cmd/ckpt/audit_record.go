@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/audit"
 	"github.com/ckpt-dev/ckpt/crypto/seal"
 	"github.com/ckpt-dev/ckpt/shred"
@@ -113,7 +114,7 @@ func record(action, file string, err error) audit.Record {
 	return rec
 }
 
-func archiveRef(name string, id seal.ArchiveInfo) *audit.Archive {
+func archiveRef(name string, id archive.Identity) *audit.Archive {
 	r := &audit.Archive{Name: filepath.Base(name), Namespace: id.Namespace, Pod: id.Pod, Container: id.Container}
 	if !id.Checkpointed.IsZero() {
 		r.CheckpointedAt = id.Checkpointed.UTC().Format("2006-01-02T15:04:05Z07:00")

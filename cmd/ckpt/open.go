@@ -12,6 +12,7 @@ import (
 	"filippo.io/age"
 	"github.com/spf13/cobra"
 
+	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/crypto/seal"
 	"github.com/ckpt-dev/ckpt/internal/atomicfile"
 	"github.com/ckpt-dev/ckpt/internal/progress"
@@ -84,7 +85,7 @@ type openedArchive struct {
 	// Verified says the sidecars were checked (false with --no-verify).
 	Verified  bool             `json:"verified"`
 	Signature *signatureInfo   `json:"signature"`
-	Identity  seal.ArchiveInfo `json:"identity"`
+	Identity  archive.Identity `json:"identity"`
 }
 
 func runOpen(ctx context.Context, a *app, f *openFlags, o *outputFlag, pol seal.Policy, idf *identityFlags, args []string) error {
@@ -187,11 +188,9 @@ func openOne(ctx context.Context, a *app, f *openFlags, pol seal.Policy, ids []a
 	var rep *seal.Report
 	var err error
 	if src == "-" {
-		var dig seal.Digest
-		dig, err = seal.OpenStream(ctx, a.stdin, w, ids, bar.Add)
-		rep = &seal.Report{Files: seal.Sidecars{Sealed: "-"}, Plaintext: &dig}
+		rep, err = seal.OpenReader(ctx, w, a.stdin, opts)
 	} else {
-		rep, err = seal.OpenFile(ctx, src, w, opts)
+		rep, err = seal.Open(ctx, w, src, opts)
 	}
 	if err != nil {
 		bar.Clear()

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/crypto/ssh"
@@ -15,7 +14,6 @@ import (
 	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/crypto/seal"
-	"github.com/ckpt-dev/ckpt/internal/atomicfile"
 	"github.com/ckpt-dev/ckpt/internal/progress"
 	"github.com/ckpt-dev/ckpt/internal/regfile"
 	"github.com/ckpt-dev/ckpt/internal/render"
@@ -25,23 +23,13 @@ import (
 // describeArchive returns what reads the identity of the archive called
 // name as it streams through a seal, for the manifest: archive.ReadIdentity
 // on the tee of the plaintext.
-func describeArchive(name string) func(io.Reader) (seal.ArchiveInfo, error) {
-	return func(r io.Reader) (seal.ArchiveInfo, error) {
+func describeArchive(name string) func(io.Reader) (archive.Identity, error) {
+	return func(r io.Reader) (archive.Identity, error) {
 		id, err := archive.ReadIdentity(name, r)
 		if err != nil {
-			return seal.ArchiveInfo{}, err
+			return archive.Identity{}, err
 		}
-		return seal.ArchiveInfo{
-			Namespace:    id.Namespace,
-			Pod:          id.Pod,
-			Container:    id.Container,
-			Image:        id.Image,
-			Engine:       id.Engine,
-			Runtime:      id.Runtime,
-			CRIUVersion:  id.CRIUVersion,
-			Host:         id.Host,
-			Checkpointed: id.Checkpointed,
-		}, nil
+		return *id, nil
 	}
 }
 
@@ -122,7 +110,7 @@ type sealedArchive struct {
 	ArchiveSHA256 string               `json:"archive_sha256"`
 	Recipients    []seal.RecipientInfo `json:"recipients"`
 	Signer        string               `json:"signer"`
-	Identity      seal.ArchiveInfo     `json:"identity"`
+	Identity      archive.Identity     `json:"identity"`
 	// ReadBack says the sealed file was read back from disk and matched.
 	ReadBack bool `json:"read_back"`
 	// Shred is what happened to the archive with --shred-source, else null.
@@ -233,9 +221,19 @@ type sealJob struct {
 	node       string
 }
 
+// options are the sealing options for the archive called name, of size
+// bytes (0 when unknown), with a progress bar.
 func (j *sealJob) options(name string, size int64) (seal.Options, *progress.Bar) {
 	bar := progress.New(j.a.stderr, "sealing "+filepath.Base(name), size)
-	return seal.Options{Progress: bar.Add, Describe: describeArchive(name)}, bar
+	return seal.Options{
+		Recipients: j.recipients,
+		Describe:   describeArchive(name),
+		Progress:   bar.Add,
+		Signer:     j.signer,
+		Node:       j.node,
+		Tool:       "ckpt " + version,
+		Overwrite:  j.f.force,
+	}, bar
 }
 
 // toFile seals one archive into dst, then shreds the archive if asked.
@@ -245,21 +243,13 @@ func (j *sealJob) toFile(ctx context.Context, src, dst string) (*sealedArchive, 
 		size = st.Size()
 	}
 	opts, bar := j.options(src, size)
-	fopts := seal.FileOptions{
-		Options:    opts,
-		Recipients: j.recipients,
-		Signer:     j.signer,
-		Node:       j.node,
-		Tool:       "ckpt " + version,
-		Overwrite:  j.f.force,
-		ReadBack:   j.f.shredSource,
-	}
-	var res *seal.FileResult
+	opts.ReadBack = j.f.shredSource
+	var res *seal.Result
 	var err error
 	if src == "-" {
-		res, err = seal.SealFrom(ctx, j.a.stdin, strings.TrimSuffix(filepath.Base(dst), seal.SealedSuffix), dst, fopts)
+		res, err = seal.Reader(ctx, dst, j.a.stdin, opts)
 	} else {
-		res, err = seal.SealFile(ctx, src, dst, fopts)
+		res, err = seal.File(ctx, dst, src, opts)
 	}
 	if err != nil {
 		bar.Clear()
@@ -267,8 +257,7 @@ func (j *sealJob) toFile(ctx context.Context, src, dst string) (*sealedArchive, 
 	}
 	bar.Finish()
 	j.warnDescribe(src, res.DescribeErr)
-	out := j.describe(src, res.Files, res.Manifest)
-	out.ReadBack = res.ReadBack
+	out := j.describe(src, res)
 	if j.f.shredSource {
 		r, err := shred.File(ctx, src, shred.Options{})
 		out.Shred = &shredOutcome{Status: string(r.Status), Assurance: string(r.Assurance), Reasons: r.Reasons}
@@ -285,12 +274,12 @@ func (j *sealJob) toFile(ctx context.Context, src, dst string) (*sealedArchive, 
 	return out, nil
 }
 
-// toStream seals one archive to standard output and writes the sidecars
-// beside the archive.
+// toStream seals one archive (src, or the app's standard input for "-")
+// to standard output, and writes the sidecars beside the archive under
+// the sealed file's name (--name, else the archive's name and .age).
 func (j *sealJob) toStream(ctx context.Context, src string) (*sealedArchive, error) {
-	in := os.Stdin
-	name := j.f.name
-	dir := "."
+	name, dir := j.f.name, "."
+	in := j.a.stdin
 	var size int64
 	if src != "-" {
 		file, err := regfile.Open(src)
@@ -298,15 +287,10 @@ func (j *sealJob) toStream(ctx context.Context, src string) (*sealedArchive, err
 			return nil, err
 		}
 		defer file.Close()
-		if st, err := file.Stat(); err != nil {
-			return nil, err
-		} else if !st.Mode().IsRegular() {
-			return nil, fmt.Errorf("%s: not a regular file", src)
-		} else {
+		if st, err := file.Stat(); err == nil {
 			size = st.Size()
 		}
-		in = file
-		dir = filepath.Dir(src)
+		in, dir = file, filepath.Dir(src)
 		if name == "" {
 			name = filepath.Base(src) + seal.SealedSuffix
 		}
@@ -314,37 +298,18 @@ func (j *sealJob) toStream(ctx context.Context, src string) (*sealedArchive, err
 	if strings.Contains(name, "/") {
 		return nil, usageErrorf("--name %q: a file name, without directories", name)
 	}
-	sealedPath := filepath.Join(dir, name)
-	side := seal.SidecarsFor(sealedPath)
-	if !j.f.force {
-		for _, p := range []string{side.Checksum, side.Manifest, side.Signature} {
-			if _, err := os.Lstat(p); err == nil {
-				return nil, fmt.Errorf("%s: %w", p, atomicfile.ErrExists)
-			}
-		}
-	}
 	opts, bar := j.options(src, size)
-	var r io.Reader = in
-	if in == os.Stdin {
-		r = j.a.stdin
+	if src != "-" {
+		opts.Name = filepath.Base(src)
 	}
-	res, err := seal.Seal(ctx, j.a.stdout, r, j.recipients, opts)
+	res, err := seal.Stream(ctx, j.a.stdout, in, filepath.Join(dir, name), opts)
 	if err != nil {
 		bar.Clear()
 		return nil, fmt.Errorf("%s: %w", src, err)
 	}
 	bar.Finish()
 	j.warnDescribe(src, res.DescribeErr)
-	archiveName := filepath.Base(src)
-	if src == "-" {
-		archiveName = strings.TrimSuffix(name, seal.SealedSuffix)
-	}
-	m := seal.NewManifest(res, archiveName, name, j.recipients, j.node, "ckpt "+version, time.Now())
-	files, err := seal.WriteSidecars(sealedPath, m, j.signer, j.f.force)
-	if err != nil {
-		return nil, fmt.Errorf("%s: the ciphertext went to standard output, but its sidecars could not be written: %w", src, err)
-	}
-	out := j.describe(src, files, m)
+	out := j.describe(src, res)
 	out.Sealed = "-"
 	return out, nil
 }
@@ -355,7 +320,8 @@ func (j *sealJob) warnDescribe(src string, err error) {
 	}
 }
 
-func (j *sealJob) describe(src string, files seal.Sidecars, m *seal.Manifest) *sealedArchive {
+func (j *sealJob) describe(src string, res *seal.Result) *sealedArchive {
+	files, m := res.Files, res.Manifest
 	out := &sealedArchive{
 		Archive:       src,
 		Sealed:        files.Sealed,
@@ -368,6 +334,7 @@ func (j *sealJob) describe(src string, files seal.Sidecars, m *seal.Manifest) *s
 		ArchiveSHA256: m.Archive.SHA256,
 		Recipients:    m.Recipients,
 		Identity:      m.Identity,
+		ReadBack:      res.ReadBack,
 	}
 	if j.signer != nil {
 		out.Signer = keys.SSHFingerprint(j.signer.PublicKey())

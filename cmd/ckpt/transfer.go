@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/ckpt-dev/ckpt/crypto/seal"
+	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/internal/progress"
 	"github.com/ckpt-dev/ckpt/internal/render"
 	"github.com/ckpt-dev/ckpt/remote"
@@ -199,13 +199,7 @@ Exit codes: 3 checksum mismatch, 4 signature, 7 manifest, 40 not found,
 		}
 		bar.Finish()
 		warnUntrusted(a, rep.Files.Sealed, rep.Signature)
-		out := verifiedFile{
-			File: rep.Files.Sealed, OK: true, Checks: checksDone(rep, false),
-			Signature: newSignatureInfo(rep.Signature),
-			Sealed:    rep.Manifest.Sealed, Archive: rep.Manifest.Archive, Identity: rep.Manifest.Identity,
-			SealedAt: rep.Manifest.SealedAt, Node: rep.Manifest.Node,
-		}
-		report := verifyReport{Files: []verifiedFile{out}}
+		report := verifyReport{Files: []verifiedFile{verified(rep.Files.Sealed, rep)}}
 		return o.emit(a.stdout, report, report.table)
 	}
 	return cmd
@@ -261,7 +255,7 @@ type remoteListing struct {
 func (r remoteListing) table(w io.Writer) error {
 	var rows [][]string
 	for _, e := range r.Sets {
-		var id seal.ArchiveInfo
+		var id archive.Identity
 		node, status := "", "sealed"
 		if e.Manifest != nil {
 			id, node = e.Manifest.Identity, e.Manifest.Node

@@ -17,25 +17,6 @@ import (
 	"github.com/ckpt-dev/ckpt/internal/render"
 )
 
-// inspectPlaintext returns what checks, for verify --deep, that the archive
-// called name decodes as its plaintext streams by: the tar, the metadata,
-// every CRIU image and the process tree, as inspect reads them. Nothing is
-// written anywhere.
-func inspectPlaintext(name string) func(io.Reader) error {
-	plainName := strings.TrimSuffix(name, ".age")
-	return func(r io.Reader) error {
-		a, err := archive.OpenReader(plainName, r, archive.Options{})
-		if err != nil {
-			return fmt.Errorf("the sealed archive does not decode: %w", err)
-		}
-		defer a.Close()
-		if _, err := inspect.Build(a, inspect.Options{}); err != nil {
-			return fmt.Errorf("the sealed archive does not decode: %w", err)
-		}
-		return nil
-	}
-}
-
 // policyFlags say what a signature must satisfy, on verify and open.
 type policyFlags struct {
 	allowedSigners string
@@ -165,7 +146,7 @@ type verifiedFile struct {
 	Signature *signatureInfo   `json:"signature"`
 	Sealed    seal.FileDigest  `json:"sealed"`
 	Archive   seal.FileDigest  `json:"archive"`
-	Identity  seal.ArchiveInfo `json:"identity"`
+	Identity  archive.Identity `json:"identity"`
 	SealedAt  string           `json:"sealed_at"`
 	Node      string           `json:"node"`
 	Error     string           `json:"error"`
@@ -193,11 +174,7 @@ func runVerify(ctx context.Context, a *app, o *outputFlag, pol seal.Policy, idf 
 			out.Error, out.ExitCode = oneLine(err), exitCode(err)
 			b.fail(err)
 		} else {
-			out.OK = true
-			out.Checks = checksDone(rep, deep && inspectPlaintext(path) != nil)
-			out.Signature = newSignatureInfo(rep.Signature)
-			out.Sealed, out.Archive, out.Identity = rep.Manifest.Sealed, rep.Manifest.Archive, rep.Manifest.Identity
-			out.SealedAt, out.Node = rep.Manifest.SealedAt, rep.Manifest.Node
+			out = verified(path, rep)
 			warnUntrusted(a, path, rep.Signature)
 		}
 		auditFrom(ctx).verify(ctx, out)
@@ -220,9 +197,11 @@ func verifyOne(ctx context.Context, a *app, path string, opts seal.VerifyOptions
 	bar := progress.New(a.stderr, "verifying "+path, size)
 	opts.Progress = bar.Add
 	if len(opts.Identities) > 0 {
-		opts.Inspect = inspectPlaintext(path)
+		// The deep check also decodes the archive as it is decrypted.
+		plain := strings.TrimSuffix(path, seal.SealedSuffix)
+		opts.Inspect = func(r io.Reader) error { return inspect.Check(plain, r) }
 	}
-	rep, err := seal.VerifyFile(ctx, path, opts)
+	rep, err := seal.Verify(ctx, path, opts)
 	if err != nil {
 		bar.Clear()
 		return nil, idf.explainNoIdentity(err)
@@ -231,7 +210,19 @@ func verifyOne(ctx context.Context, a *app, path string, opts seal.VerifyOptions
 	return rep, nil
 }
 
-func checksDone(rep *seal.Report, decoded bool) []string {
+// verified is the output for the sealed file at path that passed as rep
+// says.
+func verified(path string, rep *seal.Report) verifiedFile {
+	m := rep.Manifest
+	return verifiedFile{
+		File: path, OK: true, Checks: checksDone(rep), Signature: newSignatureInfo(rep.Signature),
+		Sealed: m.Sealed, Archive: m.Archive, Identity: m.Identity, SealedAt: m.SealedAt, Node: m.Node,
+	}
+}
+
+// checksDone names the checks rep passed: a deep check (a plaintext) also
+// decoded the archive.
+func checksDone(rep *seal.Report) []string {
 	var c []string
 	if rep.Signature != nil {
 		if rep.Signature.Trusted {
@@ -242,10 +233,7 @@ func checksDone(rep *seal.Report, decoded bool) []string {
 	}
 	c = append(c, "checksum", "manifest")
 	if rep.Plaintext != nil {
-		c = append(c, "plaintext")
-	}
-	if decoded {
-		c = append(c, "archive")
+		c = append(c, "plaintext", "archive")
 	}
 	return c
 }
@@ -292,7 +280,7 @@ func failureClass(code int) string {
 
 // archiveLabel names the container an archive is of, namespace/pod/container,
 // or falls back to the archive's file name when the manifest does not say.
-func archiveLabel(id seal.ArchiveInfo, fallback string) string {
+func archiveLabel(id archive.Identity, fallback string) string {
 	var parts []string
 	for _, v := range []string{id.Namespace, id.Pod, id.Container} {
 		if v != "" {

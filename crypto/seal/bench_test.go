@@ -25,7 +25,7 @@ import (
 // the same file (a synthetic checkpoint of about 1 GiB) and filesystem:
 // CKPT_BENCH_DIR, or the temporary directory.
 // Every variant reads the archive and writes and fsyncs its output, as
-// SealFile and OpenFile do.
+// File and Open do.
 
 const (
 	benchSize    = 1 << 30
@@ -94,7 +94,7 @@ func setupBench(b *testing.B) *benchEnv {
 		e.keyFile = filepath.Join(e.dir, "key.txt")
 		os.WriteFile(e.keyFile, []byte(e.id.String()+"\n"), 0o600)
 		e.sealed = e.archive + ".age"
-		if _, e.err = SealFile(context.Background(), e.archive, e.sealed, FileOptions{Recipients: []keys.Recipient{e.recipient}}); e.err != nil {
+		if _, e.err = File(context.Background(), e.sealed, e.archive, Options{Recipients: []keys.Recipient{e.recipient}}); e.err != nil {
 			return
 		}
 		e.ckpt = filepath.Join(e.dir, "ckpt")
@@ -130,7 +130,7 @@ func BenchmarkSeal1GiB(b *testing.B) {
 	b.SetBytes(e.size)
 	for b.Loop() {
 		fresh(b, dst)
-		if _, err := SealFile(context.Background(), e.archive, dst, FileOptions{Recipients: []keys.Recipient{e.recipient}}); err != nil {
+		if _, err := File(context.Background(), dst, e.archive, Options{Recipients: []keys.Recipient{e.recipient}}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -212,7 +212,7 @@ func BenchmarkOpen1GiB(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := OpenFile(context.Background(), e.sealed, out, OpenOptions{Identities: []age.Identity{e.id}, Uncommitted: true}); err != nil {
+		if _, err := Open(context.Background(), out, e.sealed, OpenOptions{Identities: []age.Identity{e.id}, Uncommitted: true}); err != nil {
 			b.Fatal(err)
 		}
 		if err := out.Commit(); err != nil {
@@ -349,7 +349,7 @@ func BenchmarkSealMem(b *testing.B) {
 	_, r := x25519(b)
 	b.SetBytes(memBenchSize)
 	for b.Loop() {
-		if _, err := Seal(context.Background(), io.Discard, bytes.NewReader(data), []keys.Recipient{r}, Options{}); err != nil {
+		if _, err := Seal(context.Background(), io.Discard, bytes.NewReader(data), Options{Recipients: []keys.Recipient{r}}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -382,7 +382,7 @@ func BenchmarkSHA256Mem(b *testing.B) {
 func memSealed(b *testing.B) ([]byte, *age.X25519Identity) {
 	id, r := x25519(b)
 	var ct bytes.Buffer
-	if _, err := Seal(context.Background(), &ct, bytes.NewReader(benchData(memBenchSize)), []keys.Recipient{r}, Options{}); err != nil {
+	if _, err := Seal(context.Background(), &ct, bytes.NewReader(benchData(memBenchSize)), Options{Recipients: []keys.Recipient{r}}); err != nil {
 		b.Fatal(err)
 	}
 	return ct.Bytes(), id

@@ -100,7 +100,7 @@ func (g *group) Wait() error {
 }
 
 // blockReader reads the blocks arriving on ch as one stream, releasing each
-// once it has been read past. It lets a hook such as Options.Describe
+// once it has been read past. It lets a hook such as [Options].Describe
 // consume the plaintext as an io.Reader while the pipeline owns the buffers.
 // Seeking forward (io.SeekCurrent) skips data without copying it, which
 // archive/tar uses to step over the entries it does not need.

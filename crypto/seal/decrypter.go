@@ -11,8 +11,8 @@ import (
 )
 
 // Decrypter removes the age layer of sealed files with a set of identities.
-// Its errors wrap ErrNoIdentity when no identity opens the file (wrong key,
-// wrong passphrase) and ErrCorrupt when the ciphertext is damaged or
+// Its errors wrap [ErrNoIdentity] when no identity opens the file (wrong key,
+// wrong passphrase) and [ErrCorrupt] when the ciphertext is damaged or
 // truncated; errors reading the source and failures to ask for a passphrase
 // are returned as they are. A Decrypter is what the archive reader takes to
 // read sealed archives in the stream, without plaintext on disk.
@@ -20,7 +20,7 @@ type Decrypter struct {
 	identities []age.Identity
 }
 
-// NewDecrypter returns a Decrypter trying ids in turn: identities that never
+// NewDecrypter returns a [Decrypter] trying ids in turn: identities that never
 // ask for anything first, then those that may prompt for a passphrase, so a
 // prompt only appears when no plain key matched.
 func NewDecrypter(ids ...age.Identity) *Decrypter {

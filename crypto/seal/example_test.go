@@ -29,7 +29,7 @@ func ExampleSeal() {
 	archive := strings.NewReader("checkpoint archive bytes")
 
 	var sealed bytes.Buffer
-	res, err := seal.Seal(context.Background(), &sealed, archive, []keys.Recipient{recipient}, seal.Options{})
+	res, err := seal.Seal(context.Background(), &sealed, archive, seal.Options{Recipients: []keys.Recipient{recipient}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func ExampleSeal() {
 
 // Seal an archive file with its sidecars, then verify it as a receiver
 // would after the transfer.
-func ExampleSealFile() {
+func ExampleFile() {
 	dir, err := os.MkdirTemp("", "example")
 	if err != nil {
 		log.Fatal(err)
@@ -68,7 +68,7 @@ func ExampleSealFile() {
 	key, _ := keys.Generate(false, time.Now())
 	recipient, _ := keys.ParseRecipient(key.Recipient)
 
-	res, err := seal.SealFile(context.Background(), archive, archive+".age", seal.FileOptions{
+	res, err := seal.File(context.Background(), archive+".age", archive, seal.Options{
 		Recipients: []keys.Recipient{recipient},
 		Node:       "node1",
 		Tool:       "example",
@@ -79,7 +79,7 @@ func ExampleSealFile() {
 	fmt.Println(filepath.Base(res.Files.Checksum))
 	fmt.Println(filepath.Base(res.Files.Manifest))
 
-	rep, err := seal.VerifyFile(context.Background(), archive+".age", seal.VerifyOptions{})
+	rep, err := seal.Verify(context.Background(), archive+".age", seal.VerifyOptions{})
 	if err != nil {
 		log.Fatal(err)
 	}

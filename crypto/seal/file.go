@@ -2,84 +2,114 @@ package seal
 
 import (
 	"context"
-	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"time"
+	"strings"
 
-	"golang.org/x/crypto/ssh"
 	"golang.org/x/sys/unix"
 
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/internal/atomicfile"
-	"github.com/ckpt-dev/ckpt/internal/ctxio"
 	"github.com/ckpt-dev/ckpt/internal/regfile"
 	"github.com/ckpt-dev/ckpt/internal/writeback"
 )
 
-// FileOptions configure SealFile.
-type FileOptions struct {
-	Options
-	Recipients []keys.Recipient
-	// Signer, when set, signs the manifest (NAME.json.sig).
-	Signer ssh.Signer
-	// Node and Tool go into the manifest.
-	Node, Tool string
-	// Now is the sealing time; time.Now when nil.
-	Now func() time.Time
-	// Overwrite allows replacing existing output files.
-	Overwrite bool
-	// ReadBack re-reads the sealed file from the device after it is synced
-	// and checks its hash, before the sidecars are written: the proof a
-	// caller wants before it destroys the source.
-	ReadBack bool
-}
-
-// FileResult says what SealFile wrote.
-type FileResult struct {
-	Files    Sidecars
-	Manifest *Manifest
-	// ReadBack is true when the sealed file was read back and matched.
-	ReadBack    bool
-	DescribeErr error
-}
-
-// SealFile seals the archive at src into dst and writes the sidecars beside
-// dst. dst and its sidecars appear complete, synced, mode 0600, or not at
-// all: on any error nothing is left behind. An existing output is refused
-// (before any work) unless opts.Overwrite is set.
-func SealFile(ctx context.Context, src, dst string, opts FileOptions) (*FileResult, error) {
-	in, err := regfile.Open(src)
+// File seals the archive at src into the file dst and writes the sidecars
+// beside dst. dst and its sidecars appear complete, synced, mode 0600, or
+// not at all: on any error nothing is left behind. An existing output is
+// refused (before any work) unless opts.Overwrite is set.
+func File(ctx context.Context, dst, src string, opts Options) (*Result, error) {
+	in, st, err := openRegular(src)
 	if err != nil {
 		return nil, err
 	}
 	defer in.Close()
-	st, err := in.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", src)
-	}
 	if out, err := os.Stat(dst); err == nil && os.SameFile(st, out) {
 		// With Overwrite this would replace the archive by its own
 		// ciphertext while reading it.
 		return nil, fmt.Errorf("%s: the sealed file would be the archive itself", dst)
 	}
-	return sealFrom(ctx, in, src, filepath.Base(src), dst, opts)
+	if opts.Name == "" {
+		opts.Name = filepath.Base(src)
+	}
+	return sealTo(ctx, dst, in, src, opts)
 }
 
-// SealFrom is SealFile for an archive read from src (a pipe, say), called
-// name in the manifest.
-func SealFrom(ctx context.Context, src io.Reader, name, dst string, opts FileOptions) (*FileResult, error) {
-	return sealFrom(ctx, src, name, name, dst, opts)
+// Reader is [File] for an archive read from src (a pipe, say).
+func Reader(ctx context.Context, dst string, src io.Reader, opts Options) (*Result, error) {
+	if opts.Name == "" {
+		opts.Name = strings.TrimSuffix(filepath.Base(dst), SealedSuffix)
+	}
+	return sealTo(ctx, dst, src, opts.Name, opts)
 }
 
-// sealFrom seals src; path names it in errors, name in the manifest.
-func sealFrom(ctx context.Context, src io.Reader, path, name, dst string, opts FileOptions) (*FileResult, error) {
+// Stream seals src into dst, a stream that cannot be taken back (standard
+// output, a socket), and writes the sidecars of the sealed file as it will
+// be called, sealed, beside that path. The sidecars are written only once
+// the whole ciphertext was; an existing sidecar is refused (before any
+// work) unless opts.Overwrite is set. On error, what went to dst is not a
+// sealed file anyone can verify.
+func Stream(ctx context.Context, dst io.Writer, src io.Reader, sealed string, opts Options) (*Result, error) {
+	if opts.Name == "" {
+		opts.Name = strings.TrimSuffix(filepath.Base(sealed), SealedSuffix)
+	}
+	if _, err := recoverSet(sealed, processRuns); err != nil {
+		return nil, err
+	}
+	if !opts.Overwrite {
+		if err := refuseSidecars(sealed); err != nil {
+			return nil, err
+		}
+	}
+	res, err := Seal(ctx, dst, src, opts)
+	if err != nil {
+		return nil, err
+	}
+	m := newManifest(res, opts.Name, filepath.Base(sealed), opts)
+	files, err := writeSidecars(sealed, m, opts.Signer, opts.Overwrite)
+	if err != nil {
+		return nil, fmt.Errorf("the ciphertext was written, but its sidecars could not be: %w", err)
+	}
+	res.Files, res.Manifest = files, m
+	return res, nil
+}
+
+// refuseSidecars fails when a sidecar of the sealed file at path exists.
+func refuseSidecars(path string) error {
+	side := SidecarsFor(path)
+	for _, p := range []string{side.Checksum, side.Manifest, side.Signature} {
+		if _, err := os.Lstat(p); err == nil {
+			return fmt.Errorf("%s: %w", p, atomicfile.ErrExists)
+		}
+	}
+	return nil
+}
+
+// openRegular opens the regular file at path (never blocking on a FIFO)
+// and returns it with its status.
+func openRegular(path string) (*os.File, os.FileInfo, error) {
+	f, err := regfile.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, st, nil
+}
+
+// sealTo seals src into the file dst; path names src in errors.
+func sealTo(ctx context.Context, dst string, src io.Reader, path string, opts Options) (*Result, error) {
 	if err := keys.CheckMix(opts.Recipients); err != nil {
+		return nil, err
+	}
+	// A set a killed seal left half published is made whole first, so
+	// that what is refused or replaced is one set.
+	if _, err := recoverSet(dst, processRuns); err != nil {
 		return nil, err
 	}
 	out, err := atomicfile.Create(dst, opts.Overwrite)
@@ -89,19 +119,14 @@ func sealFrom(ctx context.Context, src io.Reader, path, name, dst string, opts F
 	defer out.Abort()
 	if !opts.Overwrite {
 		// Refuse before the work, not after it.
-		side := SidecarsFor(dst)
-		for _, p := range []string{side.Checksum, side.Manifest, side.Signature} {
-			if _, err := os.Lstat(p); err == nil {
-				return nil, fmt.Errorf("%s: %w", p, atomicfile.ErrExists)
-			}
+		if err := refuseSidecars(dst); err != nil {
+			return nil, err
 		}
 	}
-
-	res, err := Seal(ctx, writeback.NewWriter(out.File), src, opts.Recipients, opts.Options)
+	res, err := Seal(ctx, writeback.NewWriter(out.File), src, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	result := &FileResult{DescribeErr: res.DescribeErr}
 	if opts.ReadBack {
 		if err := out.Sync(); err != nil {
 			return nil, fmt.Errorf("%s: %w", dst, err)
@@ -109,16 +134,12 @@ func sealFrom(ctx context.Context, src io.Reader, path, name, dst string, opts F
 		if err := readBackFile(ctx, out.File, dst, res.Ciphertext); err != nil {
 			return nil, err
 		}
-		result.ReadBack = true
+		res.ReadBack = true
 	}
-	now := time.Now
-	if opts.Now != nil {
-		now = opts.Now
-	}
-	m := NewManifest(res, name, filepath.Base(dst), opts.Recipients, opts.Node, opts.Tool, now())
+	m := newManifest(res, opts.Name, filepath.Base(dst), opts)
 	// Every file of the set is written before any is published, so a full
-	// disk leaves the previous set (with --force) as it was; then they are
-	// published together.
+	// disk leaves the previous set (with Overwrite) as it was; then they
+	// are published together.
 	files, staged, err := stageSidecars(dst, m, opts.Signer, opts.Overwrite)
 	defer abortAll(staged)
 	if err != nil {
@@ -127,8 +148,8 @@ func sealFrom(ctx context.Context, src io.Reader, path, name, dst string, opts F
 	if err := commitSet(append([]*atomicfile.File{out}, staged...), staleSignature(files, opts.Overwrite)); err != nil {
 		return nil, err
 	}
-	result.Files, result.Manifest = files, m
-	return result, nil
+	res.Files, res.Manifest = files, m
+	return res, nil
 }
 
 // readBackFile is readBack for the sealed file not yet published, open as f.
@@ -154,16 +175,13 @@ func readBack(ctx context.Context, path string, want Digest) error {
 
 // checkRead hashes r to its end and compares it with want.
 func checkRead(ctx context.Context, r io.Reader, path string, want Digest) error {
-	h := sha256.New()
-	n, err := io.CopyBuffer(h, ctxio.Reader(ctx, r), make([]byte, blockSize))
+	got, err := readPlaintext(ctx, r, nil, nil)
 	if err != nil {
 		return fmt.Errorf("%s: read back: %w", path, err)
 	}
-	var got [sha256.Size]byte
-	h.Sum(got[:0])
-	if n != want.Size || got != want.SHA256 {
+	if got != want {
 		return fmt.Errorf("%s: read back: %w: the file on disk (%d bytes, sha256 %x) is not what was written (%d bytes, sha256 %x)",
-			path, ErrChecksum, n, got, want.Size, want.SHA256)
+			path, ErrChecksum, got.Size, got.SHA256, want.Size, want.SHA256)
 	}
 	return nil
 }

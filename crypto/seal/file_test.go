@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"filippo.io/age/armor"
 	"golang.org/x/crypto/ssh"
 
+	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/crypto/sign"
 	"github.com/ckpt-dev/ckpt/internal/atomicfile"
@@ -42,15 +44,15 @@ func newSealed(t *testing.T, n int, signed bool) *sealedSet {
 	s.sealed = s.archive + SealedSuffix
 	var r keys.Recipient
 	s.id, r = x25519(t)
-	opts := FileOptions{
+	opts := Options{
 		Recipients: []keys.Recipient{r},
 		Node:       "node1",
 		Tool:       "ckpt test",
 		Now:        func() time.Time { return time.Date(2025, 1, 2, 3, 5, 0, 0, time.UTC) },
-		Options: Options{Describe: func(r io.Reader) (ArchiveInfo, error) {
+		Describe: func(r io.Reader) (archive.Identity, error) {
 			io.Copy(io.Discard, r)
-			return ArchiveInfo{Namespace: "default", Pod: "web-7d9f", Container: "app"}, nil
-		}},
+			return archive.Identity{Namespace: "default", Pod: "web-7d9f", Container: "app"}, nil
+		},
 	}
 	if signed {
 		_, priv, _ := ed25519.GenerateKey(rand.Reader)
@@ -63,7 +65,7 @@ func newSealed(t *testing.T, n int, signed bool) *sealedSet {
 			t.Fatal(err)
 		}
 	}
-	res, err := SealFile(context.Background(), s.archive, s.sealed, opts)
+	res, err := File(context.Background(), s.sealed, s.archive, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,11 +81,11 @@ func (s *sealedSet) policy() Policy {
 
 func (s *sealedSet) open(t *testing.T) ([]byte, error) {
 	var out bytes.Buffer
-	_, err := OpenFile(context.Background(), s.sealed, &out, OpenOptions{Policy: s.policy(), Identities: []age.Identity{s.id}, Uncommitted: true})
+	_, err := Open(context.Background(), &out, s.sealed, OpenOptions{Policy: s.policy(), Identities: []age.Identity{s.id}, Uncommitted: true})
 	return out.Bytes(), err
 }
 
-func TestSealFileVerifyOpen(t *testing.T) {
+func TestFileVerifyOpen(t *testing.T) {
 	s := newSealed(t, 2*blockSize+999, true)
 	for _, p := range []string{s.sealed, s.sealed + ".sha256", s.sealed + ".json", s.sealed + ".json.sig"} {
 		st, err := os.Stat(p)
@@ -101,7 +103,7 @@ func TestSealFileVerifyOpen(t *testing.T) {
 		t.Errorf("checksum line %q", line)
 	}
 
-	rep, err := VerifyFile(context.Background(), s.sealed, VerifyOptions{Policy: s.policy()})
+	rep, err := Verify(context.Background(), s.sealed, VerifyOptions{Policy: s.policy()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +111,7 @@ func TestSealFileVerifyOpen(t *testing.T) {
 		t.Errorf("report: %+v", rep)
 	}
 	var inspected []byte
-	rep, err = VerifyFile(context.Background(), s.sealed, VerifyOptions{Policy: s.policy(), Identities: []age.Identity{s.id},
+	rep, err = Verify(context.Background(), s.sealed, VerifyOptions{Policy: s.policy(), Identities: []age.Identity{s.id},
 		Inspect: func(r io.Reader) error {
 			b, err := io.ReadAll(r)
 			inspected = b
@@ -126,7 +128,7 @@ func TestSealFileVerifyOpen(t *testing.T) {
 		t.Fatalf("open: %v", err)
 	}
 	var out bytes.Buffer
-	if _, err := OpenFile(context.Background(), s.sealed, &out, OpenOptions{Policy: s.policy(), Identities: []age.Identity{s.id}}); err != nil || !bytes.Equal(out.Bytes(), s.plain) {
+	if _, err := Open(context.Background(), &out, s.sealed, OpenOptions{Policy: s.policy(), Identities: []age.Identity{s.id}}); err != nil || !bytes.Equal(out.Bytes(), s.plain) {
 		t.Fatalf("open, check first: %v", err)
 	}
 	// Into a temporary file, which the workers write at their offsets.
@@ -134,7 +136,7 @@ func TestSealFileVerifyOpen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenFile(context.Background(), s.sealed, tmp, OpenOptions{Policy: s.policy(), Identities: []age.Identity{s.id}, Uncommitted: true}); err != nil {
+	if _, err := Open(context.Background(), tmp, s.sealed, OpenOptions{Policy: s.policy(), Identities: []age.Identity{s.id}, Uncommitted: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := tmp.Commit(); err != nil {
@@ -144,7 +146,7 @@ func TestSealFileVerifyOpen(t *testing.T) {
 		t.Fatal("open into a file: wrong plaintext")
 	}
 	out.Reset()
-	if _, err := OpenFile(context.Background(), s.sealed, &out, OpenOptions{NoVerify: true, Identities: []age.Identity{s.id}}); err != nil || !bytes.Equal(out.Bytes(), s.plain) {
+	if _, err := Open(context.Background(), &out, s.sealed, OpenOptions{NoVerify: true, Identities: []age.Identity{s.id}}); err != nil || !bytes.Equal(out.Bytes(), s.plain) {
 		t.Fatalf("open without verifying: %v", err)
 	}
 }
@@ -225,7 +227,7 @@ func TestTamper(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newSealed(t, blockSize+70000, tc.signed)
 			tc.change(t, s)
-			_, verr := VerifyFile(context.Background(), s.sealed, VerifyOptions{Policy: s.policy(), Identities: []age.Identity{s.id}})
+			_, verr := Verify(context.Background(), s.sealed, VerifyOptions{Policy: s.policy(), Identities: []age.Identity{s.id}})
 			_, oerr := s.open(t)
 			for what, err := range map[string]error{"verify": verr, "open": oerr} {
 				if tc.want == nil {
@@ -259,10 +261,10 @@ func TestManifestPlaintextMismatch(t *testing.T) {
 	m.Archive.Size++
 	b, _ := m.Marshal()
 	os.WriteFile(s.sealed+ManifestSuffix, b, 0o600)
-	if _, err := VerifyFile(context.Background(), s.sealed, VerifyOptions{}); err != nil {
+	if _, err := Verify(context.Background(), s.sealed, VerifyOptions{}); err != nil {
 		t.Errorf("shallow verify: %v", err)
 	}
-	if _, err := VerifyFile(context.Background(), s.sealed, VerifyOptions{Identities: []age.Identity{s.id}}); !errors.Is(err, ErrManifest) {
+	if _, err := Verify(context.Background(), s.sealed, VerifyOptions{Identities: []age.Identity{s.id}}); !errors.Is(err, ErrManifest) {
 		t.Errorf("deep verify: %v", err)
 	}
 	if _, err := s.open(t); !errors.Is(err, ErrManifest) {
@@ -275,7 +277,7 @@ func TestManifestPlaintextMismatch(t *testing.T) {
 	m.Archive.SHA256 = strings.Repeat("0", 64)
 	b, _ = m.Marshal()
 	os.WriteFile(s.sealed+ManifestSuffix, b, 0o600)
-	if _, err := VerifyFile(context.Background(), s.sealed, VerifyOptions{Identities: []age.Identity{s.id}}); !errors.Is(err, ErrManifest) {
+	if _, err := Verify(context.Background(), s.sealed, VerifyOptions{Identities: []age.Identity{s.id}}); !errors.Is(err, ErrManifest) {
 		t.Errorf("deep verify: %v", err)
 	}
 	if _, err := s.open(t); !errors.Is(err, ErrManifest) {
@@ -287,21 +289,21 @@ func TestMissingSidecars(t *testing.T) {
 	for _, suffix := range []string{ChecksumSuffix, ManifestSuffix} {
 		s := newSealed(t, 10, false)
 		os.Remove(s.sealed + suffix)
-		_, err := VerifyFile(context.Background(), s.sealed, VerifyOptions{})
+		_, err := Verify(context.Background(), s.sealed, VerifyOptions{})
 		if !errors.Is(err, ErrMissingSidecar) {
 			t.Errorf("%s: %v", suffix, err)
 		}
 	}
 }
 
-func TestSealFileRefusesExisting(t *testing.T) {
+func TestFileRefusesExisting(t *testing.T) {
 	s := newSealed(t, 10, false)
 	_, r := x25519(t)
 	before, _ := os.ReadFile(s.sealed)
 	for _, existing := range []string{s.sealed, s.sealed + ManifestSuffix} {
 		dst := filepath.Join(s.dir, "other.age")
 		os.WriteFile(strings.Replace(existing, s.sealed, dst, 1), []byte("x"), 0o600)
-		_, err := SealFile(context.Background(), s.archive, dst, FileOptions{Recipients: []keys.Recipient{r}})
+		_, err := File(context.Background(), dst, s.archive, Options{Recipients: []keys.Recipient{r}})
 		if !errors.Is(err, atomicfile.ErrExists) {
 			t.Errorf("%s: %v", existing, err)
 		}
@@ -316,18 +318,18 @@ func TestSealFileRefusesExisting(t *testing.T) {
 	if after, _ := os.ReadFile(s.sealed); !bytes.Equal(before, after) {
 		t.Error("sealed file changed")
 	}
-	if _, err := SealFile(context.Background(), s.archive, s.sealed, FileOptions{Recipients: []keys.Recipient{r}, Overwrite: true}); err != nil {
+	if _, err := File(context.Background(), s.sealed, s.archive, Options{Recipients: []keys.Recipient{r}, Overwrite: true}); err != nil {
 		t.Errorf("overwrite: %v", err)
 	}
 }
 
 // A failure after the sealed file was committed (here the signer) leaves
 // nothing behind.
-func TestSealFileFailureLeavesNothing(t *testing.T) {
+func TestFileFailureLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
 	archive, _ := writeArchive(t, dir, "a.tar", 5000)
 	_, r := x25519(t)
-	_, err := SealFile(context.Background(), archive, archive+".age", FileOptions{Recipients: []keys.Recipient{r}, Signer: failingSigner{}})
+	_, err := File(context.Background(), archive+".age", archive, Options{Recipients: []keys.Recipient{r}, Signer: failingSigner{}})
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -340,7 +342,7 @@ func TestSealFileFailureLeavesNothing(t *testing.T) {
 		t.Errorf("left behind: %v", names)
 	}
 	// Reading a directory as an archive fails cleanly too.
-	if _, err := SealFile(context.Background(), dir, filepath.Join(dir, "d.age"), FileOptions{Recipients: []keys.Recipient{r}}); err == nil {
+	if _, err := File(context.Background(), filepath.Join(dir, "d.age"), dir, Options{Recipients: []keys.Recipient{r}}); err == nil {
 		t.Error("sealed a directory")
 	}
 }
@@ -355,11 +357,11 @@ func (failingSigner) Sign(io.Reader, []byte) (*ssh.Signature, error) {
 	return nil, errors.New("signer unplugged")
 }
 
-func TestSealFileReadBack(t *testing.T) {
+func TestFileReadBack(t *testing.T) {
 	dir := t.TempDir()
 	archive, _ := writeArchive(t, dir, "a.tar", 3*blockSize)
 	_, r := x25519(t)
-	res, err := SealFile(context.Background(), archive, archive+".age", FileOptions{Recipients: []keys.Recipient{r}, ReadBack: true})
+	res, err := File(context.Background(), archive+".age", archive, Options{Recipients: []keys.Recipient{r}, ReadBack: true})
 	if err != nil || !res.ReadBack {
 		t.Fatalf("%+v %v", res, err)
 	}
@@ -373,7 +375,7 @@ func TestDecrypterClasses(t *testing.T) {
 	id, r := x25519(t)
 	var ct bytes.Buffer
 	data := benchData(3 * 65536)
-	if _, err := Seal(context.Background(), &ct, bytes.NewReader(data), []keys.Recipient{r}, Options{}); err != nil {
+	if _, err := Seal(context.Background(), &ct, bytes.NewReader(data), Options{Recipients: []keys.Recipient{r}}); err != nil {
 		t.Fatal(err)
 	}
 	d := NewDecrypter(id)
@@ -428,22 +430,22 @@ func TestOpenArmored(t *testing.T) {
 	data := benchData(200000)
 	var ct bytes.Buffer
 	aw := armor.NewWriter(&ct)
-	if _, err := Seal(context.Background(), aw, bytes.NewReader(data), []keys.Recipient{r}, Options{}); err != nil {
+	if _, err := Seal(context.Background(), aw, bytes.NewReader(data), Options{Recipients: []keys.Recipient{r}}); err != nil {
 		t.Fatal(err)
 	}
 	aw.Close()
 	p := filepath.Join(t.TempDir(), "a.age")
 	os.WriteFile(p, ct.Bytes(), 0o600)
 	var out bytes.Buffer
-	if _, err := OpenFile(context.Background(), p, &out, OpenOptions{NoVerify: true, Identities: []age.Identity{id}}); err != nil || !bytes.Equal(out.Bytes(), data) {
+	if _, err := Open(context.Background(), &out, p, OpenOptions{NoVerify: true, Identities: []age.Identity{id}}); err != nil || !bytes.Equal(out.Bytes(), data) {
 		t.Fatalf("file: %v", err)
 	}
 	out.Reset()
-	if _, err := OpenStream(context.Background(), bytes.NewReader(ct.Bytes()), &out, []age.Identity{id}, nil); err != nil || !bytes.Equal(out.Bytes(), data) {
+	if _, err := OpenReader(context.Background(), &out, bytes.NewReader(ct.Bytes()), OpenOptions{Identities: []age.Identity{id}}); err != nil || !bytes.Equal(out.Bytes(), data) {
 		t.Fatalf("stream: %v", err)
 	}
 	bad := bytes.Replace(ct.Bytes(), []byte("\n"), []byte("\n!"), 3)
-	if _, err := OpenStream(context.Background(), bytes.NewReader(bad), io.Discard, []age.Identity{id}, nil); !errors.Is(err, ErrCorrupt) {
+	if _, err := OpenReader(context.Background(), io.Discard, bytes.NewReader(bad), OpenOptions{Identities: []age.Identity{id}}); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("broken armor: %v", err)
 	}
 }
@@ -451,7 +453,7 @@ func TestOpenArmored(t *testing.T) {
 func TestVerifyInspectFailure(t *testing.T) {
 	s := newSealed(t, 3*blockSize, false)
 	bad := errors.New("pstree.img: truncated")
-	_, err := VerifyFile(context.Background(), s.sealed, VerifyOptions{Identities: []age.Identity{s.id}, Inspect: func(r io.Reader) error {
+	_, err := Verify(context.Background(), s.sealed, VerifyOptions{Identities: []age.Identity{s.id}, Inspect: func(r io.Reader) error {
 		io.CopyN(io.Discard, r, 1000)
 		return bad
 	}})
@@ -472,14 +474,157 @@ var _ interface {
 	DecryptReaderAt(src io.ReaderAt, size int64) (io.ReaderAt, int64, error)
 } = (*Decrypter)(nil)
 
-func TestSealFileRefusesItself(t *testing.T) {
+func TestFileRefusesItself(t *testing.T) {
 	dir := t.TempDir()
 	archive, data := writeArchive(t, dir, "a.tar", 1000)
 	_, r := x25519(t)
-	if _, err := SealFile(context.Background(), archive, archive, FileOptions{Recipients: []keys.Recipient{r}, Overwrite: true}); err == nil {
+	if _, err := File(context.Background(), archive, archive, Options{Recipients: []keys.Recipient{r}, Overwrite: true}); err == nil {
 		t.Fatal("sealed the archive over itself")
 	}
 	if got, _ := os.ReadFile(archive); !bytes.Equal(got, data) {
 		t.Fatal("the archive changed")
+	}
+}
+
+// A process killed after any step of a publication leaves a directory
+// that the next seal (recoverSet) makes hold the old set or the new one,
+// whole, with nothing else beside it; and Recover does the same for a
+// directory.
+func TestPublicationKilledAtEveryStep(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		old, new []string // suffixes of the set's files ("" is the sealed file)
+	}{
+		{"unsigned over signed", []string{"", ChecksumSuffix, ManifestSuffix, SignatureSuffix}, []string{"", ChecksumSuffix, ManifestSuffix}},
+		{"signed over unsigned", []string{"", ChecksumSuffix, ManifestSuffix}, []string{"", ChecksumSuffix, ManifestSuffix, SignatureSuffix}},
+		{"signed over signed", []string{"", ChecksumSuffix, ManifestSuffix, SignatureSuffix}, []string{"", ChecksumSuffix, ManifestSuffix, SignatureSuffix}},
+		{"sidecars only (a stream)", []string{ChecksumSuffix, ManifestSuffix}, []string{ChecksumSuffix, ManifestSuffix, SignatureSuffix}},
+	} {
+		for _, viaDir := range []bool{false, true} {
+			steps := 0
+			for k := 0; ; k++ {
+				dir := t.TempDir()
+				sealed := filepath.Join(dir, "checkpoint-a_b-c-2026-12-07T00:00:00Z.tar.age")
+				for _, s := range tc.old {
+					if err := os.WriteFile(sealed+s, []byte("old"+s), 0o600); err != nil {
+						t.Fatal(err)
+					}
+				}
+				var staged []*atomicfile.File
+				for _, s := range tc.new {
+					f, err := atomicfile.Create(sealed+s, true)
+					if err != nil {
+						t.Fatal(err)
+					}
+					f.Write([]byte("new" + s))
+					staged = append(staged, f)
+				}
+				stale := ""
+				if slices.Contains(tc.old, SignatureSuffix) && !slices.Contains(tc.new, SignatureSuffix) {
+					stale = sealed + SignatureSuffix
+				}
+				p := newPublication(staged, stale)
+				all := p.steps()
+				steps = len(all)
+				for _, step := range all[:k] {
+					if err := step(); err != nil {
+						t.Fatalf("%s: step: %v", tc.name, err)
+					}
+				}
+				abortAll(staged) // the kill: unnamed files vanish
+				var err error
+				if viaDir {
+					// Recover skips running processes, this one included:
+					// rename the kept names as a dead process's.
+					renameKept(t, dir, os.Getpid(), 4194303)
+					_, err = recoverDir(dir, func(int) bool { return false })
+				} else {
+					_, err = recoverSet(sealed, func(int) bool { return false })
+				}
+				if err != nil {
+					t.Fatalf("%s, killed after %d steps: %v", tc.name, k, err)
+				}
+				got := setOnDisk(t, dir)
+				switch {
+				case sameSet(got, tc.old, "old"):
+					if k == steps {
+						t.Errorf("%s: after a whole publication the old set is back", tc.name)
+					}
+				case sameSet(got, tc.new, "new"):
+					if k == 0 {
+						t.Errorf("%s: a publication that never started left the new set", tc.name)
+					}
+				default:
+					t.Errorf("%s, killed after %d of %d steps (dir %v): the directory holds %v", tc.name, k, steps, viaDir, got)
+				}
+				if k >= steps {
+					break
+				}
+			}
+		}
+	}
+}
+
+// setOnDisk maps each file in dir, by suffix after the sealed file's name,
+// to its content; other names are reported whole.
+func setOnDisk(t *testing.T, dir string) map[string]string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, e := range ents {
+		b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+		if strings.HasPrefix(e.Name(), ".") {
+			got[e.Name()] = "LEFT OVER"
+			continue
+		}
+		got[strings.TrimPrefix(e.Name(), "checkpoint-a_b-c-2026-12-07T00:00:00Z.tar.age")] = string(b)
+	}
+	return got
+}
+
+func sameSet(got map[string]string, want []string, which string) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for _, s := range want {
+		if got[s] != which+s {
+			return false
+		}
+	}
+	return true
+}
+
+func renameKept(t *testing.T, dir string, from, to int) {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		for _, kind := range []string{keptPrev, keptNew} {
+			if name, ok := strings.CutSuffix(e.Name(), kind+strconv.Itoa(from)); ok {
+				if err := os.Rename(filepath.Join(dir, e.Name()), filepath.Join(dir, name+kind+strconv.Itoa(to))); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+}
+
+func TestKeptSet(t *testing.T) {
+	for name, want := range map[string]string{
+		".x.tar.age.prev-12":             "x.tar.age",
+		".x.tar.age.json.sig.new-7":      "x.tar.age",
+		".x.tar.age.sha256.prev-4194303": "x.tar.age",
+		".x.tar.age.json.prev-1":         "x.tar.age",
+		".x.json.prev-1":                 "", // not a .age set: ambiguous
+		".x.tar.age.prev-012":            "",
+		".x.tar.age.prev-":               "",
+		"x.tar.age.prev-1":               "",
+		".x.tar.age.tmp-1-abcdefabcdef":  "",
+		".age.prev-1":                    "",
+	} {
+		got, ok := keptSet(name)
+		if got != want || ok != (want != "") {
+			t.Errorf("keptSet(%q) = %q, %v; want %q", name, got, ok, want)
+		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ckpt-dev/ckpt/crypto/keys"
+	"github.com/ckpt-dev/ckpt/archive"
 )
 
 // ManifestFormat names the manifest format and its version.
@@ -26,7 +26,7 @@ const maxManifest = 1 << 20
 // sealed file and is what a signature covers, so it binds the ciphertext
 // (by its hash) to what the archive is and where it came from.
 type Manifest struct {
-	// Format is ManifestFormat.
+	// Format is [ManifestFormat].
 	Format string `json:"format"`
 	// Tool is the program and version that sealed, e.g. "ckpt v0.3.0".
 	Tool string `json:"tool"`
@@ -38,9 +38,12 @@ type Manifest struct {
 	Archive FileDigest `json:"archive"`
 	// Sealed is the age file this manifest sits beside.
 	Sealed FileDigest `json:"sealed"`
-	// Identity is what the archive holds, as read from it while sealing.
-	// Fields are empty when unknown.
-	Identity ArchiveInfo `json:"identity"`
+	// Identity is what the archive holds, as read from it while sealing
+	// ([Options].Describe). The manifest keeps the namespace, pod,
+	// container, image, engine, runtime, CRIU version, host and checkpoint
+	// time; the other fields are empty after [ParseManifest], as are those
+	// that were unknown.
+	Identity archive.Identity `json:"identity"`
 	// Recipients are who can open the file, sorted by type and fingerprint.
 	Recipients []RecipientInfo `json:"recipients"`
 }
@@ -52,23 +55,10 @@ type FileDigest struct {
 	SHA256 string `json:"sha256"`
 }
 
-// ArchiveInfo is what a checkpoint archive is: the container it was taken
-// from and how. Options.Describe fills it in from the archive itself.
-type ArchiveInfo struct {
-	Namespace    string    `json:"namespace"`
-	Pod          string    `json:"pod"`
-	Container    string    `json:"container"`
-	Image        string    `json:"image"`
-	Engine       string    `json:"engine"`
-	Runtime      string    `json:"runtime"`
-	CRIUVersion  string    `json:"criu_version"`
-	Host         string    `json:"host"`
-	Checkpointed time.Time `json:"-"`
-}
-
-// archiveInfoJSON is ArchiveInfo as written: the time as RFC 3339 UTC, or
-// empty when unknown.
-type archiveInfoJSON struct {
+// identityJSON is the manifest's form of an archive.Identity: the fields
+// a receiver needs to know what it got, the time as RFC 3339 UTC or empty
+// when unknown (docs/formats.md).
+type identityJSON struct {
 	Namespace      string `json:"namespace"`
 	Pod            string `json:"pod"`
 	Container      string `json:"container"`
@@ -80,26 +70,65 @@ type archiveInfoJSON struct {
 	CheckpointedAt string `json:"checkpointed_at"`
 }
 
-func (a ArchiveInfo) MarshalJSON() ([]byte, error) {
-	j := archiveInfoJSON{a.Namespace, a.Pod, a.Container, a.Image, a.Engine, a.Runtime, a.CRIUVersion, a.Host, ""}
-	if !a.Checkpointed.IsZero() {
-		j.CheckpointedAt = a.Checkpointed.UTC().Format(time.RFC3339)
-	}
-	return json.Marshal(j)
+// manifestJSON is the Manifest as written.
+type manifestJSON struct {
+	Format     string          `json:"format"`
+	Tool       string          `json:"tool"`
+	SealedAt   string          `json:"sealed_at"`
+	Node       string          `json:"node"`
+	Archive    FileDigest      `json:"archive"`
+	Sealed     FileDigest      `json:"sealed"`
+	Identity   json.RawMessage `json:"identity"`
+	Recipients []RecipientInfo `json:"recipients"`
 }
 
-func (a *ArchiveInfo) UnmarshalJSON(data []byte) error {
-	var j archiveInfoJSON
-	if err := json.Unmarshal(data, &j); err != nil {
+// manifestIdentity is id as a manifest keeps it, so that a manifest in
+// memory says what the one on disk says.
+func manifestIdentity(id archive.Identity) archive.Identity {
+	return archive.Identity{Namespace: id.Namespace, Pod: id.Pod, Container: id.Container, Image: id.Image, Engine: id.Engine,
+		Runtime: id.Runtime, CRIUVersion: id.CRIUVersion, Host: id.Host, Checkpointed: id.Checkpointed.UTC().Truncate(time.Second)}
+}
+
+// MarshalJSON writes m in the manifest format, whose identity holds only
+// the fields docs/formats.md names.
+func (m Manifest) MarshalJSON() ([]byte, error) {
+	id := m.Identity
+	j := identityJSON{id.Namespace, id.Pod, id.Container, id.Image, id.Engine, id.Runtime, id.CRIUVersion, id.Host, ""}
+	if !id.Checkpointed.IsZero() {
+		j.CheckpointedAt = id.Checkpointed.UTC().Format(time.RFC3339)
+	}
+	// The identity has always been encoded with HTML escaping, the rest
+	// without: the bytes are the format, so they stay as they were.
+	ident, err := json.Marshal(j)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	err = enc.Encode(manifestJSON{m.Format, m.Tool, m.SealedAt, m.Node, m.Archive, m.Sealed, ident, m.Recipients})
+	return b.Bytes(), err
+}
+
+// UnmarshalJSON reads the manifest format.
+func (m *Manifest) UnmarshalJSON(data []byte) error {
+	var raw struct {
+		manifestJSON
+		Identity identityJSON `json:"identity"`
+	}
+	if err := json.Unmarshal(data, &raw); err != nil {
 		return err
 	}
-	*a = ArchiveInfo{j.Namespace, j.Pod, j.Container, j.Image, j.Engine, j.Runtime, j.CRIUVersion, j.Host, time.Time{}}
+	r, j := raw.manifestJSON, raw.Identity
+	*m = Manifest{Format: r.Format, Tool: r.Tool, SealedAt: r.SealedAt, Node: r.Node, Archive: r.Archive, Sealed: r.Sealed, Recipients: r.Recipients,
+		Identity: archive.Identity{Namespace: j.Namespace, Pod: j.Pod, Container: j.Container, Image: j.Image, Engine: j.Engine,
+			Runtime: j.Runtime, CRIUVersion: j.CRIUVersion, Host: j.Host}}
 	if j.CheckpointedAt != "" {
 		t, err := time.Parse(time.RFC3339, j.CheckpointedAt)
 		if err != nil {
 			return fmt.Errorf("checkpointed_at: %v", err)
 		}
-		a.Checkpointed = t.UTC()
+		m.Identity.Checkpointed = t.UTC()
 	}
 	return nil
 }
@@ -112,20 +141,24 @@ type RecipientInfo struct {
 	Fingerprint string `json:"fingerprint"`
 }
 
-// NewManifest describes a sealed file called sealedName, made from the
-// archive called archiveName by a Seal that returned res.
-func NewManifest(res *Result, archiveName, sealedName string, recipients []keys.Recipient, node, tool string, sealedAt time.Time) *Manifest {
+// newManifest describes a sealed file called sealedName, made from the
+// archive called archiveName by a Seal that returned res, with opts.
+func newManifest(res *Result, archiveName, sealedName string, opts Options) *Manifest {
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
 	m := &Manifest{
 		Format:   ManifestFormat,
-		Tool:     tool,
-		SealedAt: sealedAt.UTC().Format(time.RFC3339),
-		Node:     node,
+		Tool:     opts.Tool,
+		SealedAt: now().UTC().Format(time.RFC3339),
+		Node:     opts.Node,
 		Archive:  FileDigest{archiveName, res.Plaintext.Size, hex.EncodeToString(res.Plaintext.SHA256[:])},
 		Sealed:   FileDigest{sealedName, res.Ciphertext.Size, hex.EncodeToString(res.Ciphertext.SHA256[:])},
-		Identity: res.Info,
+		Identity: manifestIdentity(res.Identity),
 	}
 	m.Recipients = []RecipientInfo{}
-	for _, r := range recipients {
+	for _, r := range opts.Recipients {
 		m.Recipients = append(m.Recipients, RecipientInfo{r.Type, r.Fingerprint})
 	}
 	slices.SortFunc(m.Recipients, func(a, b RecipientInfo) int {

@@ -9,21 +9,21 @@ import (
 
 	"filippo.io/age"
 	"filippo.io/age/armor"
-
-	"github.com/ckpt-dev/ckpt/internal/regfile"
 )
 
-// OpenOptions configure OpenFile.
+// OpenOptions configure [Open] and [OpenReader]; OpenReader uses only
+// Identities and Progress.
 type OpenOptions struct {
 	Policy
+	// Identities are tried in turn to decrypt (see [NewDecrypter]).
 	Identities []age.Identity
 	// NoVerify decrypts without the sidecars: for files sealed by other
 	// tools (plain `age -r`). age still authenticates every byte, but
 	// nothing says who sealed the file or what it should hold.
 	NoVerify bool
 	// Uncommitted says that nobody sees dst until the caller commits it
-	// after OpenFile returns nil, and that the caller discards it otherwise
-	// (an atomicfile). OpenFile then decrypts while it hashes the sealed
+	// after Open returns nil, and that the caller discards it otherwise
+	// (a temporary file). Open then decrypts while it hashes the sealed
 	// file, in one pass. Without it the whole file is checked before the
 	// first byte of plaintext is written.
 	Uncommitted bool
@@ -34,35 +34,27 @@ type OpenOptions struct {
 	TempDir string
 }
 
-// OpenFile verifies the sealed file at path as VerifyFile does and writes
-// its plaintext to dst. The sealed file is read once: every byte decrypted
+// Open verifies the sealed file at src as [Verify] does and writes its
+// plaintext to dst. The sealed file is read once: every byte decrypted
 // is a byte hashed, so a file changed while it is read is caught rather than
 // decrypted. The ciphertext must match the checksum line and the manifest,
 // and the plaintext's size and SHA-256 the manifest. ASCII-armored files
 // (age -a) are decrypted too.
 //
 // With opts.Uncommitted, the plaintext is written to dst as the file is
-// read and hashed, and the caller discards dst unless OpenFile returns nil.
+// read and hashed, and the caller discards dst unless Open returns nil.
 // Without it, dst cannot be taken back (standard output): the ciphertext is
 // first copied, hashed, into memory or an unnamed file in opts.TempDir that
 // no one else can write, and decrypted from that copy once it matched.
-func OpenFile(ctx context.Context, path string, dst io.Writer, opts OpenOptions) (*Report, error) {
-	f, err := regfile.Open(path)
+func Open(ctx context.Context, dst io.Writer, src string, opts OpenOptions) (*Report, error) {
+	path := src
+	f, st, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
 	d := NewDecrypter(opts.Identities...)
-	sink := func(p []byte) error {
-		if _, err := dst.Write(p); err != nil {
-			return fmt.Errorf("write: %w", err)
-		}
-		return nil
-	}
+	sink := writerSink(dst)
 	if opts.NoVerify {
 		// Nothing is compared with anything, so there is no window
 		// between a check and a read; age authenticates every chunk
@@ -79,27 +71,15 @@ func OpenFile(ctx context.Context, path string, dst io.Writer, opts OpenOptions)
 		return &Report{Files: Sidecars{Sealed: path}, Plaintext: &pt}, nil
 	}
 
-	pr, err := prepare(path, f, opts.Policy)
+	pr, err := prepare(path, st.Size(), opts.Policy)
 	if err != nil {
 		return nil, err
 	}
 	rep := pr.report()
 	if opts.Uncommitted {
-		res := decryptOnce(ctx, d, f, sink, opts.Progress)
-		if res.readErr != nil {
-			return nil, fmt.Errorf("%s: %w", path, res.readErr)
-		}
-		rep.Ciphertext = res.ciphertext
-		if err := pr.checkCiphertext(res.ciphertext); err != nil {
+		if err := pr.checkOnce(rep, decryptOnce(ctx, d, f, sink, opts.Progress)); err != nil {
 			return nil, err
 		}
-		if res.decryptErr != nil {
-			return nil, fmt.Errorf("%s: %w", path, res.decryptErr)
-		}
-		if err := pr.checkPlaintext(res.plaintext); err != nil {
-			return nil, err
-		}
-		rep.Plaintext = &res.plaintext
 		return rep, nil
 	}
 
@@ -129,26 +109,41 @@ func OpenFile(ctx context.Context, path string, dst io.Writer, opts OpenOptions)
 	return rep, nil
 }
 
-// OpenStream decrypts the age file read from src into dst without sidecars,
-// for sealed data arriving on a pipe. ASCII-armored input (age -a) is
-// accepted, as by OpenFile. As with OpenOptions.NoVerify, age
-// authenticates the ciphertext but nothing says who sealed it.
-func OpenStream(ctx context.Context, src io.Reader, dst io.Writer, identities []age.Identity, progress func(int64)) (Digest, error) {
-	d := NewDecrypter(identities...)
-	sink := func(p []byte) error {
+// OpenReader decrypts the age file read from src into dst without
+// sidecars, for sealed data arriving on a pipe; the report holds the
+// plaintext's digest only. ASCII-armored input (age -a) is accepted, as by
+// [Open]. As with [OpenOptions].NoVerify, age authenticates the ciphertext
+// but nothing says who sealed it.
+func OpenReader(ctx context.Context, dst io.Writer, src io.Reader, opts OpenOptions) (*Report, error) {
+	d := NewDecrypter(opts.Identities...)
+	sink := writerSink(dst)
+	br := bufio.NewReader(src)
+	head, _ := br.Peek(64)
+	var pt Digest
+	if isArmored(head) {
+		r, err := d.decrypt(armor.NewReader(sourceReader{br}))
+		if err != nil {
+			return nil, err
+		}
+		pt, err = readPlaintext(ctx, r, sink, opts.Progress)
+		if err != nil {
+			return nil, err
+		}
+		return &Report{Plaintext: &pt}, nil
+	}
+	pt, err := decryptStream(ctx, d, br, sink, opts.Progress)
+	if err != nil {
+		return nil, err
+	}
+	return &Report{Plaintext: &pt}, nil
+}
+
+// writerSink hands plaintext to dst.
+func writerSink(dst io.Writer) plaintextSink {
+	return func(p []byte) error {
 		if _, err := dst.Write(p); err != nil {
 			return fmt.Errorf("write: %w", err)
 		}
 		return nil
 	}
-	br := bufio.NewReader(src)
-	head, _ := br.Peek(64)
-	if isArmored(head) {
-		r, err := d.decrypt(armor.NewReader(sourceReader{br}))
-		if err != nil {
-			return Digest{}, err
-		}
-		return readPlaintext(ctx, r, sink, progress)
-	}
-	return decryptStream(ctx, d, br, sink, progress)
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 
 	"filippo.io/age/armor"
@@ -173,7 +174,7 @@ func decryptStream(ctx context.Context, d *Decrypter, src io.Reader, sink plaint
 }
 
 // readPlaintext reads r to its end in blocks, hashing each and passing it
-// to sink.
+// to sink (when set).
 func readPlaintext(ctx context.Context, r io.Reader, sink plaintextSink, progress func(int64)) (Digest, error) {
 	h := sha256.New()
 	buf := make([]byte, blockSize)
@@ -209,26 +210,5 @@ func readPlaintext(ctx context.Context, r io.Reader, sink plaintextSink, progres
 // hashFile hashes the file f to its end. It reads sequentially, so it can run
 // beside decryptAt reading the same file without sharing a position.
 func hashFile(ctx context.Context, f io.ReaderAt, progress func(int64)) (Digest, error) {
-	h := sha256.New()
-	buf := make([]byte, blockSize)
-	var dig Digest
-	for {
-		if err := ctx.Err(); err != nil {
-			return Digest{}, err
-		}
-		n, err := f.ReadAt(buf, dig.Size)
-		h.Write(buf[:n])
-		dig.Size += int64(n)
-		if progress != nil && n > 0 {
-			progress(int64(n))
-		}
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return Digest{}, err
-		}
-	}
-	h.Sum(dig.SHA256[:0])
-	return dig, nil
+	return readPlaintext(ctx, io.NewSectionReader(f, 0, math.MaxInt64), nil, progress)
 }

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"time"
 
 	"filippo.io/age"
+	"golang.org/x/crypto/ssh"
 
+	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 )
 
@@ -18,26 +21,55 @@ type Digest struct {
 	SHA256 [sha256.Size]byte
 }
 
-// Options tune Seal.
+// Options configure sealing. [Seal] uses Recipients, Describe and
+// Progress; [File], [Reader] and [Stream], which write a sealed set (the
+// sealed file and its sidecars), use the rest too.
 type Options struct {
+	// Recipients are who can open the sealed file.
+	Recipients []keys.Recipient
 	// Describe, when set, receives the plaintext as it streams by and
 	// returns what the archive is, for the manifest. It runs concurrently
 	// with encryption on the same buffers, so it costs little, but it holds
 	// the pipeline back if it is slower than encryption. It should read to
 	// the end; what it leaves is discarded. Its error does not fail the
-	// seal: it is returned in Result.DescribeErr.
-	Describe func(plaintext io.Reader) (ArchiveInfo, error)
+	// seal: it is returned in [Result].DescribeErr.
+	Describe func(plaintext io.Reader) (archive.Identity, error)
 	// Progress, when set, is called with the number of plaintext bytes read
 	// after each block.
 	Progress func(n int64)
+
+	// Signer, when set, signs the manifest (NAME.json.sig).
+	Signer ssh.Signer
+	// Name is the archive's name in the manifest. When empty, [File] takes
+	// the archive's file name, [Reader] and [Stream] the sealed file's
+	// name without [SealedSuffix].
+	Name string
+	// Node and Tool go into the manifest.
+	Node, Tool string
+	// Now is the sealing time; time.Now when nil.
+	Now func() time.Time
+	// Overwrite allows replacing existing output files.
+	Overwrite bool
+	// ReadBack, for [File] and [Reader], re-reads the sealed file from the
+	// device after it is synced and checks its hash, before the sidecars
+	// are written: the proof a caller wants before it destroys the source.
+	ReadBack bool
 }
 
-// Result is what Seal learned on its pass.
+// Result is what sealing learned on its pass and, for a sealed set, what
+// it wrote.
 type Result struct {
-	Plaintext   Digest
-	Ciphertext  Digest
-	Info        ArchiveInfo
+	Plaintext  Digest
+	Ciphertext Digest
+	// Identity is what Describe returned; DescribeErr its error.
+	Identity    archive.Identity
 	DescribeErr error
+	// Files and Manifest are the sealed set written by [File], [Reader]
+	// and [Stream]; zero after [Seal].
+	Files    Sidecars
+	Manifest *Manifest
+	// ReadBack is true when the sealed file was read back and matched.
+	ReadBack bool
 }
 
 // Seal encrypts src to the recipients with age and writes the ciphertext to
@@ -47,9 +79,9 @@ type Result struct {
 // 16 MiB) and, with two cores, hashing overlaps encryption.
 //
 // On error nothing is said about what was written to dst: callers write to a
-// temporary file and discard it (see SealFile).
-func Seal(ctx context.Context, dst io.Writer, src io.Reader, recipients []keys.Recipient, opts Options) (*Result, error) {
-	if err := keys.CheckMix(recipients); err != nil {
+// temporary file and discard it, as [File] does.
+func Seal(ctx context.Context, dst io.Writer, src io.Reader, opts Options) (*Result, error) {
+	if err := keys.CheckMix(opts.Recipients); err != nil {
 		return nil, err
 	}
 	g, ctx := newGroup(ctx)
@@ -120,7 +152,7 @@ func Seal(ctx context.Context, dst io.Writer, src io.Reader, recipients []keys.R
 			r := &blockReader{ctx: ctx, ch: toDescribe}
 			info, err := opts.Describe(r)
 			r.drain()
-			res.Info, res.DescribeErr = info, err
+			res.Identity, res.DescribeErr = info, err
 			return nil
 		})
 	}
@@ -132,7 +164,7 @@ func Seal(ctx context.Context, dst io.Writer, src io.Reader, recipients []keys.R
 		defer close(toHashCipher)
 		defer close(toWrite)
 		out := &blockWriter{ctx: ctx, pool: cipher, outs: []chan *block{toHashCipher, toWrite}}
-		w, err := age.Encrypt(out, keys.AgeRecipients(recipients)...)
+		w, err := age.Encrypt(out, keys.AgeRecipients(opts.Recipients)...)
 		if err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 
 	"filippo.io/age"
 
+	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 )
 
@@ -35,11 +36,11 @@ func TestSealRoundTrip(t *testing.T) {
 		data := benchData(n)
 		var ct bytes.Buffer
 		var described []byte
-		res, err := Seal(context.Background(), &ct, bytes.NewReader(data), []keys.Recipient{r}, Options{
-			Describe: func(p io.Reader) (ArchiveInfo, error) {
+		res, err := Seal(context.Background(), &ct, bytes.NewReader(data), Options{Recipients: []keys.Recipient{r},
+			Describe: func(p io.Reader) (archive.Identity, error) {
 				b, err := io.ReadAll(p)
 				described = b
-				return ArchiveInfo{Pod: "p"}, err
+				return archive.Identity{Pod: "p"}, err
 			},
 		})
 		if err != nil {
@@ -48,8 +49,8 @@ func TestSealRoundTrip(t *testing.T) {
 		if !bytes.Equal(described, data) {
 			t.Errorf("%d: Describe saw %d bytes, want the %d of the plaintext", n, len(described), n)
 		}
-		if res.Info.Pod != "p" || res.DescribeErr != nil {
-			t.Errorf("%d: info %+v, err %v", n, res.Info, res.DescribeErr)
+		if res.Identity.Pod != "p" || res.DescribeErr != nil {
+			t.Errorf("%d: info %+v, err %v", n, res.Identity, res.DescribeErr)
 		}
 		if res.Plaintext.Size != int64(n) || res.Plaintext.SHA256 != sha256.Sum256(data) {
 			t.Errorf("%d: plaintext digest wrong: %+v", n, res.Plaintext)
@@ -82,9 +83,9 @@ func TestSealRoundTrip(t *testing.T) {
 			t.Fatalf("%d: decryptAt: %v", n, err)
 		}
 		out.Reset()
-		dig, err = OpenStream(context.Background(), bytes.NewReader(ct.Bytes()), &out, []age.Identity{id}, nil)
-		if err != nil || !bytes.Equal(out.Bytes(), data) || dig != res.Plaintext {
-			t.Fatalf("%d: OpenStream: %v", n, err)
+		rep, err := OpenReader(context.Background(), &out, bytes.NewReader(ct.Bytes()), OpenOptions{Identities: []age.Identity{id}})
+		if err != nil || !bytes.Equal(out.Bytes(), data) || *rep.Plaintext != res.Plaintext {
+			t.Fatalf("%d: OpenReader: %v", n, err)
 		}
 	}
 }
@@ -94,37 +95,37 @@ func TestSealRoundTrip(t *testing.T) {
 func TestSealDescribeEarlyReturnAndSeek(t *testing.T) {
 	_, r := x25519(t)
 	data := benchData(5*blockSize + 7)
-	for name, describe := range map[string]func(io.Reader) (ArchiveInfo, error){
-		"returns at once": func(io.Reader) (ArchiveInfo, error) { return ArchiveInfo{}, errors.New("not a checkpoint") },
-		"seeks": func(p io.Reader) (ArchiveInfo, error) {
+	for name, describe := range map[string]func(io.Reader) (archive.Identity, error){
+		"returns at once": func(io.Reader) (archive.Identity, error) { return archive.Identity{}, errors.New("not a checkpoint") },
+		"seeks": func(p io.Reader) (archive.Identity, error) {
 			s := p.(io.ReadSeeker)
 			if _, err := s.Seek(3*blockSize+5, io.SeekCurrent); err != nil {
-				return ArchiveInfo{}, err
+				return archive.Identity{}, err
 			}
 			b := make([]byte, 4)
 			if _, err := io.ReadFull(s, b); err != nil {
-				return ArchiveInfo{}, err
+				return archive.Identity{}, err
 			}
 			if !bytes.Equal(b, data[3*blockSize+5:3*blockSize+9]) {
-				return ArchiveInfo{}, errors.New("seek landed in the wrong place")
+				return archive.Identity{}, errors.New("seek landed in the wrong place")
 			}
 			pos, _ := s.Seek(0, io.SeekCurrent)
 			if pos != 3*blockSize+9 {
-				return ArchiveInfo{}, errors.New("wrong position")
+				return archive.Identity{}, errors.New("wrong position")
 			}
-			return ArchiveInfo{Pod: "seeked"}, nil
+			return archive.Identity{Pod: "seeked"}, nil
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
-			res, err := Seal(context.Background(), io.Discard, bytes.NewReader(data), []keys.Recipient{r}, Options{Describe: describe})
+			res, err := Seal(context.Background(), io.Discard, bytes.NewReader(data), Options{Recipients: []keys.Recipient{r}, Describe: describe})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if res.Plaintext.SHA256 != sha256.Sum256(data) {
 				t.Fatal("plaintext hash changed")
 			}
-			if name == "seeks" && (res.DescribeErr != nil || res.Info.Pod != "seeked") {
-				t.Fatalf("describe: %v %+v", res.DescribeErr, res.Info)
+			if name == "seeks" && (res.DescribeErr != nil || res.Identity.Pod != "seeked") {
+				t.Fatalf("describe: %v %+v", res.DescribeErr, res.Identity)
 			}
 			if name == "returns at once" && res.DescribeErr == nil {
 				t.Fatal("DescribeErr lost")
@@ -160,22 +161,22 @@ func (f *failingReader) Read(p []byte) (int, error) {
 func TestSealErrors(t *testing.T) {
 	_, r := x25519(t)
 	data := benchData(4 * blockSize)
-	if _, err := Seal(context.Background(), &failingWriter{after: blockSize}, bytes.NewReader(data), []keys.Recipient{r}, Options{}); err == nil || !strings.Contains(err.Error(), "disk full") {
+	if _, err := Seal(context.Background(), &failingWriter{after: blockSize}, bytes.NewReader(data), Options{Recipients: []keys.Recipient{r}}); err == nil || !strings.Contains(err.Error(), "disk full") {
 		t.Errorf("write error: got %v", err)
 	}
-	if _, err := Seal(context.Background(), io.Discard, &failingReader{bytes.NewReader(data), 2*blockSize + 3}, []keys.Recipient{r}, Options{}); err == nil || !strings.Contains(err.Error(), "input/output error") {
+	if _, err := Seal(context.Background(), io.Discard, &failingReader{bytes.NewReader(data), 2*blockSize + 3}, Options{Recipients: []keys.Recipient{r}}); err == nil || !strings.Contains(err.Error(), "input/output error") {
 		t.Errorf("read error: got %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Seal(ctx, io.Discard, bytes.NewReader(data), []keys.Recipient{r}, Options{}); !errors.Is(err, context.Canceled) {
+	if _, err := Seal(ctx, io.Discard, bytes.NewReader(data), Options{Recipients: []keys.Recipient{r}}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled: got %v", err)
 	}
-	if _, err := Seal(context.Background(), io.Discard, bytes.NewReader(data), nil, Options{}); err == nil {
+	if _, err := Seal(context.Background(), io.Discard, bytes.NewReader(data), Options{}); err == nil {
 		t.Error("no recipients accepted")
 	}
 	pass, _ := keys.NewPassphrase([]byte("x"))
-	if _, err := Seal(context.Background(), io.Discard, bytes.NewReader(data), []keys.Recipient{r, pass}, Options{}); err == nil || !strings.Contains(err.Error(), "only recipient") {
+	if _, err := Seal(context.Background(), io.Discard, bytes.NewReader(data), Options{Recipients: []keys.Recipient{r, pass}}); err == nil || !strings.Contains(err.Error(), "only recipient") {
 		t.Errorf("passphrase mixed: got %v", err)
 	}
 }

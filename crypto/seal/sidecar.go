@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/crypto/ssh"
@@ -49,13 +48,13 @@ func IsSidecar(path string) bool {
 	return false
 }
 
-// WriteSidecars writes the checksum line, the manifest and, with signer set,
+// writeSidecars writes the checksum line, the manifest and, with signer set,
 // the manifest's signature beside the sealed file at sealedPath, each
 // atomically and with mode 0600. m.Sealed names the file the checksum line
 // refers to. Existing files are refused unless overwrite is set; when
 // overwriting without a signer, a signature left from an earlier seal is
 // removed. On error, none of the new files is left behind.
-func WriteSidecars(sealedPath string, m *Manifest, signer ssh.Signer, overwrite bool) (Sidecars, error) {
+func writeSidecars(sealedPath string, m *Manifest, signer ssh.Signer, overwrite bool) (Sidecars, error) {
 	s, staged, err := stageSidecars(sealedPath, m, signer, overwrite)
 	defer abortAll(staged)
 	if err != nil {
@@ -132,71 +131,6 @@ func abortAll(files []*atomicfile.File) {
 	for _, f := range files {
 		f.Abort()
 	}
-}
-
-// commitSet publishes the staged files of one sealed set, and removes
-// stale (an old signature), as one set as far as a directory allows: each
-// existing target is first hard-linked to a backup name, and if any commit
-// fails the targets are restored from their backups, so that the directory
-// holds the old set or the new one, complete, never a mix (a crash between
-// the renames, a window of microseconds, is the exception). Backups are
-// removed once the new set is in place.
-func commitSet(staged []*atomicfile.File, stale string) error {
-	type backup struct{ target, saved string }
-	var backups []backup
-	targets := make([]string, 0, len(staged)+1)
-	for _, f := range staged {
-		targets = append(targets, f.Target())
-	}
-	if stale != "" {
-		targets = append(targets, stale)
-	}
-	restore := func() {
-		for _, b := range backups {
-			os.Rename(b.saved, b.target)
-		}
-	}
-	for _, t := range targets {
-		if _, err := os.Lstat(t); err != nil {
-			continue
-		}
-		saved := backupName(t)
-		if err := os.Link(t, saved); err != nil {
-			restore()
-			return fmt.Errorf("%s: keeping the previous file while the new set is published: %w", t, err)
-		}
-		backups = append(backups, backup{t, saved})
-	}
-	var committed []string
-	for _, f := range staged {
-		if err := f.Commit(); err != nil {
-			for _, p := range committed {
-				os.Remove(p)
-			}
-			restore()
-			return err
-		}
-		committed = append(committed, f.Target())
-	}
-	if stale != "" {
-		if err := os.Remove(stale); err != nil && !isNotExist(err) {
-			for _, p := range committed {
-				os.Remove(p)
-			}
-			restore()
-			return err
-		}
-	}
-	for _, b := range backups {
-		os.Remove(b.saved)
-	}
-	return nil
-}
-
-// backupName names the backup of target in its directory.
-func backupName(target string) string {
-	dir, base := filepath.Split(target)
-	return filepath.Join(dir, fmt.Sprintf(".%s.prev-%d", base, os.Getpid()))
 }
 
 // ErrMissingSidecar is returned, wrapped, when the checksum line or the

@@ -20,12 +20,13 @@ import (
 	"strings"
 )
 
-// MaxSumFileSize caps what ParseSumFile accepts: a checksum file is a few lines,
+// MaxSumFileSize caps what [ParseSumFile] accepts: a checksum file is a few lines,
 // and anything far larger is not one.
 const MaxSumFileSize = 1 << 20
 
-// ErrMalformedSum is returned for a line that is not in sha256sum format.
-var ErrMalformedSum = errors.New("not a sha256sum line")
+// errMalformedSum is wrapped by the errors of [ParseSumFile] for a line
+// that is not in sha256sum format.
+var errMalformedSum = errors.New("not a sha256sum line")
 
 // SumLine is one line of a checksum file: the digest of the file called Name.
 type SumLine struct {
@@ -88,8 +89,8 @@ func unescape(name string) (string, bool) {
 	return b.String(), true
 }
 
-// ParseSumLine reads one line (without its newline) in sha256sum format.
-func ParseSumLine(line string) (SumLine, error) {
+// parseSumLine reads one line (without its newline) in sha256sum format.
+func parseSumLine(line string) (SumLine, error) {
 	var l SumLine
 	escaped := strings.HasPrefix(line, "\\")
 	if escaped {
@@ -97,23 +98,23 @@ func ParseSumLine(line string) (SumLine, error) {
 	}
 	const hexLen = 2 * sha256.Size
 	if len(line) < hexLen+3 || (line[hexLen+1] != ' ' && line[hexLen+1] != '*') || line[hexLen] != ' ' {
-		return l, ErrMalformedSum
+		return l, errMalformedSum
 	}
 	digest := line[:hexLen]
 	if _, err := hex.Decode(l.Sum[:], []byte(digest)); err != nil {
-		return l, fmt.Errorf("%w: digest is not hex", ErrMalformedSum)
+		return l, fmt.Errorf("%w: digest is not hex", errMalformedSum)
 	}
 	name := line[hexLen+2:]
 	if escaped {
 		var ok bool
 		if name, ok = unescape(name); !ok {
-			return l, fmt.Errorf("%w: bad escape in file name", ErrMalformedSum)
+			return l, fmt.Errorf("%w: bad escape in file name", errMalformedSum)
 		}
 	} else if strings.ContainsAny(name, "\n") {
-		return l, ErrMalformedSum
+		return l, errMalformedSum
 	}
 	if name == "" {
-		return l, fmt.Errorf("%w: no file name", ErrMalformedSum)
+		return l, fmt.Errorf("%w: no file name", errMalformedSum)
 	}
 	l.Name = name
 	return l, nil
@@ -124,15 +125,15 @@ func ParseSumLine(line string) (SumLine, error) {
 // line is dropped, as sha256sum -c drops it.
 func ParseSumFile(data []byte) ([]SumLine, error) {
 	if len(data) > MaxSumFileSize {
-		return nil, fmt.Errorf("%w: checksum file larger than %d bytes", ErrMalformedSum, MaxSumFileSize)
+		return nil, fmt.Errorf("%w: checksum file larger than %d bytes", errMalformedSum, MaxSumFileSize)
 	}
 	if len(data) == 0 {
-		return nil, fmt.Errorf("%w: empty file", ErrMalformedSum)
+		return nil, fmt.Errorf("%w: empty file", errMalformedSum)
 	}
 	data = bytes.TrimSuffix(data, []byte("\n"))
 	var lines []SumLine
 	for i, text := range strings.Split(string(data), "\n") {
-		l, err := ParseSumLine(strings.TrimSuffix(text, "\r"))
+		l, err := parseSumLine(strings.TrimSuffix(text, "\r"))
 		if err != nil {
 			return nil, fmt.Errorf("line %d: %w", i+1, err)
 		}

@@ -118,13 +118,13 @@ func TestParseSumLineRejects(t *testing.T) {
 		`\` + hex + `  a\`,     // dangling backslash
 		"SHA256 (x) = " + hex,  // BSD tag format: not written by us
 	} {
-		if _, err := ParseSumLine(line); !errors.Is(err, ErrMalformedSum) {
-			t.Errorf("ParseSumLine(%q) = %v, want ErrMalformedSum", line, err)
+		if _, err := parseSumLine(line); !errors.Is(err, errMalformedSum) {
+			t.Errorf("parseSumLine(%q) = %v, want errMalformedSum", line, err)
 		}
 	}
 	for _, file := range []string{"", "\n", hex + "  a\n\n", strings.Repeat("x", MaxSumFileSize+1)} {
-		if _, err := ParseSumFile([]byte(file)); !errors.Is(err, ErrMalformedSum) {
-			t.Errorf("ParseSumFile(%.20q) = %v, want ErrMalformedSum", file, err)
+		if _, err := ParseSumFile([]byte(file)); !errors.Is(err, errMalformedSum) {
+			t.Errorf("ParseSumFile(%.20q) = %v, want errMalformedSum", file, err)
 		}
 	}
 }
@@ -150,12 +150,12 @@ func FuzzParseSumLine(f *testing.F) {
 	}
 	f.Add(`\` + strings.Repeat("0", 64) + `  \\\n`)
 	f.Fuzz(func(t *testing.T, s string) {
-		l, err := ParseSumLine(s)
+		l, err := parseSumLine(s)
 		if err != nil {
 			return
 		}
 		// Whatever parses formats back to a line that parses the same.
-		again, err := ParseSumLine(strings.TrimSuffix(l.String(), "\n"))
+		again, err := parseSumLine(strings.TrimSuffix(l.String(), "\n"))
 		if err != nil || again != l {
 			t.Fatalf("%q parsed as %+v, which formats to %q and parses as %+v, %v", s, l, l.String(), again, err)
 		}

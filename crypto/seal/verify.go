@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -41,11 +40,11 @@ type Report struct {
 	// Ciphertext is the sealed file's size and hash as read.
 	Ciphertext Digest
 	// Plaintext is the decrypted archive's size and hash, when it was
-	// decrypted (VerifyOptions.Identities, OpenFile).
+	// decrypted ([VerifyOptions].Identities, [Open]).
 	Plaintext *Digest
 }
 
-// VerifyOptions configure VerifyFile.
+// VerifyOptions configure [Verify].
 type VerifyOptions struct {
 	Policy
 	// Identities, when set, make the check deep: the file is also decrypted
@@ -74,15 +73,8 @@ type prepared struct {
 // prepare reads and checks the sidecars of the sealed file at path: the
 // checksum line must name the file; the signature, when present or
 // required, must verify under p before the manifest is parsed; the manifest
-// must name the file.
-func prepare(path string, f *os.File, p Policy) (*prepared, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
+// must name the file, of size bytes.
+func prepare(path string, size int64, p Policy) (*prepared, error) {
 	files := SidecarsFor(path)
 	data, err := regfile.ReadSmall(files.Checksum, MaxSumFileSize)
 	if isNotExist(err) {
@@ -106,7 +98,7 @@ func prepare(path string, f *os.File, p Policy) (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	pr.size = st.Size()
+	pr.size = size
 	return pr, nil
 }
 
@@ -169,7 +161,7 @@ type SetData struct {
 }
 
 // VerifyDigest checks a sealed set whose ciphertext was hashed while it was
-// transferred (got), against its sidecars, under p, as VerifyFile does but
+// transferred (got), against its sidecars, under p, as [Verify] does but
 // without reading the ciphertext again.
 func VerifyDigest(set SetData, got Digest, p Policy) (*Report, error) {
 	if int64(len(set.Checksum)) > MaxSumFileSize || len(set.Manifest) > maxManifest || len(set.Signature) > maxSignature {
@@ -214,19 +206,19 @@ func (pr *prepared) report() *Report {
 	return &Report{Files: pr.files, Manifest: pr.manifest, Signature: pr.sig}
 }
 
-// VerifyFile checks the sealed file at path against its sidecars: the
+// Verify checks the sealed file at path against its sidecars: the
 // signature of the manifest (when present, or required by the policy), the
-// SHA-256 of the file against its checksum line and the manifest, and, with
-// opts.Identities, the decrypted plaintext against the manifest. The deep
-// check decrypts in memory while the file is hashed, in the same pass, and
-// writes nothing.
-func VerifyFile(ctx context.Context, path string, opts VerifyOptions) (*Report, error) {
-	f, err := regfile.Open(path)
+// SHA-256 of the file against its checksum line and the manifest, and,
+// with opts.Identities, the decrypted plaintext against the manifest. The
+// deep check decrypts in memory while the file is hashed, in the same pass,
+// and writes nothing.
+func Verify(ctx context.Context, path string, opts VerifyOptions) (*Report, error) {
+	f, st, err := openRegular(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	pr, err := prepare(path, f, opts.Policy)
+	pr, err := prepare(path, st.Size(), opts.Policy)
 	if err != nil {
 		return nil, err
 	}
@@ -253,18 +245,7 @@ func VerifyFile(ctx context.Context, path string, opts VerifyOptions) (*Report, 
 	if inspect != nil {
 		ierr = inspect.finish(res.decryptErr)
 	}
-	if res.readErr != nil {
-		return nil, fmt.Errorf("%s: %w", path, res.readErr)
-	}
-	rep.Ciphertext = res.ciphertext
-	if err := pr.checkCiphertext(res.ciphertext); err != nil {
-		return nil, err
-	}
-	if res.decryptErr != nil {
-		return nil, fmt.Errorf("%s: %w", path, res.decryptErr)
-	}
-	rep.Plaintext = &res.plaintext
-	if err := pr.checkPlaintext(res.plaintext); err != nil {
+	if err := pr.checkOnce(rep, res); err != nil {
 		return nil, err
 	}
 	if ierr != nil {
@@ -273,6 +254,25 @@ func VerifyFile(ctx context.Context, path string, opts VerifyOptions) (*Report, 
 		return nil, fmt.Errorf("%s: the sealed archive does not decode: %w", path, ierr)
 	}
 	return rep, nil
+}
+
+// checkOnce checks what decryptOnce read against the sidecars, in the
+// order a receiver needs: the ciphertext (checksum line, manifest) before
+// age's verdict, then the plaintext. It fills in rep.
+func (pr *prepared) checkOnce(rep *Report, res onceResult) error {
+	path := pr.files.Sealed
+	if res.readErr != nil {
+		return fmt.Errorf("%s: %w", path, res.readErr)
+	}
+	rep.Ciphertext = res.ciphertext
+	if err := pr.checkCiphertext(res.ciphertext); err != nil {
+		return err
+	}
+	if res.decryptErr != nil {
+		return fmt.Errorf("%s: %w", path, res.decryptErr)
+	}
+	rep.Plaintext = &res.plaintext
+	return pr.checkPlaintext(res.plaintext)
 }
 
 // inspection feeds the plaintext to an Inspect hook running in its own

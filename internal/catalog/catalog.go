@@ -99,8 +99,8 @@ func List(paths []string, opt Options) *Catalog {
 		}
 		for _, e := range ents {
 			name := e.Name()
-			if isSidecar(name, names) || strings.HasPrefix(name, ".") && strings.Contains(name, ".tmp-") {
-				continue // described with its archive; or one of our own temp files
+			if isSidecar(name, names) || ownHidden(name) {
+				continue // described with its archive; or one of our own temporary names
 			}
 			full := filepath.Join(p, name)
 			if e.Type()&fs.ModeSymlink != 0 {
@@ -114,6 +114,22 @@ func List(paths []string, opt Options) *Catalog {
 		}
 	}
 	return c
+}
+
+// ownHidden says whether name is one of the hidden names ckpt's writers
+// use: a file being written (.NAME.tmp-...), or the previous file a seal
+// keeps while it replaces a sealed set (.NAME.prev-PID, .NAME.new-PID),
+// which the next seal of the set clears.
+func ownHidden(name string) bool {
+	if !strings.HasPrefix(name, ".") {
+		return false
+	}
+	for _, k := range []string{".tmp-", ".prev-", ".new-"} {
+		if strings.Contains(name, k) {
+			return true
+		}
+	}
+	return false
 }
 
 // isSidecar says whether name is a sealed archive's sidecar whose archive
@@ -188,9 +204,7 @@ func (e *Entry) identityFromManifest(path string) {
 	data, err := os.ReadFile(path)
 	if err == nil {
 		if m, err := seal.ParseManifest(data); err == nil {
-			id := m.Identity
-			e.Identity = archive.Identity{Namespace: id.Namespace, Pod: id.Pod, Container: id.Container, Image: id.Image,
-				Engine: id.Engine, Runtime: id.Runtime, CRIUVersion: id.CRIUVersion, Host: id.Host, Checkpointed: id.Checkpointed}
+			e.Identity = m.Identity
 			e.IdentitySource = "manifest"
 			return
 		}
