@@ -1,0 +1,196 @@
+package criu
+
+import (
+	"encoding/binary"
+	"iter"
+)
+
+// PageRuns is a sequence of pagemap runs held compactly: a fragmented heap
+// has millions of pagemap entries, and at 32 bytes a PageRun they would
+// cost more than everything else ckpt holds for the process.
+//
+// Runs are delta-encoded in blocks of runsPerBlock. A run that starts a
+// whole number of pages after the end of the run before it, has only PE_*
+// flags, and whose offset is where the present runs before it leave off
+// (what CRIU writes) is two varints: the gap in pages, and the page count
+// with the flags. One page after a one-page gap is 2 bytes. Any other run
+// is written out in full. Each block keeps the start address of its first
+// run and the offset state, so a lookup decodes one block after a binary
+// search over blocks. The cost is about 2.5–5 bytes per entry (24 bytes per
+// block of 64 included).
+//
+// The zero value is an empty sequence. A PageRuns is not modified once
+// built, so copies share it safely.
+type PageRuns struct {
+	data   []byte
+	blocks []runBlock
+	n      int
+	// The state after the last run, for add.
+	end uint64
+	off int64
+	// What the page index needs to know, kept as runs are added, so that
+	// indexing clean runs costs no pass over them.
+	irregular  bool  // some run is empty, out of order, overlapping or malformed
+	descending bool  // some present run's pages lie before the previous one's
+	imageBytes int64 // where the last present run's pages end
+	clean      uint64 // end of the last run, while none is irregular
+}
+
+// runsPerBlock is how many runs share a block: a lookup decodes at most
+// this many, and a block costs 24 bytes.
+const runsPerBlock = 64
+
+// runBlock is where a block of runs begins: its first run's start, the
+// offset the first present run in it takes when it follows the runs before
+// it, and its first byte in data.
+type runBlock struct {
+	start uint64
+	off   int64
+	pos   int
+}
+
+// maxPages is the page count past which a run's pages no longer advance
+// the offset of the next present run: the page index rejects such runs,
+// and until then offsets stay far from overflowing.
+const maxPages = 1 << 40
+
+// follows returns where the next present run's pages begin after r, when
+// the present runs before r left off at off.
+func follows(r PageRun, off int64) int64 {
+	if r.Flags&PagePresent != 0 && r.Pages > 0 {
+		return r.Offset + int64(min(r.Pages, maxPages))*PageSize
+	}
+	return off
+}
+
+// nextOffset is the offset r takes when it follows runs that left off at
+// off: runs without present pages have none.
+func nextOffset(r PageRun, off int64) int64 {
+	if r.Flags&PagePresent != 0 && r.Pages > 0 {
+		return off
+	}
+	return -1
+}
+
+// Len is the number of runs.
+func (rs *PageRuns) Len() int { return rs.n }
+
+// grow makes room for about bytes of encoded runs, so that a sequence
+// whose size is known up front (from the image size) is not regrown.
+func (rs *PageRuns) grow(bytes int64, runs int64) {
+	rs.data = make([]byte, 0, bytes)
+	rs.blocks = make([]runBlock, 0, runs/runsPerBlock+1)
+}
+
+// add appends r.
+func (rs *PageRuns) add(r PageRun) {
+	// The checks of newIndex, for runs that need nothing more.
+	if r.Pages == 0 || r.Start%PageSize != 0 || r.Pages > (1<<64-1-r.Start)/PageSize || r.Pages > maxPages || (rs.n > 0 && r.Start < rs.clean) {
+		rs.irregular = true
+	}
+	rs.clean = r.End()
+	if r.Present() {
+		rs.descending = rs.descending || r.Offset < rs.imageBytes
+		rs.imageBytes = r.Offset + int64(r.Pages)*PageSize
+	}
+	if rs.n%runsPerBlock == 0 {
+		rs.blocks = append(rs.blocks, runBlock{start: r.Start, off: rs.off, pos: len(rs.data)})
+		rs.end = r.Start
+	}
+	rs.n++
+	if gap := r.Start - rs.end; r.Start >= rs.end && gap%PageSize == 0 && r.Flags < 8 && r.Pages < 1<<61 && r.Offset == nextOffset(r, rs.off) {
+		rs.data = binary.AppendUvarint(rs.data, (gap/PageSize)<<1)
+		rs.data = binary.AppendUvarint(rs.data, r.Pages<<3|uint64(r.Flags))
+	} else {
+		rs.data = append(rs.data, 1)
+		rs.data = binary.AppendUvarint(rs.data, r.Start)
+		rs.data = binary.AppendUvarint(rs.data, r.Pages)
+		rs.data = binary.AppendUvarint(rs.data, uint64(r.Flags))
+		rs.data = binary.AppendVarint(rs.data, r.Offset)
+	}
+	rs.end = r.Start + r.Pages*PageSize
+	rs.off = follows(r, rs.off)
+}
+
+// runsOf encodes runs.
+func runsOf(runs []PageRun) PageRuns {
+	var rs PageRuns
+	for _, r := range runs {
+		rs.add(r)
+	}
+	return rs
+}
+
+// runCursor decodes runs in order from the start of a block.
+type runCursor struct {
+	rs  *PageRuns
+	i   int // index of the next run
+	pos int
+	end uint64
+	off int64
+}
+
+// at returns a cursor at the first run of block b.
+func (rs *PageRuns) at(b int) runCursor {
+	if b >= len(rs.blocks) {
+		return runCursor{rs: rs, i: rs.n}
+	}
+	k := rs.blocks[b]
+	return runCursor{rs: rs, i: b * runsPerBlock, pos: k.pos, end: k.start, off: k.off}
+}
+
+// next decodes the next run; ok is false past the last.
+func (c *runCursor) next() (r PageRun, ok bool) {
+	if c.i >= c.rs.n {
+		return PageRun{}, false
+	}
+	if c.i%runsPerBlock == 0 {
+		c.end = c.rs.blocks[c.i/runsPerBlock].start
+	}
+	c.i++
+	d := c.rs.data
+	v := c.uvarint(d)
+	if v&1 == 0 {
+		u := c.uvarint(d)
+		r = PageRun{Start: c.end + (v>>1)*PageSize, Pages: u >> 3, Flags: uint32(u & 7)}
+		r.Offset = nextOffset(r, c.off)
+	} else {
+		r.Start = c.uvarint(d)
+		r.Pages = c.uvarint(d)
+		r.Flags = uint32(c.uvarint(d))
+		o, n := binary.Varint(d[c.pos:])
+		r.Offset, c.pos = o, c.pos+n
+	}
+	c.end = r.Start + r.Pages*PageSize
+	c.off = follows(r, c.off)
+	return r, true
+}
+
+// uvarint decodes a varint at c.pos. The data is our own, so it is not
+// checked.
+func (c *runCursor) uvarint(d []byte) uint64 {
+	if b := d[c.pos]; b < 0x80 {
+		c.pos++
+		return uint64(b)
+	}
+	v, n := binary.Uvarint(d[c.pos:])
+	c.pos += n
+	return v
+}
+
+// All yields the runs in order.
+func (rs *PageRuns) All() iter.Seq[PageRun] {
+	return func(yield func(PageRun) bool) {
+		c := rs.at(0)
+		for r, ok := c.next(); ok; r, ok = c.next() {
+			if !yield(r) {
+				return
+			}
+		}
+	}
+}
+
+// bytes is what the runs hold in memory.
+func (rs *PageRuns) bytes() int {
+	return cap(rs.data) + cap(rs.blocks)*24
+}
