@@ -30,9 +30,9 @@ type PageRuns struct {
 	off int64
 	// What the page index needs to know, kept as runs are added, so that
 	// indexing clean runs costs no pass over them.
-	irregular  bool  // some run is empty, out of order, overlapping or malformed
-	descending bool  // some present run's pages lie before the previous one's
-	imageBytes int64 // where the last present run's pages end
+	irregular  bool   // some run is empty, out of order, overlapping or malformed
+	descending bool   // some present run's pages lie before the previous one's
+	imageBytes int64  // where the last present run's pages end
 	clean      uint64 // end of the last run, while none is irregular
 }
 
