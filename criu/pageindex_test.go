@@ -421,3 +421,30 @@ func FuzzPageIndex(f *testing.F) {
 		comparePagemap(t, genEntries(pick, 200), pick)
 	})
 }
+
+// BenchmarkBytes counts the bytes of each of 100,000 one-page mappings
+// over as many one-page runs, as `mem maps` does on the mappings-100k
+// shape: the compact index against the plain sorted runs.
+func BenchmarkBytes(b *testing.B) {
+	var runs []PageRun
+	for i := range uint64(100_000) {
+		runs = append(runs, PageRun{Start: 0x7f0000000000 + 2*i*PageSize, Pages: 1, Flags: PagePresent, Offset: int64(i) * PageSize})
+	}
+	ix, err := PageIndexOf(runs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	plain, _ := newPlainIndex(runs)
+	for _, bc := range []struct {
+		name  string
+		bytes func(start, end uint64) (int64, int64, int64)
+	}{{"compact", ix.Bytes}, {"plain", plain.bytes}} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				for _, r := range runs {
+					bc.bytes(r.Start, r.End())
+				}
+			}
+		})
+	}
+}

@@ -107,12 +107,11 @@ func readPagemap(img *Image, rd *Reader, opt Options, maxBytes int64) (*Image, e
 	img.Entries = append(img.Entries, head)
 	held := int64(proto.Size(head))
 	if opt.Size > 0 {
-		// An ordinary entry takes 2 to 4 bytes as a run (8 or 9 on the
-		// wire less): sized so, the runs of a million entries are
-		// allocated once rather than regrown, which would hold two copies
-		// at once.
+		// An ordinary entry takes 2 to 4 bytes as a run: sized so, the
+		// runs of a million entries are allocated once, or regrown by a
+		// quarter at a time.
 		entries := opt.Size / pagemapEntryBytes
-		img.Runs.grow(entries*5/2+64, entries)
+		img.Runs.grow(entries*5/2+16, entries)
 	}
 	var off int64
 	for {
