@@ -326,8 +326,9 @@ func checkIndex(t *testing.T, what string, ix *PageIndex, err error, runs []Page
 
 // comparePagemap builds the index of entries three ways (decoded from the
 // wire as ReadImage does, from messages, from runs) and checks each
-// against the plain index; the image's runs must be the entries.
-func comparePagemap(t *testing.T, entries []*pagemap.PagemapEntry, pick source) {
+// against the plain index; the image's runs must be the entries. It
+// returns the image read from the wire.
+func comparePagemap(t *testing.T, entries []*pagemap.PagemapEntry, pick source) *Image {
 	t.Helper()
 	runs := runsOfEntries(entries)
 	held := &Image{Name: "pagemap-1.img", Entries: []proto.Message{&pagemap.PagemapHead{PagesId: proto.Uint32(1)}}}
@@ -360,6 +361,7 @@ func comparePagemap(t *testing.T, entries []*pagemap.PagemapEntry, pick source) 
 	}
 	ix, err = PageIndexOf(runs)
 	checkIndex(t, "from runs with their own offsets", ix, err, runs, pick)
+	return img
 }
 
 // TestPageIndexMatchesPlain checks the compact index against the plain
@@ -380,32 +382,30 @@ func TestPageIndexMatchesPlain(t *testing.T) {
 	}
 }
 
-// TestPageIndexClean covers pagemaps as CRIU writes them, long enough for
-// many blocks: sorted, without errors, shared by the index.
+// TestPageIndexClean covers a pagemap as CRIU writes it, long enough for
+// many blocks and chunks: the index shares the image's runs, which take a
+// few bytes per entry.
 func TestPageIndexClean(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	pick := rngSource(rng)
 	var entries []*pagemap.PagemapEntry
 	addr := uint64(0x7f0000000000)
-	for i := range 5000 {
+	const n = 100_000
+	for i := range n {
 		pages := 1 + pick(3)
 		flags := []uint32{PagePresent, PagePresent | PageLazy, PageParent, PageLazy}[pick(4)]
 		entries = append(entries, &pagemap.PagemapEntry{Vaddr: proto.Uint64(addr), CompatNrPages: proto.Uint32(0), NrPages: proto.Uint64(pages), Flags: proto.Uint32(flags)})
 		addr += (pages + pick(3)) * PageSize
-		if i%1000 == 999 {
+		if i%10000 == 9999 {
 			addr += 1 << 40
 		}
 	}
-	comparePagemap(t, entries, pick)
-	img := &Image{Name: "pagemap-1.img", Entries: []proto.Message{&pagemap.PagemapHead{}}}
-	for _, r := range runsOfEntries(entries) {
-		img.Runs.add(r)
-	}
+	img := comparePagemap(t, entries, pick)
 	ix, err := NewPageIndex(img)
-	if err != nil || &ix.runs.data[0] != &img.Runs.data[0] {
+	if err != nil || len(img.Runs.chunks) < 3 || &ix.runs.chunks[2][0] != &img.Runs.chunks[2][0] {
 		t.Fatalf("the index of clean runs does not share them: %v", err)
 	}
-	if per := float64(img.Runs.bytes()) / 5000; per > 6 {
+	if per := float64(img.Runs.bytes()) / n; per > 6 {
 		t.Errorf("%.1f bytes per entry", per)
 	}
 }

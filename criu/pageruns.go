@@ -25,9 +25,12 @@ import (
 // The zero value is an empty sequence. A PageRuns is not modified once
 // built, so copies share it safely.
 type PageRuns struct {
-	data   []byte
+	// chunks hold the encoded runs, a block never across two: a long
+	// pagemap grows by chunks rather than by copying all it holds.
+	chunks [][]byte
 	blocks []runBlock
 	n      int
+	hint   int // the size of the first chunk
 	// The state after the last run, for add.
 	end uint64
 	off int64
@@ -48,12 +51,19 @@ const runsPerBlock = 16
 
 // runBlock is where a block of runs begins: its first run's start, the
 // offset the first present run in it takes when it follows the runs before
-// it, and its first byte in data.
+// it, and its chunk and first byte there.
 type runBlock struct {
-	start uint64
-	off   int64
-	pos   int
+	start      uint64
+	off        int64
+	chunk, pos uint32
 }
+
+// chunkBytes is the size of a chunk of encoded runs once a pagemap holds
+// more; maxBlockBytes is the most a block's runs take.
+const (
+	chunkBytes    = 64 << 10
+	maxBlockBytes = runsPerBlock * 36
+)
 
 // maxPages is the page count past which a run's pages no longer advance
 // the offset of the next present run: the page index rejects such runs,
@@ -81,10 +91,11 @@ func nextOffset(r PageRun, off int64) int64 {
 // Len is the number of runs.
 func (rs *PageRuns) Len() int { return rs.n }
 
-// grow makes room for about bytes of encoded runs, so that a sequence
-// whose size is known up front (from the image size) is not regrown.
+// grow makes room for about bytes of encoded runs in runs runs, so that a
+// sequence whose size is known up front (from the image size) is not
+// regrown.
 func (rs *PageRuns) grow(bytes int64, runs int64) {
-	rs.data = make([]byte, 0, bytes)
+	rs.hint = int(min(bytes, chunkBytes))
 	rs.blocks = make([]runBlock, 0, runs/runsPerBlock+1)
 }
 
@@ -100,28 +111,43 @@ func (rs *PageRuns) add(r PageRun) {
 		rs.imageBytes = r.Offset + int64(r.Pages)*PageSize
 	}
 	if rs.n%runsPerBlock == 0 {
-		rs.blocks = append(rs.blocks, runBlock{start: r.Start, off: rs.off, pos: len(rs.data)})
+		if k := len(rs.chunks) - 1; k < 0 || len(rs.chunks[k]) > chunkBytes-maxBlockBytes {
+			size := chunkBytes
+			if k < 0 && rs.hint > 0 {
+				size = rs.hint
+			}
+			rs.chunks = append(rs.chunks, make([]byte, 0, size))
+		}
+		k := len(rs.chunks) - 1
+		rs.blocks = append(rs.blocks, runBlock{start: r.Start, off: rs.off, chunk: uint32(k), pos: uint32(len(rs.chunks[k]))})
 		rs.end = r.Start
 	}
 	rs.n++
+	k := len(rs.chunks) - 1
+	rs.chunks[k] = rs.encode(rs.chunks[k], r)
+	rs.end = r.Start + r.Pages*PageSize
+	rs.off = follows(r, rs.off)
+}
+
+// encode appends r to data.
+func (rs *PageRuns) encode(data []byte, r PageRun) []byte {
 	if gap := r.Start - rs.end; r.Start >= rs.end && gap%PageSize == 0 && r.Flags < 8 && r.Pages < 1<<61 && r.Offset == nextOffset(r, rs.off) {
-		rs.data = binary.AppendUvarint(rs.data, (gap/PageSize)<<1)
-		rs.data = binary.AppendUvarint(rs.data, r.Pages<<3|uint64(r.Flags))
+		data = binary.AppendUvarint(data, (gap/PageSize)<<1)
+		data = binary.AppendUvarint(data, r.Pages<<3|uint64(r.Flags))
 	} else {
 		// In full, the offset only when it does not follow: at most 26
 		// bytes, 32 with the offset (which only runs sorted from an image
 		// out of order need, and their counts are at most 2^40).
 		explicit := r.Offset != nextOffset(r, rs.off)
-		rs.data = append(rs.data, 1|b2u(explicit)<<1)
-		rs.data = binary.AppendUvarint(rs.data, r.Start)
-		rs.data = binary.AppendUvarint(rs.data, r.Pages)
-		rs.data = binary.AppendUvarint(rs.data, uint64(r.Flags))
+		data = append(data, 1|b2u(explicit)<<1)
+		data = binary.AppendUvarint(data, r.Start)
+		data = binary.AppendUvarint(data, r.Pages)
+		data = binary.AppendUvarint(data, uint64(r.Flags))
 		if explicit {
-			rs.data = binary.AppendUvarint(rs.data, uint64(r.Offset+1))
+			data = binary.AppendUvarint(data, uint64(r.Offset+1))
 		}
 	}
-	rs.end = r.Start + r.Pages*PageSize
-	rs.off = follows(r, rs.off)
+	return data
 }
 
 // runsOf encodes runs.
@@ -136,7 +162,8 @@ func runsOf(runs []PageRun) PageRuns {
 // runCursor decodes runs in order from the start of a block.
 type runCursor struct {
 	rs  *PageRuns
-	i   int // index of the next run
+	i   int    // index of the next run
+	d   []byte // its chunk
 	pos int
 	end uint64
 	off int64
@@ -147,8 +174,7 @@ func (rs *PageRuns) at(b int) runCursor {
 	if b >= len(rs.blocks) {
 		return runCursor{rs: rs, i: rs.n}
 	}
-	k := rs.blocks[b]
-	return runCursor{rs: rs, i: b * runsPerBlock, pos: k.pos, end: k.start, off: k.off}
+	return runCursor{rs: rs, i: b * runsPerBlock, off: rs.blocks[b].off}
 }
 
 // next decodes the next run; ok is false past the last.
@@ -157,10 +183,11 @@ func (c *runCursor) next() (r PageRun, ok bool) {
 		return PageRun{}, false
 	}
 	if c.i%runsPerBlock == 0 {
-		c.end = c.rs.blocks[c.i/runsPerBlock].start
+		k := &c.rs.blocks[c.i/runsPerBlock]
+		c.d, c.pos, c.end = c.rs.chunks[k.chunk], int(k.pos), k.start
 	}
 	c.i++
-	d := c.rs.data
+	d := c.d
 	if p := c.pos; p+1 < len(d) && d[p]&0x81 == 0 && d[p+1] < 0x80 {
 		// Both varints in a byte: a run of up to 15 pages, up to 63
 		// pages after the last. Most runs are.
@@ -225,5 +252,9 @@ func (rs *PageRuns) All() iter.Seq[PageRun] {
 
 // bytes is what the runs hold in memory.
 func (rs *PageRuns) bytes() int {
-	return cap(rs.data) + cap(rs.blocks)*24
+	n := cap(rs.blocks)*24 + cap(rs.chunks)*24
+	for _, c := range rs.chunks {
+		n += cap(c)
+	}
+	return n
 }
