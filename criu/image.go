@@ -19,16 +19,17 @@ type Image struct {
 	// PayloadBytes is the total size of the payloads that followed entries.
 	PayloadBytes int64
 	// Runs holds the entries of a pagemap image that ReadImage decoded,
-	// after its head (which stays in Entries), at 32 bytes each rather than
-	// a decoded message each: a fragmented heap has millions of them.
-	Runs []PageRun
+	// after its head (which stays in Entries), in image order, at a few
+	// bytes each rather than a decoded message each: a fragmented heap has
+	// millions of them.
+	Runs PageRuns
 	// NrPages is set when a pagemap entry carried nr_pages, which CRIU
 	// writes from 4.2 on.
 	NrPages bool
 }
 
 // Count is the number of entries of the image, pagemap runs included.
-func (img *Image) Count() int { return len(img.Entries) + len(img.Runs) }
+func (img *Image) Count() int { return len(img.Entries) + img.Runs.Len() }
 
 // PayloadFunc receives the payload of entry i of an image as it is read.
 type PayloadFunc func(img *Image, i int, m proto.Message, r io.Reader) error
@@ -169,12 +170,12 @@ func All[T proto.Message](s *ImageSet, name string) []T {
 			out = append(out, t)
 		}
 	}
-	if len(img.Runs) > 0 {
+	if img.Runs.Len() > 0 {
 		// Pagemap entries are held as runs; callers that ask for them as
 		// messages get them rebuilt, one allocation each.
 		var zero T
 		if _, ok := any(zero).(*pagemap.PagemapEntry); ok {
-			for _, r := range img.Runs {
+			for r := range img.Runs.All() {
 				out = append(out, any(r.entry(img.NrPages)).(T))
 			}
 		}

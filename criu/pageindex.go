@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,14 +22,21 @@ var (
 
 // PageIndex is one pagemap: a process's (or a shared memory segment's) dumped
 // pages, in address order.
+//
+// It holds its runs compactly (see [PageRuns]): a few bytes per pagemap
+// entry, looked up in O(log n) by a binary search over blocks of runs and
+// a short decode. Read them with Lookup, All and From.
 type PageIndex struct {
 	// Name is the pagemap image the index was built from.
 	Name string
 	// PagesID is N of the pages-N.img that holds the present pages.
 	PagesID uint32
-	Runs    []PageRun
 	// ImageBytes is how many bytes the present pages occupy in pages-N.img.
 	ImageBytes int64
+	runs       PageRuns // sorted by address, without empty runs
+	// ascending says the present runs' pages lie in the pages image in
+	// address order, as CRIU writes them.
+	ascending bool
 }
 
 // NewPageIndex builds the index of a decoded pagemap image. It rejects a
@@ -37,8 +45,7 @@ type PageIndex struct {
 //
 // The index shares the image's runs when they are already clean (the
 // common case: CRIU writes them sorted, without empty entries), so
-// building one costs a pass over them and no copy; callers must not
-// modify Runs.
+// building one costs neither a pass over them nor a copy.
 func NewPageIndex(img *Image) (*PageIndex, error) {
 	if img == nil {
 		return nil, errors.New("pagemap image missing")
@@ -50,57 +57,77 @@ func NewPageIndex(img *Image) (*PageIndex, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: not a pagemap image", img.Name)
 	}
-	ix := &PageIndex{Name: img.Name, PagesID: head.GetPagesId()}
-	runs := img.Runs
+	runs := &img.Runs
 	if len(img.Entries) > 1 {
 		// Built by hand (tests, or a caller's own image): decoded entries.
-		runs = nil
+		runs = &PageRuns{}
 		var off int64
 		for _, m := range img.Entries[1:] {
 			e, ok := m.(*pagemap.PagemapEntry)
 			if !ok {
 				return nil, fmt.Errorf("%s: not a pagemap image", img.Name)
 			}
-			r := PageRun{Start: e.GetVaddr(), Pages: PageCount(e), Flags: PageFlags(e), Offset: -1}
-			if r.Flags&PagePresent != 0 && r.Pages > 0 {
-				r.Offset = off
-				off += int64(min(r.Pages, 1<<40)) * PageSize
-			}
-			runs = append(runs, r)
+			r := PageRun{Start: e.GetVaddr(), Pages: PageCount(e), Flags: PageFlags(e)}
+			r.Offset = nextOffset(r, off)
+			off = follows(r, off)
+			runs.add(r)
 		}
 	}
-	clean := true
-	for i, r := range runs {
+	ix, err := newIndex(img.Name, runs)
+	if err != nil {
+		return nil, err
+	}
+	ix.PagesID = head.GetPagesId()
+	return ix, nil
+}
+
+// PageIndexOf builds the index of runs given in pagemap order, with their
+// offsets, checking them as NewPageIndex does. It is for pagemaps that
+// were not read from an image (tests, generated dumps); Name and PagesID
+// are left for the caller to set.
+func PageIndexOf(runs []PageRun) (*PageIndex, error) {
+	rs := runsOf(runs)
+	return newIndex("pagemap", &rs)
+}
+
+// newIndex checks runs (in image order) and indexes them by address.
+func newIndex(name string, runs *PageRuns) (*PageIndex, error) {
+	if !runs.irregular {
+		// Sorted, without empty or overlapping runs, as CRIU writes
+		// them: add has checked them all.
+		return &PageIndex{Name: name, ImageBytes: runs.imageBytes, runs: *runs, ascending: !runs.descending}, nil
+	}
+	// Otherwise (rare, and at most the image limit) the runs are checked
+	// one by one for the error to name, then sorted as plain runs and
+	// encoded again.
+	ix := &PageIndex{Name: name}
+	plain := make([]PageRun, 0, runs.Len())
+	i := 0
+	for r := range runs.All() {
+		i++
 		if r.Pages == 0 {
-			clean = false
 			continue
 		}
 		if r.Start%PageSize != 0 {
-			return nil, fmt.Errorf("%s: entry %d: address %#x is not page aligned", img.Name, i+1, r.Start)
+			return nil, fmt.Errorf("%s: entry %d: address %#x is not page aligned", name, i, r.Start)
 		}
-		if r.Pages > (1<<64-1-r.Start)/PageSize || r.Pages > 1<<40 {
-			return nil, fmt.Errorf("%s: entry %d: %d pages at %#x overflow the address space", img.Name, i+1, r.Pages, r.Start)
+		if r.Pages > (1<<64-1-r.Start)/PageSize || r.Pages > maxPages {
+			return nil, fmt.Errorf("%s: entry %d: %d pages at %#x overflow the address space", name, i, r.Pages, r.Start)
 		}
 		if r.Present() {
 			ix.ImageBytes = r.Offset + int64(r.Pages)*PageSize
 		}
-		if i > 0 && r.Start < runs[i-1].Start {
-			clean = false
+		plain = append(plain, r)
+	}
+	// CRIU writes entries in address order; sort anyway.
+	slices.SortStableFunc(plain, func(a, b PageRun) int { return cmp.Compare(a.Start, b.Start) })
+	for i := 1; i < len(plain); i++ {
+		if plain[i].Start < plain[i-1].End() {
+			return nil, fmt.Errorf("%s: entries overlap at %#x", name, plain[i].Start)
 		}
 	}
-	if clean {
-		ix.Runs = slices.Clip(runs)
-	} else {
-		ix.Runs = slices.DeleteFunc(slices.Clone(runs), func(r PageRun) bool { return r.Pages == 0 })
-		// CRIU writes entries in address order; sort anyway.
-		slices.SortStableFunc(ix.Runs, func(a, b PageRun) int { return cmp.Compare(a.Start, b.Start) })
-	}
-	// Then insist on no overlap.
-	for i := 1; i < len(ix.Runs); i++ {
-		if ix.Runs[i].Start < ix.Runs[i-1].End() {
-			return nil, fmt.Errorf("%s: entries overlap at %#x", img.Name, ix.Runs[i].Start)
-		}
-	}
+	ix.runs = runsOf(plain)
+	ix.ascending = !ix.runs.descending
 	return ix, nil
 }
 
@@ -128,21 +155,55 @@ func PagemapFor(images *ImageSet, id uint32) (name string, pid uint32, ok bool) 
 	return name, pid, true
 }
 
+// Len is the number of runs (pagemap entries with pages).
+func (ix *PageIndex) Len() int { return ix.runs.Len() }
+
+// All yields the runs in address order.
+func (ix *PageIndex) All() iter.Seq[PageRun] { return ix.runs.All() }
+
+// From yields the runs that end after addr, in address order: the run
+// holding addr, if any, then those after it.
+func (ix *PageIndex) From(addr uint64) iter.Seq[PageRun] {
+	return func(yield func(PageRun) bool) {
+		c := ix.runs.at(ix.block(addr))
+		for r, ok := c.next(); ok; r, ok = c.next() {
+			if r.End() <= addr {
+				continue
+			}
+			if !yield(r) {
+				return
+			}
+		}
+	}
+}
+
+// block returns the block whose runs may hold addr: the last that starts
+// at or before it (runs before that block end before it starts), or the
+// first.
+func (ix *PageIndex) block(addr uint64) int {
+	b, _ := slices.BinarySearchFunc(ix.runs.blocks, addr, func(k runBlock, a uint64) int {
+		if k.start <= a {
+			return -1
+		}
+		return 1
+	})
+	return max(b-1, 0)
+}
+
+// OffsetsAscend says whether the present runs lie in the pages image in
+// address order, as CRIU writes them: then a reader of the pages image
+// can follow the runs in address order in one forward pass.
+func (ix *PageIndex) OffsetsAscend() bool { return ix.ascending }
+
 // Lookup returns the run holding addr.
 func (ix *PageIndex) Lookup(addr uint64) (PageRun, bool) {
-	i, found := slices.BinarySearchFunc(ix.Runs, addr, func(r PageRun, a uint64) int {
-		switch {
-		case r.End() <= a:
-			return -1
-		case r.Start > a:
-			return 1
+	c := ix.runs.at(ix.block(addr))
+	for r, ok := c.next(); ok && r.Start <= addr; r, ok = c.next() {
+		if addr < r.End() {
+			return r, true
 		}
-		return 0
-	})
-	if !found {
-		return PageRun{}, false
 	}
-	return ix.Runs[i], true
+	return PageRun{}, false
 }
 
 // Locate returns where addr's byte is in the pages image, or why it is not
@@ -177,17 +238,11 @@ func (ix *PageIndex) Spans(addr, n uint64) []PageSpan {
 	if end < addr {
 		end = 1<<64 - 1
 	}
-	i, _ := slices.BinarySearchFunc(ix.Runs, addr, func(r PageRun, a uint64) int {
-		if r.End() <= a {
-			return -1
-		}
-		return 1
-	})
 	cur := addr
-	for ; cur < end && i < len(ix.Runs); i++ {
-		r := ix.Runs[i]
-		if r.Start >= end {
-			break
+	c := ix.runs.at(ix.block(addr))
+	for r, ok := c.next(); ok && cur < end && r.Start < end; r, ok = c.next() {
+		if r.End() <= addr {
+			continue
 		}
 		if cur < r.Start {
 			out = append(out, PageSpan{Addr: cur, Len: r.Start - cur, Offset: -1, Absent: ErrNotDumped})
@@ -219,14 +274,11 @@ func (ix *PageIndex) Bytes(start, end uint64) (present, parent, lazy int64) {
 	if end <= start {
 		return
 	}
-	i, _ := slices.BinarySearchFunc(ix.Runs, start, func(r PageRun, a uint64) int {
-		if r.End() <= a {
-			return -1
+	c := ix.runs.at(ix.block(start))
+	for r, ok := c.next(); ok && r.Start < end; r, ok = c.next() {
+		if r.End() <= start {
+			continue
 		}
-		return 1
-	})
-	for ; i < len(ix.Runs) && ix.Runs[i].Start < end; i++ {
-		r := ix.Runs[i]
 		n := int64(min(end, r.End()) - max(start, r.Start))
 		switch {
 		case r.Present():

@@ -89,13 +89,13 @@ func (r PageRun) entry(nrPages bool) *pagemap.PagemapEntry {
 
 // pagemapEntryBytes is the typical size of an encoded pagemap entry with
 // its length prefix (a 48-bit address, a page count and flags: about 18
-// bytes; one less, so that a count of ordinary entries never regrows).
+// bytes; one less, so that a count of ordinary entries is not short).
 const pagemapEntryBytes = 17
 
 // readPagemap decodes a pagemap image: its head as a message, its entries
-// straight from the wire into runs. A fragmented heap has millions of
-// entries; decoding each into a message would allocate four times per
-// entry and hold ten times the bytes.
+// straight from the wire into compact runs. A fragmented heap has millions
+// of entries; decoding each into a message would allocate four times per
+// entry and hold a hundred times the bytes.
 func readPagemap(img *Image, rd *Reader, opt Options, maxBytes int64) (*Image, error) {
 	head, err := rd.Next()
 	if err == io.EOF {
@@ -107,9 +107,11 @@ func readPagemap(img *Image, rd *Reader, opt Options, maxBytes int64) (*Image, e
 	img.Entries = append(img.Entries, head)
 	held := int64(proto.Size(head))
 	if opt.Size > 0 {
-		// Sized so, the runs of a million entries are allocated once
-		// rather than regrown, which would hold two copies at once.
-		img.Runs = make([]PageRun, 0, opt.Size/pagemapEntryBytes+1)
+		// An ordinary entry takes 2 to 4 bytes as a run: sized so, the
+		// runs of a million entries are allocated once, or regrown by a
+		// quarter at a time.
+		entries := opt.Size / pagemapEntryBytes
+		img.Runs.grow(entries*5/2+16, entries)
 	}
 	var off int64
 	for {
@@ -129,13 +131,9 @@ func readPagemap(img *Image, rd *Reader, opt Options, maxBytes int64) (*Image, e
 			return nil, rd.errorf("%w", err)
 		}
 		img.NrPages = img.NrPages || nrPages
-		if r.Flags&PagePresent != 0 && r.Pages > 0 {
-			// The page index rejects counts past 2^40 pages; until then
-			// the offsets stay far from overflowing.
-			r.Offset = off
-			off += int64(min(r.Pages, 1<<40)) * PageSize
-		}
-		img.Runs = append(img.Runs, r)
+		r.Offset = nextOffset(r, off)
+		off = follows(r, off)
+		img.Runs.add(r)
 	}
 }
 

@@ -67,7 +67,7 @@ func referencePages(t *testing.T, pathA, pathB string) map[uint32][]pageChange {
 				return err
 			}
 			pages := map[uint64][32]byte{}
-			for _, run := range ix.Runs {
+			for run := range ix.All() {
 				for k := uint64(0); k < run.Pages && run.Present(); k++ {
 					off := run.Offset + int64(k)*criu.PageSize
 					pages[run.Start+k*criu.PageSize] = sha256.Sum256(data[off : off+criu.PageSize])

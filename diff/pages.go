@@ -43,7 +43,7 @@ func newPageHasher(seed maphash.Seed, ix *criu.PageIndex) *pageHasher {
 
 // hashes returns the pagemap with the hashes read so far.
 func (h *pageHasher) hashes(ix *criu.PageIndex) *pageHashes {
-	return &pageHashes{runs: ix.Runs, hashes: h.out}
+	return &pageHashes{runs: slices.AppendSeq(make([]criu.PageRun, 0, ix.Len()), ix.All()), hashes: h.out}
 }
 
 // pageHasher hashes the pages image as it is written to it, page by page.

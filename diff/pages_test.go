@@ -83,7 +83,10 @@ func TestHasherChunking(t *testing.T) {
 	for i := range data {
 		data[i] = byte(i * 7 / 3)
 	}
-	ix := &criu.PageIndex{Runs: []criu.PageRun{{Start: 0, Pages: 5, Offset: 0, Flags: criu.PagePresent}}, ImageBytes: int64(len(data))}
+	ix, err := criu.PageIndexOf([]criu.PageRun{{Start: 0, Pages: 5, Offset: 0, Flags: criu.PagePresent}})
+	if err != nil || ix.ImageBytes != int64(len(data)) {
+		t.Fatal(ix, err)
+	}
 	var want []uint64
 	for p := range 5 {
 		want = append(want, maphash.Bytes(seed, data[p*criu.PageSize:(p+1)*criu.PageSize]))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/mm"
@@ -97,7 +98,7 @@ func (d *Differ) Read(ctx context.Context, a *archive.Archive) (*Snapshot, error
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				pages[key{c.Prefix, ix.Name}] = &pageHashes{runs: ix.Runs, src: ra, seed: d.seed, size: ix.ImageBytes,
+				pages[key{c.Prefix, ix.Name}] = &pageHashes{runs: slices.AppendSeq(make([]criu.PageRun, 0, ix.Len()), ix.All()), src: ra, seed: d.seed, size: ix.ImageBytes,
 					name: a.Name() + ": " + c.Prefix + "checkpoint/" + fmt.Sprintf("pages-%d.img", ix.PagesID), fail: &s.pageErr}
 				if m := criu.First[*mm.MmEntry](c.Images, fmt.Sprintf("mm-%d.img", pid)); pid != 0 && m != nil {
 					x := mem.NewExtractor(ix)
@@ -184,7 +185,7 @@ func (d *Differ) Read(ctx context.Context, a *archive.Archive) (*Snapshot, error
 			// present page; otherwise the image is missing.
 			ix, err := criu.NewPageIndex(c.Images.Get(name))
 			if err == nil && ix.ImageBytes == 0 {
-				ct.pages[name] = &pageHashes{runs: ix.Runs}
+				ct.pages[name] = &pageHashes{runs: slices.AppendSeq(make([]criu.PageRun, 0, ix.Len()), ix.All())}
 				continue
 			}
 			warn = append(warn, fmt.Sprintf("pid %d: its pages image is missing: memory, command line and environment are not compared", p.PID))

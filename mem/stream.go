@@ -99,7 +99,7 @@ func offsetsAscend(spans []criu.PageSpan) bool {
 // process.
 func Present(ix *criu.PageIndex) []Range {
 	var out []Range
-	for _, r := range ix.Runs {
+	for r := range ix.All() {
 		if !r.Present() {
 			continue
 		}

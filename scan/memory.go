@@ -27,12 +27,15 @@ type segment struct {
 }
 
 // segments returns the present pages of ix in pages-image order, with
-// neighbours merged.
+// neighbours merged. CRIU writes pages in address order, so the runs are
+// sorted by offset only when a pagemap is not.
 func segments(ix *criu.PageIndex) []segment {
 	var out []segment
-	runs := slices.Clone(ix.Runs)
-	slices.SortFunc(runs, func(a, b criu.PageRun) int { return cmp.Compare(a.Offset, b.Offset) })
-	for _, r := range runs {
+	runs := ix.All()
+	if !ix.OffsetsAscend() {
+		runs = slices.Values(slices.SortedStableFunc(ix.All(), func(a, b criu.PageRun) int { return cmp.Compare(a.Offset, b.Offset) }))
+	}
+	for r := range runs {
 		if !r.Present() {
 			continue
 		}
