@@ -85,6 +85,12 @@ func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint
 		Container: c.Prefix, Identity: c.Identity, Sizes: c.Sizes,
 		Processes: []Process{}, Warnings: []string{},
 	}
+	// The pages images present, by base name: looked up once per process,
+	// so a scan of c.Pages each time would be quadratic in processes.
+	pages := make(map[string]bool, len(c.Pages))
+	for _, e := range c.Pages {
+		pages[path.Base(e.Name)] = true
+	}
 	tree, err := proc.Build(c.Images)
 	if errors.Is(err, proc.ErrNoDump) {
 		// Identity and metadata are still worth showing.
@@ -106,7 +112,7 @@ func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint
 		if p.MM != nil {
 			if h := criu.First[*pagemap.PagemapHead](c.Images, fmt.Sprintf("pagemap-%d.img", p.PID)); h != nil {
 				name := fmt.Sprintf("pages-%d.img", h.GetPagesId())
-				if !slices.ContainsFunc(c.Pages, func(e *archive.Entry) bool { return path.Base(e.Name) == name }) {
+				if !pages[name] {
 					rp.MissingImages = append(rp.MissingImages, name)
 				}
 			}
