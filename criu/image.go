@@ -54,7 +54,11 @@ func ReadImage(name string, r io.Reader, opt Options, maxBytes int64, onPayload 
 		if err != nil {
 			return nil, err
 		}
-		held += int64(proto.Size(m))
+		if opt.Fields != nil {
+			held += rd.wire // what was read, not the few fields kept
+		} else {
+			held += int64(proto.Size(m))
+		}
 		if maxBytes > 0 && held > maxBytes {
 			return nil, fmt.Errorf("%w: entries exceed the %d-byte image limit%w", ErrFormat, maxBytes, quietError{ErrImageLimit})
 		}

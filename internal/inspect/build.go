@@ -36,6 +36,7 @@ func Build(a *archive.Archive, opt Options) ([]*Report, error) {
 	var warnings []string
 	contents, err := archive.Load(a, archive.LoadOptions{
 		Limits: opt.Limits,
+		Fields: proc.ImageFields(),
 		Pages: mem.Pages(a, func(c *archive.Checkpoint, pid uint32, ix *criu.PageIndex, r io.Reader) error {
 			m := criu.First[*mm.MmEntry](c.Images, fmt.Sprintf("mm-%d.img", pid))
 			if pid == 0 || m == nil {
