@@ -255,7 +255,14 @@ func (b *bufferedAt) Read(p []byte) (int, error) {
 	if b.buf == nil {
 		b.buf = make([]byte, walkBuffer)
 	}
-	n, err := b.ra.ReadAt(b.buf[:min(walkBuffer, b.size-b.off)], b.off)
+	// After a seek, read a little: it is often the last byte of skipped
+	// data and the next header. Reading on from the buffer's end, read a
+	// lot: small members follow one another.
+	want := int64(walkBuffer)
+	if b.off != b.bufOff+int64(len(b.buf)) {
+		want = 4 << 10
+	}
+	n, err := b.ra.ReadAt(b.buf[:min(want, b.size-b.off)], b.off)
 	b.buf, b.bufOff = b.buf[:n], b.off
 	if n == 0 {
 		b.buf = b.buf[:cap(b.buf)]

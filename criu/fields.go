@@ -12,7 +12,8 @@ import (
 // Fields selects what of an entry a Reader decodes, by protobuf field
 // number. A field mapped to nil is decoded whole; one mapped to Fields is a
 // message decoded only in those fields. Fields not named are skipped on the
-// wire and never decoded.
+// wire and never decoded. Inside a repeated message field, the selection
+// applies to each element.
 //
 // A reader that needs a few fields of a large entry (the registers and FPU
 // state of a core image hold a message per register set and a pointer per
@@ -21,8 +22,8 @@ import (
 type Fields map[protowire.Number]Fields
 
 // FieldsOf resolves dotted field names of message m ("tc.task_state",
-// "thread_info.gpregs") into Fields. A name that stops at a message field
-// selects all of it.
+// "thread_info.gpregs", "vmas.start") into Fields. A name that stops at a
+// message field selects all of it.
 func FieldsOf(m proto.Message, names ...string) (Fields, error) {
 	root := Fields{}
 	for _, name := range names {
@@ -38,8 +39,8 @@ func FieldsOf(m proto.Message, names ...string) (Fields, error) {
 				f[fd.Number()] = nil
 				break
 			}
-			if fd.Message() == nil || fd.IsList() || fd.IsMap() {
-				return nil, fmt.Errorf("%s.%s is not a single message: cannot select inside it (in %q)", md.FullName(), part, name)
+			if fd.Message() == nil || fd.IsMap() {
+				return nil, fmt.Errorf("%s.%s is not a message: cannot select inside it (in %q)", md.FullName(), part, name)
 			}
 			sub, seen := f[fd.Number()]
 			if seen && sub == nil {

@@ -108,6 +108,20 @@ func (s *ImageSet) Add(img *Image) {
 	}
 }
 
+// Delete removes the image called name, so that a caller done with it
+// does not keep it alive. Deleting a pagemap also forgets which pages image
+// it indexed: Pagemap then finds no other claimant of that pages image.
+func (s *ImageSet) Delete(name string) {
+	img := s.byName[name]
+	if img == nil {
+		return
+	}
+	if id, ok := pagesIDOf(img); ok && s.pagemaps[id] == name {
+		delete(s.pagemaps, id)
+	}
+	delete(s.byName, name)
+}
+
 // Pagemap returns the name of the pagemap image whose head names
 // pages-<pagesID>.img.
 func (s *ImageSet) Pagemap(pagesID uint32) (string, bool) {

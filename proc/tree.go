@@ -249,7 +249,8 @@ func taskState(s uint32) string {
 // Build and Tree.Maps read: of a core image the task's state, names,
 // credentials and instruction and stack pointers (not the FPU state,
 // signal handlers, TLS and the rest of the registers, most of its
-// decoded size); of an mm image its mappings, stack start, executable and
+// decoded size); of an mm image its mappings (place, protection, flags,
+// status and the file or segment they map), stack start, executable and
 // the argument and environment areas (for mem.WantArgsEnv), not the
 // auxiliary vector. Images it does not name are decoded whole. A tree built
 // this way holds the same facts, at a fraction of the memory per thread.
@@ -264,7 +265,7 @@ func ImageFields() func(name string) criu.Fields {
 		"tc.task_state", "tc.comm", "tc.exit_code", "thread_core.comm", "thread_core.creds",
 		"thread_info.gpregs.ip", "thread_info.gpregs.sp"))
 	mem := must(criu.FieldsOf(&mm.MmEntry{},
-		"vmas", "mm_start_stack", "mm_arg_start", "mm_arg_end", "mm_env_start", "mm_env_end", "exe_file_id"))
+		"vmas.start", "vmas.end", "vmas.pgoff", "vmas.shmid", "vmas.prot", "vmas.flags", "vmas.status", "mm_start_stack", "mm_arg_start", "mm_arg_end", "mm_env_start", "mm_env_end", "exe_file_id"))
 	return func(name string) criu.Fields {
 		switch {
 		case strings.HasPrefix(name, "core-"):
