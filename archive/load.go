@@ -62,6 +62,11 @@ type LoadOptions struct {
 	// Checkpoint's Images, which stay empty: listings that need one image
 	// at a time hold one image at a time.
 	Image func(c *Checkpoint, img *criu.Image) error
+	// Fields, when set, selects what of the entries of CRIU image name
+	// (a base name, "core-1.img") is decoded and held; nil decodes all of
+	// them. A reader that needs a few facts per process holds those, not
+	// every register of every thread (proc.ImageFields).
+	Fields func(name string) criu.Fields
 	// IdentityOnly reads metadata and skips CRIU images and nested tars.
 	// On a sequential archive the pass stops once the metadata has been
 	// seen, so listing a directory of compressed archives stays cheap.
@@ -346,7 +351,11 @@ func (l *loader) image(c *Checkpoint, e *Entry, rel string, r io.Reader) error {
 			return l.opt.Payload(c, img, i, m, pr)
 		}
 	}
-	img, err := readImage(l.images, name, r, criu.Options{Size: e.Size, MaxEntry: l.limits.MaxEntry}, l.limits.MaxImage, onPayload)
+	opt := criu.Options{Size: e.Size, MaxEntry: l.limits.MaxEntry}
+	if l.opt.Fields != nil {
+		opt.Fields = l.opt.Fields(name)
+	}
+	img, err := readImage(l.images, name, r, opt, l.limits.MaxImage, onPayload)
 	if err != nil {
 		if !errors.Is(err, ErrBudget) && errors.Is(err, criu.ErrFormat) || errors.Is(err, criu.ErrUnknownMagic) {
 			// Recorded, not fatal here: the commands that need the image

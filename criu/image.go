@@ -55,7 +55,11 @@ func ReadImage(name string, r io.Reader, opt Options, maxBytes int64, onPayload 
 		if err != nil {
 			return nil, err
 		}
-		held += int64(proto.Size(m))
+		if opt.Fields != nil {
+			held += rd.wire // what was read, not the few fields kept
+		} else {
+			held += int64(proto.Size(m))
+		}
 		if maxBytes > 0 && held > maxBytes {
 			return nil, fmt.Errorf("%w: entries exceed the %d-byte image limit%w", ErrFormat, maxBytes, quietError{ErrImageLimit})
 		}
@@ -103,6 +107,20 @@ func (s *ImageSet) Add(img *Image) {
 			s.pagemaps[id] = img.Name
 		}
 	}
+}
+
+// Delete removes the image called name, so that a caller done with it
+// does not keep it alive. Deleting a pagemap also forgets which pages image
+// it indexed: Pagemap then finds no other claimant of that pages image.
+func (s *ImageSet) Delete(name string) {
+	img := s.byName[name]
+	if img == nil {
+		return
+	}
+	if id, ok := pagesIDOf(img); ok && s.pagemaps[id] == name {
+		delete(s.pagemaps, id)
+	}
+	delete(s.byName, name)
 }
 
 // Pagemap returns the name of the pagemap image whose head names

@@ -42,6 +42,9 @@ type Reader struct {
 	toEnd    bool // the current payload runs to the end of the image
 	buf      []byte
 	extra    []MsgQueueItem
+	fields   Fields // nil: decode whole entries
+	narrow   []byte // the selected fields of the current entry
+	wire     int64  // encoded size of the current entry
 }
 
 // MsgQueueItem is one message of a System V message queue (IPCNS_MSG).
@@ -58,6 +61,12 @@ type Options struct {
 	Size int64
 	// MaxEntry caps one protobuf entry; 0 means DefaultMaxEntry.
 	MaxEntry int64
+	// Fields, when not nil, selects what of each entry is decoded (not of
+	// the head of a headed image). It applies to images whose entries carry
+	// no payload (core, mm, fs, ...); others are decoded whole, since their
+	// payload lengths are fields. The required fields it leaves out are not
+	// checked.
+	Fields Fields
 }
 
 // NewReader reads the image's magic from r and returns a Reader for its
@@ -93,6 +102,9 @@ func NewReader(r io.Reader, opt Options) (*Reader, error) {
 		return nil, fmt.Errorf("%w 0x%08x", ErrUnknownMagic, m)
 	}
 	rd.kind = k
+	if k.layout != ipcMsgQueue && k.payload == nil && k.toEnd == nil {
+		rd.fields = opt.Fields
+	}
 	return rd, nil
 }
 
@@ -122,7 +134,13 @@ func (r *Reader) Next() (proto.Message, error) {
 		newMsg = r.kind.newHead
 	}
 	m := newMsg()
-	if err := r.readMessage(int64(size), m); err != nil {
+	r.wire = int64(size)
+	if r.fields != nil && !(r.kind.layout == headed && r.count == 0) {
+		err = r.readSelected(int64(size), m)
+	} else {
+		err = r.readMessage(int64(size), m)
+	}
+	if err != nil {
 		return nil, err
 	}
 	r.count++
@@ -152,6 +170,26 @@ func (r *Reader) readMessage(size int64, m proto.Message) error {
 		return err
 	}
 	if err := proto.Unmarshal(buf, m); err != nil {
+		return r.errorf("%w", err)
+	}
+	return nil
+}
+
+// readSelected decodes the fields of the entry that r.fields selects. An
+// entry the wire walk cannot parse is decoded whole, for the decoder's own
+// error.
+func (r *Reader) readSelected(size int64, m proto.Message) error {
+	buf, err := r.readEntry(size)
+	if err != nil {
+		return err
+	}
+	r.narrow, err = r.fields.filter(r.narrow[:0], buf)
+	if err != nil {
+		err = proto.Unmarshal(buf, m)
+	} else {
+		err = proto.UnmarshalOptions{AllowPartial: true}.Unmarshal(r.narrow, m)
+	}
+	if err != nil {
 		return r.errorf("%w", err)
 	}
 	return nil

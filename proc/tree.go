@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	criu_core "github.com/checkpoint-restore/go-criu/v8/crit/images/criu-core"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/fs"
@@ -242,4 +243,36 @@ func taskState(s uint32) string {
 		return "zombie"
 	}
 	return fmt.Sprintf("state %d", s)
+}
+
+// ImageFields returns, for archive.LoadOptions.Fields, what of each image
+// Build and Tree.Maps read: of a core image the task's state, names,
+// credentials and instruction and stack pointers (not the FPU state,
+// signal handlers, TLS and the rest of the registers, most of its
+// decoded size); of an mm image its mappings (place, protection, flags,
+// status and the file or segment they map), stack start, executable and
+// the argument and environment areas (for mem.WantArgsEnv), not the
+// auxiliary vector. Images it does not name are decoded whole. A tree built
+// this way holds the same facts, at a fraction of the memory per thread.
+func ImageFields() func(name string) criu.Fields {
+	must := func(f criu.Fields, err error) criu.Fields {
+		if err != nil {
+			panic(err) // the names below are fixed: a test reads them
+		}
+		return f
+	}
+	core := must(criu.FieldsOf(&criu_core.CoreEntry{},
+		"tc.task_state", "tc.comm", "tc.exit_code", "thread_core.comm", "thread_core.creds",
+		"thread_info.gpregs.ip", "thread_info.gpregs.sp"))
+	mem := must(criu.FieldsOf(&mm.MmEntry{},
+		"vmas.start", "vmas.end", "vmas.pgoff", "vmas.shmid", "vmas.prot", "vmas.flags", "vmas.status", "mm_start_stack", "mm_arg_start", "mm_arg_end", "mm_env_start", "mm_env_end", "exe_file_id"))
+	return func(name string) criu.Fields {
+		switch {
+		case strings.HasPrefix(name, "core-"):
+			return core
+		case strings.HasPrefix(name, "mm-"):
+			return mem
+		}
+		return nil
+	}
 }

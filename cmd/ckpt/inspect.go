@@ -73,13 +73,15 @@ the section flags add more, --all adds everything.`,
 func writeInspectJSON(w io.Writer, reports []*inspect.Report) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var buf bytes.Buffer
+	// One encoder for every element: it keeps its indenting buffer, which
+	// a new encoder per mapping would grow again each time.
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
 	// encode returns v's JSON as render.JSON indents it at prefix, without
 	// the final newline, valid until the next call.
 	encode := func(prefix string, v any) ([]byte, error) {
 		buf.Reset()
-		enc := json.NewEncoder(&buf)
 		enc.SetIndent(prefix, "  ")
-		enc.SetEscapeHTML(false)
 		if err := enc.Encode(v); err != nil {
 			return nil, err
 		}

@@ -29,13 +29,22 @@ type memKey struct {
 	pid    uint32
 }
 
+// procArgs is what the report shows of a process's argument and
+// environment areas.
+type procArgs struct {
+	cmdline  []string
+	complete bool
+	env      []string // only when the report shows it
+}
+
 // Build reads the archive once and returns one report per checkpoint (one
 // for a container archive, one per container for a pod archive).
 func Build(a *archive.Archive, opt Options) ([]*Report, error) {
-	args := map[memKey]mem.ArgsEnv{}
+	args := map[memKey]procArgs{}
 	var warnings []string
 	contents, err := archive.Load(a, archive.LoadOptions{
 		Limits: opt.Limits,
+		Fields: proc.ImageFields(),
 		Pages: mem.Pages(a, func(c *archive.Checkpoint, pid uint32, ix *criu.PageIndex, r io.Reader) error {
 			m := criu.First[*mm.MmEntry](c.Images, fmt.Sprintf("mm-%d.img", pid))
 			if pid == 0 || m == nil {
@@ -46,7 +55,14 @@ func Build(a *archive.Archive, opt Options) ([]*Report, error) {
 			if err := x.Feed(r); err != nil {
 				return err
 			}
-			args[memKey{c.Prefix, pid}] = ae
+			// Only the strings the report shows are held, not the areas
+			// (a byte and a flag per byte) they were cut from.
+			var pa procArgs
+			pa.cmdline, pa.complete = ae.Argv()
+			if opt.Sections.Env {
+				pa.env, _ = ae.Environ()
+			}
+			args[memKey{c.Prefix, pid}] = pa
 			return nil
 		}, mem.PagesOptions{Orphan: func(c *archive.Checkpoint, p *archive.PagesImage) error {
 			warnings = append(warnings, fmt.Sprintf("%s: no pagemap refers to it: command lines unavailable", p.Entry.Name))
@@ -69,7 +85,7 @@ func Build(a *archive.Archive, opt Options) ([]*Report, error) {
 	return reports, nil
 }
 
-func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint, args map[memKey]mem.ArgsEnv, s Sections) (*Report, error) {
+func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint, args map[memKey]procArgs, s Sections) (*Report, error) {
 	fail := func(err error) error {
 		var ae *archive.Error
 		if errors.As(err, &ae) {
@@ -85,6 +101,12 @@ func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint
 		Container: c.Prefix, Identity: c.Identity, Sizes: c.Sizes,
 		Processes: []Process{}, Warnings: []string{},
 	}
+	// The pages images present, by base name: looked up once per process,
+	// so a scan of c.Pages each time would be quadratic in processes.
+	pages := make(map[string]bool, len(c.Pages))
+	for _, e := range c.Pages {
+		pages[path.Base(e.Name)] = true
+	}
 	tree, err := proc.Build(c.Images)
 	if errors.Is(err, proc.ErrNoDump) {
 		// Identity and metadata are still worth showing.
@@ -92,6 +114,22 @@ func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint
 		tree = &proc.Tree{}
 	} else if err != nil {
 		return nil, fail(err)
+	}
+	// The tree now holds what the report needs of each process's core, ids,
+	// fs and fdinfo images: drop them, and each mm once its mappings are
+	// built, so that the report grows as the images go rather than on top
+	// of them.
+	for _, p := range tree.Processes {
+		c.Images.Delete(fmt.Sprintf("core-%d.img", p.PID))
+		for _, th := range p.Threads {
+			c.Images.Delete(fmt.Sprintf("core-%d.img", th.TID))
+		}
+		for _, n := range []string{"ids-%d.img", "fs-%d.img", "creds-%d.img"} {
+			c.Images.Delete(fmt.Sprintf(n, p.PID))
+		}
+		if p.IDs != nil {
+			c.Images.Delete(fmt.Sprintf("fdinfo-%d.img", p.IDs.GetFilesId()))
+		}
 	}
 	for _, p := range tree.Processes {
 		maps, err := tree.Maps(c.Images, p)
@@ -106,11 +144,13 @@ func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint
 		if p.MM != nil {
 			if h := criu.First[*pagemap.PagemapHead](c.Images, fmt.Sprintf("pagemap-%d.img", p.PID)); h != nil {
 				name := fmt.Sprintf("pages-%d.img", h.GetPagesId())
-				if !slices.ContainsFunc(c.Pages, func(e *archive.Entry) bool { return path.Base(e.Name) == name }) {
+				if !pages[name] {
 					rp.MissingImages = append(rp.MissingImages, name)
 				}
 			}
 		}
+		p.MM = nil
+		c.Images.Delete(fmt.Sprintf("mm-%d.img", p.PID))
 		if rp.MissingImages == nil {
 			rp.MissingImages = []string{}
 		}
@@ -118,10 +158,8 @@ func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint
 			rp.Capabilities = proc.CapSummary(p.Creds.CapEffective)
 		}
 		if ae, ok := args[memKey{c.Prefix, p.PID}]; ok {
-			rp.Cmdline, rp.CmdlineComplete = ae.Argv()
-			if s.Env {
-				rp.Env, _ = ae.Environ()
-			}
+			delete(args, memKey{c.Prefix, p.PID})
+			rp.Cmdline, rp.CmdlineComplete, rp.Env = ae.cmdline, ae.complete, ae.env
 		}
 		if len(rp.MissingImages) > 0 {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("pid %d: %s missing from the dump: %s unknown", p.PID, strings.Join(rp.MissingImages, ", "), unknownFacts(rp.MissingImages)))
