@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
-	"slices"
 
 	"github.com/ckpt-dev/ckpt/criu"
 	"github.com/ckpt-dev/ckpt/proc"
@@ -38,14 +37,19 @@ type pageHashes struct {
 // srcChunk is how much of a pages image a comparison reads at once.
 const srcChunk = 256 << 10
 
-// newPageHasher returns a hasher for the pages image of ix. What the
+// newPageHasher returns a hasher for the pages image of ix, into a table
+// when table is set (else the caller says where the hashes go). What the
 // pagemap claims is allocated up front only to 4 GiB of pages (8 MiB of
 // hashes), which saves regrowing the slice; beyond that the hashes grow as
 // pages arrive, so a lying pagemap costs no more than the data that is
 // there.
-func newPageHasher(seed maphash.Seed, ix *criu.PageIndex) *pageHasher {
+func newPageHasher(seed maphash.Seed, ix *criu.PageIndex, table bool) *pageHasher {
 	want := ix.ImageBytes / criu.PageSize
-	return &pageHasher{seed: seed, want: want, out: make([]uint64, 0, min(want, 1<<20))}
+	h := &pageHasher{seed: seed, want: want}
+	if table {
+		h.out = make([]uint64, 0, min(want, 1<<20))
+	}
+	return h
 }
 
 // hashes returns the pagemap with the hashes read so far.
@@ -251,15 +255,7 @@ func (f *mappingFinder) find(addr uint64) (start uint64, label string, ok bool) 
 	if m := f.maps[f.last]; m.Start <= addr && addr < m.End {
 		return m.Start, mappingLabel(m), true
 	}
-	i, found := slices.BinarySearchFunc(f.maps, addr, func(m proc.Mapping, a uint64) int {
-		switch {
-		case m.End <= a:
-			return -1
-		case m.Start > a:
-			return 1
-		}
-		return 0
-	})
+	i, found := proc.FindMapping(len(f.maps), func(i int) *proc.Mapping { return &f.maps[i] }, addr)
 	if !found {
 		return 0, "", false
 	}

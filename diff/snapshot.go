@@ -171,7 +171,7 @@ func (d *Differ) read(ctx context.Context, a *archive.Archive, me int, pairs *pa
 				return nil
 			}
 			r = ctxio.Reader(ctx, r)
-			hw := newPageHasher(d.seed, ix)
+			hw := newPageHasher(d.seed, ix, pairs == nil)
 			var pl *plan
 			if pairs != nil {
 				var err error
