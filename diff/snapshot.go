@@ -19,6 +19,9 @@ import (
 
 // Options configure a Differ.
 type Options struct {
+	// Limits bound what reading each archive costs. ReadBoth also holds
+	// the page hashes of pages without a counterpart within
+	// Limits.MaxPending (ErrUnmatched past it).
 	Limits archive.Limits
 	// Force compares checkpoints whose identities say they are of
 	// different containers; the report then carries a warning. Without it
@@ -40,11 +43,14 @@ type Differ struct {
 func New(opt Options) *Differ { return &Differ{opt: opt, seed: maphash.MakeSeed()} }
 
 // Snapshot is what a Differ keeps of one archive: the process model,
-// mappings, command lines and, for a compressed or piped archive, a 64-bit
-// hash of every memory page (8 bytes per dumped page), but not the pages.
-// On a random-access archive (a plain tar, or sealed without compression)
-// it keeps no per-page state: Compare reads both pages images again, in
-// address order, so the archive must stay open until Compare returns.
+// mappings, command lines and, for a compressed or piped archive read by
+// Read, a 64-bit hash of every memory page (8 bytes per dumped page), but
+// not the pages. Read by ReadBoth, it holds instead each pagemap's
+// comparison, made while both archives streamed, and hashes only of
+// pages that had no counterpart then. On a random-access archive (a plain
+// tar, or sealed without compression) it keeps no per-page state: Compare
+// reads both pages images again, in address order, so the archive must
+// stay open until Compare returns.
 type Snapshot struct {
 	side       Side
 	seed       maphash.Seed
