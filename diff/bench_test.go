@@ -115,7 +115,7 @@ func BenchmarkHashPages(b *testing.B) {
 	seed := maphash.MakeSeed()
 	b.SetBytes(int64(len(data)))
 	for b.Loop() {
-		h := newPageHasher(seed, ix)
+		h := newPageHasher(seed, ix, true)
 		h.Write(data)
 	}
 }

@@ -12,15 +12,11 @@ import (
 	"github.com/ckpt-dev/ckpt/proc"
 )
 
-// Diff reads a and then b, each in one pass, and compares them: the usual
-// way to use the package.
+// Diff reads a and b, at the same time and each in one pass, and compares
+// them: the usual way to use the package.
 func Diff(ctx context.Context, a, b *archive.Archive, opt Options) (*Report, error) {
 	d := New(opt)
-	sa, err := d.Read(ctx, a)
-	if err != nil {
-		return nil, err
-	}
-	sb, err := d.Read(ctx, b)
+	sa, sb, err := d.ReadBoth(ctx, a, b)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +223,7 @@ func (d *Differ) compareProcess(ca, cb *container, pa, pb *proc.Process, sum *Su
 	out.Maps = compareMaps(mapsA, mapsB, &sum.Maps)
 	name := fmt.Sprintf("pagemap-%d.img", pa.PID)
 	if ha, hb := ca.pages[name], cb.pages[name]; ha != nil && hb != nil {
-		out.Pages = comparePages(ha, hb, &mappingFinder{maps: mapsA}, &mappingFinder{maps: mapsB})
+		out.Pages = comparedPages(ha, hb, &mappingFinder{maps: mapsA}, &mappingFinder{maps: mapsB})
 		sum.Pages.addDiff(out.Pages)
 	}
 	if len(out.Fields)+len(out.Env)+len(out.Threads)+len(out.Files)+len(out.Sockets)+len(out.Maps) > 0 ||
@@ -235,6 +231,20 @@ func (d *Differ) compareProcess(ca, cb *container, pa, pb *proc.Process, sum *Su
 		out.Change = Changed
 	}
 	return out
+}
+
+// comparedPages compares two pagemaps, or names the mappings of the
+// comparison made while they streamed.
+func comparedPages(a, b *pageHashes, mapsA, mapsB *mappingFinder) *PageDiff {
+	switch {
+	case a.compared != nil && a.compared == b.compared:
+		return labelled(a.compared.d, mapsA, mapsB)
+	case a.compared != nil && a.compared.lone:
+		return a.compared.d // against nothing: no mappings to name
+	case b.compared != nil && b.compared.lone:
+		return b.compared.d
+	}
+	return comparePages(a, b, mapsA, mapsB)
 }
 
 // compareSegments compares the anonymous shared memory segments.
@@ -263,7 +273,7 @@ func compareSegments(ca, cb *container, sum *PageCounts) []Segment {
 		// are added or removed.
 		empty := &pageHashes{}
 		a, b := cmp.Or(v[0], empty), cmp.Or(v[1], empty)
-		pd := comparePages(a, b, nil, nil)
+		pd := comparedPages(a, b, nil, nil)
 		sum.addDiff(pd)
 		change := Unchanged
 		switch {

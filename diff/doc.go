@@ -4,10 +4,14 @@
 // and what changed in the container's root filesystem.
 //
 // Each archive is read once, in one pass (plain, compressed or sealed),
-// into a Snapshot that keeps the process model and a 64-bit hash of every
-// memory page, never the pages: comparing two archives with a GiB of
-// memory each holds 2 MiB of hashes per side. Compare then works on the
-// two snapshots alone.
+// into a Snapshot that keeps the process model, never the pages.
+// [Differ.ReadBoth] reads the two archives at the same time and compares
+// the pages of compressed or piped ones in address order while both
+// stream, holding nothing per page; random-access archives are read again
+// at Compare. Only pages with no counterpart streaming at the same time (a
+// process in one archive only, another member order) are held, as a
+// 64-bit hash each, within a limit. Compare then works on the two
+// snapshots.
 //
 // Every list in a Report is sorted, so the same two archives always give
 // the same report.

@@ -83,51 +83,55 @@ func stateful(kind string) bool {
 
 func compareFile(a, b *proc.FD) (string, []FieldChange) {
 	fa, fb := a.File, b.File
-	var f fields
-	f.cmp("kind", fa.Kind, fb.Kind)
-	f.cmp("target", target(fa), target(fb))
-	if len(f) > 0 {
-		return Replaced, f
-	}
-	f.cmp("pos", fa.Pos, fb.Pos)
-	f.cmp("size", fa.Size, fb.Size)
-	f.cmp("flags", fa.Flags, fb.Flags)
-	f.cmp("mode", fa.Mode, fb.Mode)
-	f.cmp("deleted", fa.Deleted, fb.Deleted)
-	f.cmp("ghost_bytes", fa.GhostBytes, fb.GhostBytes)
-	f.cmp("cloexec", a.CloExec, b.CloExec)
-	if fa.Pipe != nil && fb.Pipe != nil {
-		f.cmp("queued_bytes", fa.Pipe.Queued, fb.Pipe.Queued)
-	}
-	if stateful(fa.Kind) {
-		f.cmp("description", fa.Description, fb.Description)
-	}
-	if len(f) == 0 {
-		return Unchanged, nil
-	}
-	return Changed, f
+	return classify(func(f *fields) {
+		f.cmp("kind", fa.Kind, fb.Kind)
+		f.cmp("target", target(fa), target(fb))
+	}, func(f *fields) {
+		f.cmp("pos", fa.Pos, fb.Pos)
+		f.cmp("size", fa.Size, fb.Size)
+		f.cmp("flags", fa.Flags, fb.Flags)
+		f.cmp("mode", fa.Mode, fb.Mode)
+		f.cmp("deleted", fa.Deleted, fb.Deleted)
+		f.cmp("ghost_bytes", fa.GhostBytes, fb.GhostBytes)
+		f.cmp("cloexec", a.CloExec, b.CloExec)
+		if fa.Pipe != nil && fb.Pipe != nil {
+			f.cmp("queued_bytes", fa.Pipe.Queued, fb.Pipe.Queued)
+		}
+		if stateful(fa.Kind) {
+			f.cmp("description", fa.Description, fb.Description)
+		}
+	})
 }
 
 func compareSocket(a, b *proc.FD) (string, []FieldChange) {
 	sa, sb := a.File.Socket, b.File.Socket
+	return classify(func(f *fields) {
+		f.cmp("family", sa.Family, sb.Family)
+		f.cmp("type", sa.Type, sb.Type)
+		f.cmp("inode", sa.Inode, sb.Inode)
+	}, func(f *fields) {
+		f.cmp("proto", sa.Proto, sb.Proto)
+		f.cmp("state", sa.State, sb.State)
+		f.cmp("local", sa.Local, sb.Local)
+		f.cmp("remote", sa.Remote, sb.Remote)
+		f.cmp("peer_inode", sa.Peer, sb.Peer)
+		f.cmp("recv_queue_bytes", sa.RecvQueue, sb.RecvQueue)
+		f.cmp("send_queue_bytes", sa.SendQueue, sb.SendQueue)
+		f.cmp("send_buffer", sa.SendBuffer, sb.SendBuffer)
+		f.cmp("recv_buffer", sa.RecvBuffer, sb.RecvBuffer)
+		f.cmp("cloexec", a.CloExec, b.CloExec)
+	})
+}
+
+// classify compares what makes two descriptors' objects the same one
+// (identity); when it differs the descriptor was replaced, else what may
+// change on the object (state) says changed or unchanged.
+func classify(identity, state func(f *fields)) (string, []FieldChange) {
 	var f fields
-	f.cmp("family", sa.Family, sb.Family)
-	f.cmp("type", sa.Type, sb.Type)
-	f.cmp("inode", sa.Inode, sb.Inode)
-	if len(f) > 0 {
+	if identity(&f); len(f) > 0 {
 		return Replaced, f
 	}
-	f.cmp("proto", sa.Proto, sb.Proto)
-	f.cmp("state", sa.State, sb.State)
-	f.cmp("local", sa.Local, sb.Local)
-	f.cmp("remote", sa.Remote, sb.Remote)
-	f.cmp("peer_inode", sa.Peer, sb.Peer)
-	f.cmp("recv_queue_bytes", sa.RecvQueue, sb.RecvQueue)
-	f.cmp("send_queue_bytes", sa.SendQueue, sb.SendQueue)
-	f.cmp("send_buffer", sa.SendBuffer, sb.SendBuffer)
-	f.cmp("recv_buffer", sa.RecvBuffer, sb.RecvBuffer)
-	f.cmp("cloexec", a.CloExec, b.CloExec)
-	if len(f) == 0 {
+	if state(&f); len(f) == 0 {
 		return Unchanged, nil
 	}
 	return Changed, f

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"fmt"
 	"hash/maphash"
 	"maps"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/criu"
 	"github.com/ckpt-dev/ckpt/internal/testgen"
+	"github.com/ckpt-dev/ckpt/proc"
 )
 
 // FuzzRead feeds arbitrary archives to Read: it must fail cleanly or give
@@ -145,6 +147,46 @@ func fuzzComparePagesBody(t *testing.T, data []byte) {
 	if d.Unchanged != counts.Unchanged || d.NotComparable != counts.NotComparable {
 		t.Errorf("unchanged %d, not comparable %d; want %d, %d", d.Unchanged, d.NotComparable, counts.Unchanged, counts.NotComparable)
 	}
+	// Hashes streamed in batches give the same comparison as a table.
+	sa, sb := streamed(a), streamed(b)
+	s := comparePages(sa, sb, nil, nil)
+	sa.stream.drain()
+	sb.stream.drain()
+	if !equalJSON(s, d) {
+		t.Errorf("streamed: %+v, want %+v", s, d)
+	}
+	// Naming mappings afterwards gives what naming them during the walk
+	// gives: mappings of 3 pages with 1-page gaps, from data.
+	var ms []proc.Mapping
+	for i, addr := 0, uint64(0x10000); i < len(data) && addr < 0x10000+512*criu.PageSize; i++ {
+		addr += uint64(data[i]%2) * criu.PageSize
+		ms = append(ms, mapping(addr, addr+3*criu.PageSize, "rw-p", "anonymous", fmt.Sprint("m", i)))
+		addr += 3 * criu.PageSize
+	}
+	finders := func() (*mappingFinder, *mappingFinder) {
+		return &mappingFinder{maps: ms}, &mappingFinder{maps: ms[len(ms)/2:]}
+	}
+	fa, fb := finders()
+	want2 := comparePages(a, b, fa, fb)
+	fa, fb = finders()
+	if got := labelled(d, fa, fb); !equalJSON(got, want2) {
+		t.Errorf("labelled afterwards:\n%+v\nwant\n%+v", got, want2)
+	}
+}
+
+// streamed returns ph with its hashes coming from a goroutine in batches
+// of three, as a streamed archive's do.
+func streamed(ph *pageHashes) *pageHashes {
+	ch := make(chan []uint64)
+	go func() {
+		defer close(ch)
+		for h := ph.hashes; len(h) > 0; {
+			n := min(3, len(h))
+			ch <- h[:n]
+			h = h[n:]
+		}
+	}()
+	return &pageHashes{runs: ph.runs, stream: &digestStream{ch: ch}}
 }
 
 func mergeKeys(a, b map[uint64]int) map[uint64]bool {

@@ -1,10 +1,10 @@
 package diff
 
 import (
+	"context"
 	"fmt"
 	"hash/maphash"
 	"io"
-	"slices"
 
 	"github.com/ckpt-dev/ckpt/criu"
 	"github.com/ckpt-dev/ckpt/proc"
@@ -26,34 +26,80 @@ type pageHashes struct {
 	size int64  // bytes of src the pagemap needs
 	name string // archive and image, for errors
 	fail *error // the first read error of src, for Compare
+	// stream, when not nil, delivers the hashes as another goroutine
+	// reads the pages image: two archives compared while they stream.
+	stream *digestStream
+	// compared, when not nil, is this pagemap already compared while the
+	// archives streamed; runs and hashes are then dropped.
+	compared *pageResult
 }
 
 // srcChunk is how much of a pages image a comparison reads at once.
 const srcChunk = 256 << 10
 
-// newPageHasher returns a hasher for the pages image of ix. What the
+// newPageHasher returns a hasher for the pages image of ix, into a table
+// when table is set (else the caller says where the hashes go). What the
 // pagemap claims is allocated up front only to 4 GiB of pages (8 MiB of
 // hashes), which saves regrowing the slice; beyond that the hashes grow as
 // pages arrive, so a lying pagemap costs no more than the data that is
 // there.
-func newPageHasher(seed maphash.Seed, ix *criu.PageIndex) *pageHasher {
+func newPageHasher(seed maphash.Seed, ix *criu.PageIndex, table bool) *pageHasher {
 	want := ix.ImageBytes / criu.PageSize
-	return &pageHasher{seed: seed, want: want, out: make([]uint64, 0, min(want, 1<<20))}
+	h := &pageHasher{seed: seed, want: want}
+	if table {
+		h.out = make([]uint64, 0, min(want, 1<<20))
+	}
+	return h
 }
 
 // hashes returns the pagemap with the hashes read so far.
 func (h *pageHasher) hashes(ix *criu.PageIndex) *pageHashes {
-	return &pageHashes{runs: slices.AppendSeq(make([]criu.PageRun, 0, ix.Len()), ix.All()), hashes: h.out}
+	return &pageHashes{runs: pageRuns(ix), hashes: h.out}
 }
 
 // pageHasher hashes the pages image as it is written to it, page by page.
 type pageHasher struct {
 	seed    maphash.Seed
 	want    int64 // pages the pagemap needs
+	n       int64 // pages hashed
 	out     []uint64
 	written int64 // bytes received
 	partial int   // bytes of an unfinished page in buf
 	buf     [criu.PageSize]byte
+	// ch, when set, takes out in batches (to a comparison) instead of
+	// out growing; ctx ends a send nobody takes.
+	ch  chan<- []uint64
+	ctx context.Context
+	err error
+}
+
+// streamTo makes h send its hashes to ch in batches.
+func (h *pageHasher) streamTo(ctx context.Context, ch chan<- []uint64) {
+	h.ch, h.ctx, h.out = ch, ctx, make([]uint64, 0, batchPages)
+}
+
+// send hands the batch to the comparison.
+func (h *pageHasher) send() {
+	if len(h.out) == 0 || h.err != nil {
+		return
+	}
+	select {
+	case h.ch <- h.out:
+	case <-h.ctx.Done():
+		h.err = h.ctx.Err()
+	}
+	h.out = make([]uint64, 0, batchPages)
+}
+
+// end sends what is left and closes the stream, once.
+func (h *pageHasher) end() error {
+	if h.ch == nil {
+		return nil
+	}
+	h.send()
+	close(h.ch)
+	h.ch = nil
+	return h.err
 }
 
 func (h *pageHasher) Write(p []byte) (int, error) {
@@ -78,8 +124,13 @@ func (h *pageHasher) Write(p []byte) (int, error) {
 }
 
 func (h *pageHasher) page(b []byte) {
-	if int64(len(h.out)) < h.want {
-		h.out = append(h.out, maphash.Bytes(h.seed, b))
+	if h.n >= h.want {
+		return
+	}
+	h.n++
+	h.out = append(h.out, maphash.Bytes(h.seed, b))
+	if h.ch != nil && len(h.out) == batchPages {
+		h.send()
 	}
 }
 
@@ -127,6 +178,9 @@ type pageCursor struct {
 // the image does not hold it.
 func (c *pageCursor) hash(i int64) (uint64, bool) {
 	ph := c.ph
+	if ph.stream != nil {
+		return ph.stream.at(i)
+	}
 	if ph.src == nil {
 		if i < 0 || i >= int64(len(ph.hashes)) {
 			return 0, false
@@ -201,15 +255,7 @@ func (f *mappingFinder) find(addr uint64) (start uint64, label string, ok bool) 
 	if m := f.maps[f.last]; m.Start <= addr && addr < m.End {
 		return m.Start, mappingLabel(m), true
 	}
-	i, found := slices.BinarySearchFunc(f.maps, addr, func(m proc.Mapping, a uint64) int {
-		switch {
-		case m.End <= a:
-			return -1
-		case m.Start > a:
-			return 1
-		}
-		return 0
-	})
+	i, found := proc.FindMapping(len(f.maps), func(i int) *proc.Mapping { return &f.maps[i] }, addr)
 	if !found {
 		return 0, "", false
 	}
@@ -224,29 +270,80 @@ func mappingLabel(m proc.Mapping) string {
 	return "[" + m.Kind + "]"
 }
 
+// runs gathers changed pages into runs: contiguous pages of one change in
+// one mapping.
+type runs struct {
+	out    []PageRun
+	cur    PageRun
+	curMap uint64
+}
+
+// note adds the page at addr; maps names its mapping (nil: none).
+func (rs *runs) note(addr uint64, change string, maps *mappingFinder) {
+	mstart, label, _ := maps.find(addr)
+	if c := &rs.cur; c.Pages > 0 && c.End == addr && c.Change == change && rs.curMap == mstart {
+		c.End += criu.PageSize
+		c.Pages++
+		return
+	}
+	rs.flush()
+	rs.cur = PageRun{Start: addr, End: addr + criu.PageSize, Pages: 1, Change: change, Mapping: label}
+	rs.curMap = mstart
+}
+
+func (rs *runs) flush() {
+	if rs.cur.Pages > 0 {
+		rs.out = append(rs.out, rs.cur)
+	}
+	rs.cur = PageRun{}
+}
+
+// labelled returns d, compared without mappings, with its runs split at
+// the mappings and named as comparePages names them: removed pages by A's
+// mappings, the others by B's.
+func labelled(d *PageDiff, mapsA, mapsB *mappingFinder) *PageDiff {
+	out := *d
+	rs := runs{out: make([]PageRun, 0, len(d.Runs))}
+	for _, r := range d.Runs {
+		maps := mapsB
+		if r.Change == Removed {
+			maps = mapsA
+		}
+		for addr := r.Start; addr < r.End; addr += criu.PageSize {
+			rs.note(addr, r.Change, maps)
+		}
+	}
+	rs.flush()
+	out.Runs = rs.out
+	return &out
+}
+
 // comparePages compares two pagemaps with their hashes. mapsA and mapsB
 // name the mappings of runs (nil for shared memory).
 func comparePages(a, b *pageHashes, mapsA, mapsB *mappingFinder) *PageDiff {
-	d := &PageDiff{Runs: []PageRun{}}
+	d := &PageDiff{}
+	rs := runs{out: []PageRun{}}
 	ca, cb := pageCursor{ph: a}, pageCursor{ph: b}
-	var cur PageRun
-	var curMap uint64
-	flush := func() {
-		if cur.Pages > 0 {
-			d.Runs = append(d.Runs, cur)
-		}
-		cur = PageRun{}
-	}
-	note := func(addr uint64, change string, maps *mappingFinder) {
-		mstart, label, _ := maps.find(addr)
-		if cur.Pages > 0 && cur.End == addr && cur.Change == change && curMap == mstart {
-			cur.End += criu.PageSize
-			cur.Pages++
+	// one moves a cursor whose page comes first, with no counterpart on
+	// the other side (at addrO, if okO): a present page is added or
+	// removed, a run without content is skipped up to addrO in one step.
+	one := func(c *pageCursor, addr uint64, st pageState, addrO uint64, okO bool, change string, maps *mappingFinder) {
+		if st == statePresent {
+			c.advance(1)
+			if change == Added {
+				d.Added++
+			} else {
+				d.Removed++
+			}
+			rs.note(addr, change, maps)
 			return
 		}
-		flush()
-		cur = PageRun{Start: addr, End: addr + criu.PageSize, Pages: 1, Change: change, Mapping: label}
-		curMap = mstart
+		n := c.remaining()
+		if okO {
+			n = min(n, (addrO-addr)/criu.PageSize)
+		}
+		c.advance(n)
+		d.NotComparable += n
 	}
 	// Present pages are visited one by one (there are no more of them than
 	// the pages images hold); runs without content, which a hostile pagemap
@@ -256,34 +353,13 @@ func comparePages(a, b *pageHashes, mapsA, mapsB *mappingFinder) *PageDiff {
 		addrB, stB, hB, okB := cb.peek()
 		switch {
 		case !okA && !okB:
-			flush()
+			rs.flush()
+			d.Runs = rs.out
 			return d
 		case okA && (!okB || addrA < addrB):
-			if stA == statePresent {
-				ca.advance(1)
-				d.Removed++
-				note(addrA, Removed, mapsA)
-				continue
-			}
-			n := ca.remaining()
-			if okB {
-				n = min(n, (addrB-addrA)/criu.PageSize)
-			}
-			ca.advance(n)
-			d.NotComparable += n
+			one(&ca, addrA, stA, addrB, okB, Removed, mapsA)
 		case okB && (!okA || addrB < addrA):
-			if stB == statePresent {
-				cb.advance(1)
-				d.Added++
-				note(addrB, Added, mapsB)
-				continue
-			}
-			n := cb.remaining()
-			if okA {
-				n = min(n, (addrA-addrB)/criu.PageSize)
-			}
-			cb.advance(n)
-			d.NotComparable += n
+			one(&cb, addrB, stB, addrA, okA, Added, mapsB)
 		case stA != statePresent || stB != statePresent:
 			// The same pages on both sides, one without content.
 			n := min(ca.remaining(), cb.remaining())
@@ -297,7 +373,7 @@ func comparePages(a, b *pageHashes, mapsA, mapsB *mappingFinder) *PageDiff {
 				d.Unchanged++
 			} else {
 				d.Changed++
-				note(addrA, Changed, mapsB)
+				rs.note(addrA, Changed, mapsB)
 			}
 		}
 	}

@@ -92,7 +92,7 @@ func TestHasherChunking(t *testing.T) {
 		want = append(want, maphash.Bytes(seed, data[p*criu.PageSize:(p+1)*criu.PageSize]))
 	}
 	for _, r := range []io.Reader{bytes.NewReader(data), iotest.OneByteReader(bytes.NewReader(data)), iotest.HalfReader(bytes.NewReader(data))} {
-		h := newPageHasher(seed, ix)
+		h := newPageHasher(seed, ix, true)
 		// Part through Write, as the extractor's tee does, the rest by fill.
 		head := make([]byte, 1234)
 		io.ReadFull(r, head)
@@ -105,7 +105,7 @@ func TestHasherChunking(t *testing.T) {
 		}
 	}
 	// A pages image shorter than the pagemap says fails.
-	h := newPageHasher(seed, ix)
+	h := newPageHasher(seed, ix, true)
 	if err := h.fill(bytes.NewReader(data[:3*criu.PageSize+5]), make([]byte, 4096)); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Errorf("short pages image: %v", err)
 	}

@@ -20,6 +20,9 @@ import (
 
 // Options configure a Differ.
 type Options struct {
+	// Limits bound what reading each archive costs. ReadBoth also holds
+	// the page hashes of pages without a counterpart within
+	// Limits.MaxPending (ErrUnmatched past it).
 	Limits archive.Limits
 	// Force compares checkpoints whose identities say they are of
 	// different containers; the report then carries a warning. Without it
@@ -41,11 +44,14 @@ type Differ struct {
 func New(opt Options) *Differ { return &Differ{opt: opt, seed: maphash.MakeSeed()} }
 
 // Snapshot is what a Differ keeps of one archive: the process model,
-// mappings, command lines and, for a compressed or piped archive, a 64-bit
-// hash of every memory page (8 bytes per dumped page), but not the pages.
-// On a random-access archive (a plain tar, or sealed without compression)
-// it keeps no per-page state: Compare reads both pages images again, in
-// address order, so the archive must stay open until Compare returns.
+// mappings, command lines and, for a compressed or piped archive read by
+// Read, a 64-bit hash of every memory page (8 bytes per dumped page), but
+// not the pages. Read by ReadBoth, it holds instead each pagemap's
+// comparison, made while both archives streamed, and hashes only of
+// pages that had no counterpart then. On a random-access archive (a plain
+// tar, or sealed without compression) it keeps no per-page state: Compare
+// reads both pages images again, in address order, so the archive must
+// stay open until Compare returns.
 type Snapshot struct {
 	side       Side
 	seed       maphash.Seed
@@ -77,51 +83,121 @@ type args struct {
 
 // Read reads an archive in one pass and keeps what Compare needs. Pages
 // are hashed as they stream by and never stored. Cancelling ctx stops the
-// reading of pages and rootfs files.
+// reading of pages and rootfs files. ReadBoth holds less.
 func (d *Differ) Read(ctx context.Context, a *archive.Archive) (*Snapshot, error) {
+	return d.read(ctx, a, 0, nil)
+}
+
+// ReadBoth reads a and b at the same time, each in one pass, and compares
+// the pages of compressed or piped archives while both stream, so that
+// what is held per page does not grow with the archives (see
+// ErrUnmatched for when it must). The snapshots are compared with Compare.
+func (d *Differ) ReadBoth(ctx context.Context, a, b *archive.Archive) (*Snapshot, *Snapshot, error) {
+	limits := d.opt.Limits.WithDefaults()
+	p := newPairer(limits.MaxPending, a.Name(), b.Name())
+	ctxB, stopB := context.WithCancel(ctx)
+	defer stopB()
+	var sb *Snapshot
+	var errB error
+	doneB := make(chan struct{})
+	go func() {
+		defer close(doneB)
+		sb, errB = d.read(ctxB, b, 1, p)
+		p.finish(1)
+	}()
+	// A failing stops B (A's error is the one reported); B failing lets A
+	// read on, so that the error reported does not depend on timing.
+	sa, errA := d.read(ctx, a, 0, p)
+	p.finish(0)
+	if errA != nil {
+		stopB()
+	}
+	<-doneB
+	p.wg.Wait()
+	if errA != nil {
+		return nil, nil, errA
+	}
+	if errB != nil {
+		return nil, nil, errB
+	}
+	return sa, sb, nil
+}
+
+// pageRuns is the one place the page index's runs are read.
+func pageRuns(ix *criu.PageIndex) []criu.PageRun {
+	return slices.AppendSeq(make([]criu.PageRun, 0, ix.Len()), ix.All())
+}
+
+// read reads one archive as side me (0 for A, 1 for B) of pairs, or
+// alone when pairs is nil.
+func (d *Differ) read(ctx context.Context, a *archive.Archive, me int, pairs *pairer) (*Snapshot, error) {
 	s := &Snapshot{seed: d.seed, side: Side{Archive: a.Name(), Layers: a.Layers()}}
-	type key struct{ prefix, name string }
 	type pidKey struct {
 		prefix string
 		pid    uint32
 	}
-	pages := map[key]*pageHashes{}
+	pages := map[pageKey]*pageHashes{}
 	argsOf := map[pidKey]*args{}
 	content := map[string]map[string]uint64{}
 	buf := make([]byte, 1<<20)
 	contents, err := archive.Load(a, archive.LoadOptions{
 		Limits: d.opt.Limits,
 		Pages: mem.Pages(a, func(c *archive.Checkpoint, pid uint32, ix *criu.PageIndex, r io.Reader) error {
+			key := pageKey{c.Prefix, ix.Name}
+			var ae *mem.ArgsEnv
+			var x *mem.Extractor
+			if m := criu.First[*mm.MmEntry](c.Images, fmt.Sprintf("mm-%d.img", pid)); pid != 0 && m != nil {
+				x = mem.NewExtractor(ix)
+				v := mem.WantArgsEnv(x, m)
+				ae = &v
+			}
+			keepArgs := func() {
+				if ae != nil {
+					var v args
+					v.cmdline, v.cmdComplete = ae.Argv()
+					v.env, v.envComplete = ae.Environ()
+					argsOf[pidKey{c.Prefix, pid}] = &v
+				}
+			}
 			if ra, ok := r.(io.ReaderAt); ok {
 				// Random access: the pages are read again, in address
 				// order, when compared; nothing is held per page.
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				pages[key{c.Prefix, ix.Name}] = &pageHashes{runs: slices.AppendSeq(make([]criu.PageRun, 0, ix.Len()), ix.All()), src: ra, seed: d.seed, size: ix.ImageBytes,
+				ph := &pageHashes{runs: pageRuns(ix), src: ra, seed: d.seed, size: ix.ImageBytes,
 					name: a.Name() + ": " + c.Prefix + "checkpoint/" + fmt.Sprintf("pages-%d.img", ix.PagesID), fail: &s.pageErr}
-				if m := criu.First[*mm.MmEntry](c.Images, fmt.Sprintf("mm-%d.img", pid)); pid != 0 && m != nil {
-					x := mem.NewExtractor(ix)
-					ae := mem.WantArgsEnv(x, m)
+				if x != nil {
 					if err := x.Feed(r); err != nil {
 						return err
 					}
-					argsOf[pidKey{c.Prefix, pid}] = &args{}
-					v := argsOf[pidKey{c.Prefix, pid}]
-					v.cmdline, v.cmdComplete = ae.Argv()
-					v.env, v.envComplete = ae.Environ()
+				}
+				keepArgs()
+				pages[key] = ph
+				if pairs != nil {
+					pairs.publish(me, key, ph)
 				}
 				return nil
 			}
 			r = ctxio.Reader(ctx, r)
-			hw := newPageHasher(d.seed, ix)
-			var ae *mem.ArgsEnv
-			if m := criu.First[*mm.MmEntry](c.Images, fmt.Sprintf("mm-%d.img", pid)); pid != 0 && m != nil {
+			hw := newPageHasher(d.seed, ix, pairs == nil)
+			var pl *plan
+			if pairs != nil {
+				var err error
+				pl, err = pairs.arrive(ctx, me, key, pageRuns(ix), ix.ImageBytes, func() []string { return pagemapNames(c.Images) })
+				if err != nil {
+					return err
+				}
+				if pl.ch != nil {
+					hw.streamTo(ctx, pl.ch)
+					defer hw.end()
+				} else {
+					hw.out = pl.entry.hashes
+				}
+			}
+			if x != nil {
 				// The argument and environment areas are read from the same
 				// stream the hasher sees, in the same pass.
-				x := mem.NewExtractor(ix)
-				v := mem.WantArgsEnv(x, m)
-				ae = &v
 				if err := x.Feed(io.TeeReader(r, hw)); err != nil {
 					return err
 				}
@@ -129,12 +205,20 @@ func (d *Differ) Read(ctx context.Context, a *archive.Archive) (*Snapshot, error
 			if err := hw.fill(r, buf); err != nil {
 				return err
 			}
-			pages[key{c.Prefix, ix.Name}] = hw.hashes(ix)
-			if ae != nil {
-				var a args
-				a.cmdline, a.cmdComplete = ae.Argv()
-				a.env, a.envComplete = ae.Environ()
-				argsOf[pidKey{c.Prefix, pid}] = &a
+			keepArgs()
+			switch {
+			case pl == nil:
+				pages[key] = hw.hashes(ix)
+			case pl.ch != nil:
+				if err := hw.end(); err != nil {
+					return err
+				}
+				<-pl.done
+				pages[key] = pl.entry
+			default:
+				pl.entry.runs, pl.entry.hashes = pageRuns(ix), hw.out
+				pages[key] = pl.entry
+				pairs.publish(me, key, pl.entry)
 			}
 			return nil
 		}, mem.PagesOptions{Orphan: func(c *archive.Checkpoint, p *archive.PagesImage) error {
@@ -185,7 +269,10 @@ func (d *Differ) Read(ctx context.Context, a *archive.Archive) (*Snapshot, error
 			// present page; otherwise the image is missing.
 			ix, err := criu.NewPageIndex(c.Images.Get(name))
 			if err == nil && ix.ImageBytes == 0 {
-				ct.pages[name] = &pageHashes{runs: slices.AppendSeq(make([]criu.PageRun, 0, ix.Len()), ix.All())}
+				ct.pages[name] = &pageHashes{runs: pageRuns(ix)}
+				if pairs != nil {
+					pairs.publish(me, pageKey{c.Prefix, name}, ct.pages[name])
+				}
 				continue
 			}
 			warn = append(warn, fmt.Sprintf("pid %d: its pages image is missing: memory, command line and environment are not compared", p.PID))

@@ -147,3 +147,23 @@ func TestCodeNames(t *testing.T) {
 		}
 	}
 }
+
+func TestFindMapping(t *testing.T) {
+	maps := []Mapping{{Start: 0x1000, End: 0x3000}, {Start: 0x3000, End: 0x4000}, {Start: 0x8000, End: 0x9000}}
+	at := func(i int) *Mapping { return &maps[i] }
+	for _, c := range []struct {
+		addr uint64
+		i    int
+		ok   bool
+	}{
+		{0x0fff, 0, false}, {0x1000, 0, true}, {0x2fff, 0, true}, {0x3000, 1, true},
+		{0x4000, 0, false}, {0x7fff, 0, false}, {0x8000, 2, true}, {0x8fff, 2, true}, {0x9000, 0, false},
+	} {
+		if i, ok := FindMapping(len(maps), at, c.addr); i != c.i || ok != c.ok {
+			t.Errorf("FindMapping(%#x) = %d, %v; want %d, %v", c.addr, i, ok, c.i, c.ok)
+		}
+	}
+	if _, ok := FindMapping(0, at, 0x1000); ok {
+		t.Error("found a mapping in an empty list")
+	}
+}

@@ -2,6 +2,7 @@ package proc
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/vma"
 
@@ -46,6 +47,18 @@ type Mapping struct {
 
 // Size is the mapping's length.
 func (m Mapping) Size() uint64 { return m.End - m.Start }
+
+// FindMapping returns the index of the mapping that holds addr among n
+// mappings sorted by start that do not overlap, the i-th of them at(i); ok
+// is false when none holds it. at lets lists of values that carry a
+// Mapping be searched without copying them.
+func FindMapping(n int, at func(i int) *Mapping, addr uint64) (i int, ok bool) {
+	i = sort.Search(n, func(i int) bool { return at(i).End > addr })
+	if i < n && at(i).Start <= addr {
+		return i, true
+	}
+	return 0, false
+}
 
 // MemorySummary totals a process's mappings.
 type MemorySummary struct {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/diff"
 )
 
@@ -31,7 +32,7 @@ added. Memory pages are compared by a hash of their content: the output gives
 counts and address ranges of changed, added and removed pages, never their
 bytes. Environment values are hidden unless --reveal is given.
 
-Each archive is read once, one after the other; either may be "-" (standard
+Each archive is read once, both at the same time; either may be "-" (standard
 input), compressed or sealed (give -i). If their identities say they are of
 different containers, diff refuses unless --force is given.
 
@@ -62,19 +63,19 @@ mistakes) and print one line on stderr.`,
 				c.Close()
 			}
 		}()
-		read := func(name string) (*diff.Snapshot, error) {
+		var ars []*archive.Archive
+		for _, name := range args {
 			ar, err := src.open(a, name)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			opened = append(opened, ar)
-			return d.Read(cmd.Context(), ar)
+			ars = append(ars, ar)
 		}
-		sa, err := read(args[0])
-		if err != nil {
-			return err
+		sa, sb, err := d.ReadBoth(cmd.Context(), ars[0], ars[1])
+		if errors.Is(err, diff.ErrUnmatched) {
+			return fmt.Errorf("%w (raise --max-pending)", err)
 		}
-		sb, err := read(args[1])
 		if err != nil {
 			return err
 		}

@@ -119,17 +119,19 @@ func processDiffNode(r *diff.Report, p *diff.Process) *render.Node {
 	add := func(text string, children ...*render.Node) {
 		n.Children = append(n.Children, &render.Node{Text: text, Children: children})
 	}
+	// list adds a section of items, when there are any.
+	list := func(title string, kids []*render.Node) {
+		if len(kids) > 0 {
+			add(title, kids...)
+		}
+	}
 	if i := p.Info; i != nil {
 		// The whole process came or went: its counts, and its sockets,
 		// whose addresses say what it talked to (JSON has every fact).
 		add(fmt.Sprintf("%s, %d %s, %d fds, %d sockets, %d mappings, %s in the dump", i.State, i.Threads, diffPlural(i.Threads, "thread", "threads"), i.FDs, i.Sockets, i.Mappings, render.Bytes(i.PresentBytes)))
-		if len(p.Sockets) > 0 {
-			var kids []*render.Node
-			for _, s := range p.Sockets {
-				kids = append(kids, &render.Node{Text: fmt.Sprintf("%s fd %d %s", diffMark(s.Change), s.FD, diffSocketText(s))})
-			}
-			add("sockets", kids...)
-		}
+		list("sockets", diffItems(p.Sockets, func(s diff.SocketChange) (string, string, []diff.FieldChange) {
+			return fmt.Sprintf("%s fd %d %s", diffMark(s.Change), s.FD, diffSocketText(s)), "", nil
+		}))
 		return n
 	}
 	for _, f := range p.Fields {
@@ -138,62 +140,40 @@ func processDiffNode(r *diff.Report, p *diff.Process) *render.Node {
 	if c := p.CmdlineChange; c != nil {
 		add(fmt.Sprintf("~ cmdline: %q → %q", strings.Join(c.Old, " "), strings.Join(c.New, " ")))
 	}
-	if len(p.Env) > 0 {
-		var kids []*render.Node
-		for _, e := range p.Env {
-			kids = append(kids, &render.Node{Text: diffEnvText(r, e)})
-		}
-		add("environment", kids...)
-	}
-	if len(p.Threads) > 0 {
-		var kids []*render.Node
-		for _, t := range p.Threads {
-			text := fmt.Sprintf("%s %d %s", diffMark(t.Change), t.TID, t.Comm)
-			if len(t.Fields) > 0 {
-				text += ": " + diffFieldsText(t.Fields)
-			}
-			kids = append(kids, &render.Node{Text: text})
-		}
-		add("threads", kids...)
-	}
-	if len(p.Files) > 0 {
-		var kids []*render.Node
-		for _, f := range p.Files {
-			text := fmt.Sprintf("%s fd %d %s", diffMark(f.Change), f.FD, f.Target)
-			if len(f.Fields) > 0 {
-				text += ": " + diffFieldsText(f.Fields)
-			}
-			kids = append(kids, &render.Node{Text: text})
-		}
-		add("files", kids...)
-	}
-	if len(p.Sockets) > 0 {
-		var kids []*render.Node
-		for _, s := range p.Sockets {
-			text := fmt.Sprintf("%s fd %d %s", diffMark(s.Change), s.FD, diffSocketText(s))
-			if len(s.Fields) > 0 {
-				text += ": " + diffFieldsText(s.Fields)
-			}
-			kids = append(kids, &render.Node{Text: text})
-		}
-		add("sockets", kids...)
-	}
-	if len(p.Maps) > 0 {
-		var kids []*render.Node
-		for _, m := range p.Maps {
-			text := fmt.Sprintf("%s %012x-%012x %s %s", diffMark(m.Change), m.Start, m.End, m.Perms, diffMapName(m.Kind, m.File))
-			if len(m.Fields) > 0 {
-				text += " " + m.Change + ": " + diffFieldsText(m.Fields)
-			}
-			kids = append(kids, &render.Node{Text: text})
-		}
-		add("maps", kids...)
-	}
+	list("environment", diffItems(p.Env, func(e diff.EnvChange) (string, string, []diff.FieldChange) {
+		return diffEnvText(r, e), "", nil
+	}))
+	list("threads", diffItems(p.Threads, func(t diff.ThreadChange) (string, string, []diff.FieldChange) {
+		return fmt.Sprintf("%s %d %s", diffMark(t.Change), t.TID, t.Comm), ": ", t.Fields
+	}))
+	list("files", diffItems(p.Files, func(f diff.FileChange) (string, string, []diff.FieldChange) {
+		return fmt.Sprintf("%s fd %d %s", diffMark(f.Change), f.FD, f.Target), ": ", f.Fields
+	}))
+	list("sockets", diffItems(p.Sockets, func(s diff.SocketChange) (string, string, []diff.FieldChange) {
+		return fmt.Sprintf("%s fd %d %s", diffMark(s.Change), s.FD, diffSocketText(s)), ": ", s.Fields
+	}))
+	list("maps", diffItems(p.Maps, func(m diff.MapChange) (string, string, []diff.FieldChange) {
+		return fmt.Sprintf("%s %012x-%012x %s %s", diffMark(m.Change), m.Start, m.End, m.Perms, diffMapName(m.Kind, m.File)), " " + m.Change + ": ", m.Fields
+	}))
 	if p.Pages != nil && len(p.Pages.Runs) > 0 {
 		pg := diffPageNodes(p.Pages)
 		n.Children = append(n.Children, pg...)
 	}
 	return n
+}
+
+// diffItems renders one line per item: its text and, when it has changed
+// fields, sep and the fields.
+func diffItems[T any](items []T, line func(T) (text, sep string, fields []diff.FieldChange)) []*render.Node {
+	var out []*render.Node
+	for _, it := range items {
+		text, sep, fields := line(it)
+		if len(fields) > 0 {
+			text += sep + diffFieldsText(fields)
+		}
+		out = append(out, &render.Node{Text: text})
+	}
+	return out
 }
 
 // pageNodes sums up a page comparison and lists its runs.

@@ -290,15 +290,7 @@ func prefixOf(container string) string {
 }
 
 func mapInfo(maps []NumberedMapping, addr uint64) *MapInfo {
-	i, ok := slices.BinarySearchFunc(maps, addr, func(m NumberedMapping, a uint64) int {
-		switch {
-		case m.End <= a:
-			return -1
-		case m.Start > a:
-			return 1
-		}
-		return 0
-	})
+	i, ok := proc.FindMapping(len(maps), func(i int) *proc.Mapping { return &maps[i].Mapping }, addr)
 	if !ok {
 		return nil
 	}
