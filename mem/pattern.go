@@ -11,8 +11,8 @@ import (
 	"unicode/utf16"
 )
 
-// DefaultMaxMatch is the longest regex match Search promises to find whole
-// when the caller does not say.
+// DefaultMaxMatch is the longest regex match [Search] promises to find
+// whole when the caller does not say.
 const DefaultMaxMatch = 4096
 
 // Literal matches a byte string exactly.
@@ -68,8 +68,8 @@ type Regex struct {
 }
 
 // NewRegex compiles expr. maxLen is the longest match it promises to find
-// whole (DefaultMaxMatch when 0): Search looks at memory through windows,
-// and a longer match may be cut short where one window ends. Patterns that
+// whole ([DefaultMaxMatch] when 0): [Search] looks at memory through
+// windows, and a longer match may be cut short where one window ends. Patterns that
 // anchor to the beginning or end of the text are refused, because memory
 // has no such place; patterns that can match the empty string are refused
 // because every byte would match.

@@ -34,12 +34,12 @@ type Hit struct {
 	Before, Match, After []byte
 }
 
-// SearchOptions tune Search.
+// SearchOptions tune [Search].
 type SearchOptions struct {
 	// Context is how many bytes around each match to return (at most
-	// MaxContext).
+	// [MaxContext]).
 	Context int
-	// Buf is the read buffer; BlockSize bytes when nil.
+	// Buf is the read buffer; [BlockSize] bytes when nil.
 	Buf []byte
 }
 

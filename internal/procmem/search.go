@@ -170,8 +170,8 @@ func keep(c *archive.Checkpoint, pid, shmid uint32, h mem.Hit) ProcessHit {
 // check makes sure every selected process with memory was searched.
 //
 // A process whose mm-N.img is missing but whose pagemap and pages are
-// there is searched all the same, with or without --pid: its hits carry
-// no mapping, and a warning says why.
+// there is searched all the same, whether [Select] names it or not: its
+// hits carry no mapping, and a warning says why.
 func check(a *archive.Archive, contents *archive.Contents, sel Select, pg *pages, res *SearchResult) error {
 	noMM := func(c *archive.Checkpoint, p *proc.Process) bool {
 		if p.MM != nil || p.State == "zombie" || p.State == "dead" || c.Images.Get(fmt.Sprintf("pagemap-%d.img", p.PID)) == nil {
