@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -152,10 +153,13 @@ func TestAgentUpload(t *testing.T) {
 	for i := range 3 {
 		later = append(later, write(at.Add(time.Duration(i+1)*time.Hour), int64(i+2)))
 	}
-	waitFor(t, 60*time.Second, "upload failures counted", func() bool {
+	// The sealed count goes up before the plaintext goes: wait for both,
+	// so that the stop below does not land between them.
+	waitFor(t, 60*time.Second, "upload failures counted, plaintext removed", func() bool {
 		page := httpGetQuiet("http://" + addr + "/metrics")
 		return metricAtLeast(page, `ckpt_agent_failures_total{reason="upload"}`, 3) &&
-			metricAtLeast(page, "ckpt_agent_archives_sealed_total", 3)
+			metricAtLeast(page, "ckpt_agent_archives_sealed_total", 3) &&
+			!slices.ContainsFunc(later, func(name string) bool { return exists(filepath.Join(e.dir, name)) })
 	})
 	if code := p.stop(t); code != 0 {
 		t.Fatalf("agent exit %d\n%s", code, p.log())

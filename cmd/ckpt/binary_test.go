@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"filippo.io/age"
+
+	"github.com/ckpt-dev/ckpt/internal/testgen"
 )
 
 // builtBinaries holds the programs built for tests that need a real
@@ -109,4 +111,30 @@ func sealTo(t *testing.T, ckpt string, id *age.X25519Identity, src string, args 
 	if out, err := exec.Command(ckpt, args...).CombinedOutput(); err != nil {
 		t.Fatalf("seal: %v\n%s", err, out)
 	}
+}
+
+// sealedSynthetic is a synthetic archive and its sealed copy.
+type sealedSynthetic struct {
+	path   string // the plaintext archive, dir/x.tar
+	sealed string // its sealed copy, dir/x.tar.age
+	plain  []byte // the plaintext archive's bytes
+}
+
+// sealArchive writes dir/x.tar, a synthetic checkpoint archive with about
+// size bytes of pages (testgen's default when 0), and seals it to id.
+func sealArchive(t *testing.T, ckpt string, id *age.X25519Identity, dir string, size int, seed int64) sealedSynthetic {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(dir, "x.tar")
+	if _, err := testgen.WriteFile(src, testgen.Spec{Seed: seed, PageBytes: int64(size)}, testgen.None, false); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealTo(t, ckpt, id, src)
+	return sealedSynthetic{path: src, sealed: src + ".age", plain: plain}
 }

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/ckpt-dev/ckpt/internal/hostile"
-	"github.com/ckpt-dev/ckpt/internal/testgen"
 )
 
 // TestExitCodeTable: each code means the same for every command that can
@@ -20,12 +19,8 @@ func TestExitCodeTable(t *testing.T) {
 	ckpt, work, key, id := keyedBinary(t)
 	wrong := filepath.Join(work, "wrong.txt")
 	writeIdentity(t, wrong)
-	plain := filepath.Join(work, "x.tar")
-	if _, err := testgen.WriteFile(plain, testgen.Spec{Seed: 5}, testgen.None, false); err != nil {
-		t.Fatal(err)
-	}
-	sealTo(t, ckpt, id, plain)
-	sealed := plain + ".age"
+	x := sealArchive(t, ckpt, id, work, 0, 5)
+	plain, sealed := x.path, x.sealed
 	// Damaged: a byte of the first payload chunk (every reader needs it),
 	// sidecars dropped.
 	corrupt := filepath.Join(work, "corrupt.tar.age")

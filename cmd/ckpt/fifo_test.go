@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/ckpt-dev/ckpt/internal/testgen"
 )
 
 // TestFIFOs: a FIFO (rsync -a copies them) where a sealed file, a sidecar
@@ -21,11 +19,7 @@ import (
 // blocked reading a FIFO whose writer never writes still stops on SIGTERM.
 func TestFIFOs(t *testing.T) {
 	ckpt, work, key, id := keyedBinary(t)
-	src := filepath.Join(work, "x.tar")
-	if _, err := testgen.WriteFile(src, testgen.Spec{Seed: 1}, testgen.None, false); err != nil {
-		t.Fatal(err)
-	}
-	sealTo(t, ckpt, id, src)
+	src := sealArchive(t, ckpt, id, work, 0, 1).path
 
 	run := func(name string, wantCode int, wantErr string, args ...string) {
 		t.Helper()

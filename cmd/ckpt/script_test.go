@@ -49,7 +49,8 @@ func TestScript(t *testing.T) {
 type scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string)
 
 // scriptParams is what the script suites share: the scripts in dir, exec
-// explicit, `status` besides cmds, the condition [root] besides conds, and
+// explicit, `status` besides cmds, the conditions [root] and [devnull]
+// (/dev/null is a character device) besides conds, and
 // $FIXTURES set before setup (which may be nil) runs.
 func scriptParams(t *testing.T, dir string, cmds scriptCmds, conds map[string]bool, setup func(*testscript.Env) error) testscript.Params {
 	fixtures := repoDir(t, "testdata/fixtures")
@@ -60,8 +61,11 @@ func scriptParams(t *testing.T, dir string, cmds scriptCmds, conds map[string]bo
 		RequireExplicitExec: true,
 		Cmds:                all,
 		Condition: func(cond string) (bool, error) {
-			if cond == "root" {
+			switch cond {
+			case "root":
 				return os.Geteuid() == 0, nil
+			case "devnull":
+				return isCharDevice("/dev/null"), nil
 			}
 			if v, ok := conds[cond]; ok {
 				return v, nil
@@ -76,6 +80,14 @@ func scriptParams(t *testing.T, dir string, cmds scriptCmds, conds map[string]bo
 			return setup(e)
 		},
 	}
+}
+
+// isCharDevice reports whether path is a character device: a test that
+// hands a device to shred checks first, so that it never removes a regular
+// file left where the device should be.
+func isCharDevice(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // repoDir is the absolute path of a directory of the repository.

@@ -9,10 +9,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
-	"filippo.io/age"
-
-	"github.com/ckpt-dev/ckpt/internal/testgen"
 )
 
 // TestSwapAttack: someone who can write the sealed file rewrites it in
@@ -93,30 +89,6 @@ func TestSwapAttack(t *testing.T) {
 			}
 		}
 	}
-}
-
-type sealedRandom struct {
-	sealed string
-	plain  []byte
-}
-
-// sealArchive writes a synthetic checkpoint archive with about size bytes
-// of pages and seals it to id.
-func sealArchive(t *testing.T, ckpt string, id *age.X25519Identity, dir string, size int, seed int64) sealedRandom {
-	t.Helper()
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	src := filepath.Join(dir, "x.tar")
-	if _, err := testgen.WriteFile(src, testgen.Spec{Seed: seed, PageBytes: int64(size)}, testgen.None, false); err != nil {
-		t.Fatal(err)
-	}
-	plain, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sealTo(t, ckpt, id, src)
-	return sealedRandom{sealed: src + ".age", plain: plain}
 }
 
 func copyFile(t *testing.T, src, dst string) {
