@@ -30,6 +30,10 @@ import (
 // overwriting was not allowed.
 var ErrExists = errors.New("file exists")
 
+// ErrNotRegular is returned when the path to be replaced is a device, a
+// FIFO, a socket or a directory: only a regular file is ever replaced.
+var ErrNotRegular = errors.New("exists and is not a regular file")
+
 // File is a file being written. Write to it, then call Commit to publish it
 // or Abort to discard it. Abort after Commit is a no-op, so
 // `defer f.Abort()` is always safe.
@@ -46,12 +50,17 @@ type File struct {
 // refused now (so no work is wasted) and again at Commit (so a file that
 // appeared meanwhile is not replaced).
 func Create(path string, overwrite bool) (*File, error) {
-	if !overwrite {
-		if _, err := os.Lstat(path); err == nil {
+	if fi, err := os.Lstat(path); err == nil {
+		if !overwrite {
 			return nil, fmt.Errorf("%s: %w", path, ErrExists)
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return nil, err
 		}
+		// Renaming over /dev/null or a FIFO would replace the device
+		// with a regular file holding the output.
+		if !fi.Mode().IsRegular() && fi.Mode()&fs.ModeSymlink == 0 {
+			return nil, fmt.Errorf("%s: %w", path, ErrNotRegular)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
 	}
 	dir := filepath.Dir(path)
 	RemoveStale(path)

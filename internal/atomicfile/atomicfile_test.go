@@ -2,12 +2,15 @@ package atomicfile
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestCommitPublishesWhole0600File(t *testing.T) {
@@ -214,4 +217,35 @@ func TestWriteFile(t *testing.T) {
 		t.Fatalf("content %q, mode %v; want \"three\", 0600", b, st.Mode().Perm())
 	}
 	assertOnly(t, dir, "key")
+}
+
+// TestNeverReplacesADevice: `-o /dev/null --force` once turned the
+// machine's /dev/null into a regular file holding the output, because a
+// rename replaces whatever the name held.
+func TestNeverReplacesADevice(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nodes := map[string]fs.FileMode{fifo: fs.ModeNamedPipe, dir: fs.ModeDir}
+	null := filepath.Join(dir, "null")
+	if err := unix.Mknod(null, unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))); err == nil {
+		nodes[null] = fs.ModeDevice | fs.ModeCharDevice
+	} else {
+		t.Logf("no character device (%v): checking the FIFO and the directory only", err)
+	}
+	for path, mode := range nodes {
+		f, err := Create(path, true)
+		if !errors.Is(err, ErrNotRegular) {
+			if f != nil {
+				f.Abort()
+			}
+			t.Fatalf("Create(%s, overwrite) = %v, want ErrNotRegular", path, err)
+		}
+		fi, err := os.Lstat(path)
+		if err != nil || fi.Mode().Type() != mode {
+			t.Fatalf("%s is now %v (%v), want %v", path, fi.Mode().Type(), err, mode)
+		}
+	}
 }
