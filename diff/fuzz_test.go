@@ -62,6 +62,27 @@ func FuzzRead(f *testing.F) {
 		if r.Different {
 			t.Fatalf("an archive differs from itself: %+v", r.Summary)
 		}
+		// Read at the same time, compared while streaming: the same report.
+		var ars [2]*archive.Archive
+		for i := range ars {
+			a, err := archive.OpenReader("fuzz", bytes.NewReader(data), archive.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			ars[i] = a
+		}
+		sa, sb, err = d.ReadBoth(context.Background(), ars[0], ars[1])
+		if err != nil {
+			t.Fatalf("read in turn, then failed read at once: %v", err)
+		}
+		both, err := d.Compare(sa, sb)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !equalJSON(both, r) {
+			t.Fatalf("read at once: %+v\nin turn: %+v", both.Summary, r.Summary)
+		}
 	})
 }
 
