@@ -12,7 +12,7 @@ func Identify(a *Archive) (*Contents, error) {
 
 // ReadIdentity reads the identity of the plaintext archive streaming
 // through r. It reads only as far as it needs (on a compressed archive, up
-// to the metadata): a caller that feeds it a tee of a stream something else
+// to the metadata and CRIU's log; see [LoadOptions].IdentityOnly): a caller that feeds it a tee of a stream something else
 // consumes, as sealing does, discards the rest. A pod archive yields the
 // identity of its first container.
 func ReadIdentity(name string, r io.Reader) (*Identity, error) {

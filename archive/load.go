@@ -67,9 +67,13 @@ type LoadOptions struct {
 	// them. A reader that needs a few facts per process holds those, not
 	// every register of every thread (proc.ImageFields).
 	Fields func(name string) criu.Fields
-	// IdentityOnly reads metadata and skips CRIU images and nested tars.
-	// On a sequential archive the pass stops once the metadata has been
-	// seen, so listing a directory of compressed archives stays cheap.
+	// IdentityOnly reads metadata and CRIU's dump.log and skips CRIU
+	// images (but the first pagemap, whose format tells the CRIU version
+	// when no dump.log does) and nested tars. On a sequential archive the
+	// pass stops once the metadata and a dump.log have been seen, so
+	// listing a directory of compressed archives stays cheap; an archive
+	// with no dump.log at the top is read to its checkpoint/dump.log, or
+	// to the end of checkpoint/ when it has none.
 	IdentityOnly bool
 }
 

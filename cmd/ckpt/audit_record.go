@@ -139,7 +139,7 @@ func (s *auditSink) seal(ctx context.Context, src string, out *sealedArchive, er
 	msg := rec.Error
 	if out != nil {
 		rec.Output = out.Sealed
-		rec.Archive = archiveRef(src, out.Identity)
+		rec.Archive = archiveRef(src, out.Identity.Identity)
 		rec.Digests = []audit.Digest{
 			{Name: filepath.Base(src), Size: out.ArchiveSize, SHA256: out.ArchiveSHA256},
 			{Name: filepath.Base(out.Sealed), Size: out.Size, SHA256: out.SHA256},
@@ -169,7 +169,7 @@ func (s *auditSink) open(ctx context.Context, src, dst string, out *openedArchiv
 	rec := record(audit.ActionOpen, src, err)
 	if out != nil {
 		rec.Output = out.Output
-		rec.Archive = archiveRef(filepath.Base(dst), out.Identity)
+		rec.Archive = archiveRef(filepath.Base(dst), out.Identity.Identity)
 		rec.Digests = []audit.Digest{{Name: filepath.Base(dst), Size: out.Size, SHA256: out.SHA256}}
 		if out.Signature != nil {
 			rec.Signer = out.Signature.Signer
@@ -187,7 +187,7 @@ func (s *auditSink) verify(ctx context.Context, v verifiedFile) {
 	if !v.OK {
 		rec.Result, rec.Error = audit.ResultFailed, v.Error
 	} else {
-		rec.Archive = archiveRef(v.Archive.Name, v.Identity)
+		rec.Archive = archiveRef(v.Archive.Name, v.Identity.Identity)
 		rec.Digests = []audit.Digest{digest("archive", v.Archive), digest(filepath.Base(v.File), v.Sealed)}
 		if v.Signature != nil {
 			rec.Signer = v.Signature.Signer

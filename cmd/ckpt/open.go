@@ -12,7 +12,6 @@ import (
 	"filippo.io/age"
 	"github.com/spf13/cobra"
 
-	"github.com/ckpt-dev/ckpt/archive"
 	"github.com/ckpt-dev/ckpt/crypto/seal"
 	"github.com/ckpt-dev/ckpt/internal/atomicfile"
 	"github.com/ckpt-dev/ckpt/internal/progress"
@@ -83,9 +82,9 @@ type openedArchive struct {
 	// matched against the manifest).
 	SHA256 string `json:"sha256"`
 	// Verified says the sidecars were checked (false with --no-verify).
-	Verified  bool             `json:"verified"`
-	Signature *signatureInfo   `json:"signature"`
-	Identity  archive.Identity `json:"identity"`
+	Verified  bool           `json:"verified"`
+	Signature *signatureInfo `json:"signature"`
+	Identity  sealedIdentity `json:"identity"`
 }
 
 func runOpen(ctx context.Context, a *app, f *openFlags, o *outputFlag, pol seal.Policy, idf *identityFlags, args []string) error {
@@ -215,7 +214,7 @@ func openOne(ctx context.Context, a *app, f *openFlags, pol seal.Policy, ids []a
 		Signature: newSignatureInfo(rep.Signature),
 	}
 	if rep.Manifest != nil {
-		out.Identity = rep.Manifest.Identity
+		out.Identity = sealedIdentity{rep.Manifest.Identity}
 	}
 	warnUntrusted(a, src, rep.Signature)
 	return out, nil

@@ -110,7 +110,7 @@ type sealedArchive struct {
 	ArchiveSHA256 string               `json:"archive_sha256"`
 	Recipients    []seal.RecipientInfo `json:"recipients"`
 	Signer        string               `json:"signer"`
-	Identity      archive.Identity     `json:"identity"`
+	Identity      sealedIdentity       `json:"identity"`
 	// ReadBack says the sealed file was read back from disk and matched.
 	ReadBack bool `json:"read_back"`
 	// Shred is what happened to the archive with --shred-source, else null.
@@ -333,7 +333,7 @@ func (j *sealJob) describe(src string, res *seal.Result) *sealedArchive {
 		ArchiveSize:   m.Archive.Size,
 		ArchiveSHA256: m.Archive.SHA256,
 		Recipients:    m.Recipients,
-		Identity:      m.Identity,
+		Identity:      sealedIdentity{m.Identity},
 		ReadBack:      res.ReadBack,
 	}
 	if j.signer != nil {

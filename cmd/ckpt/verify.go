@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -142,15 +143,15 @@ type verifiedFile struct {
 	File string `json:"file"`
 	OK   bool   `json:"ok"`
 	// Checks lists what was checked, in order.
-	Checks    []string         `json:"checks"`
-	Signature *signatureInfo   `json:"signature"`
-	Sealed    seal.FileDigest  `json:"sealed"`
-	Archive   seal.FileDigest  `json:"archive"`
-	Identity  archive.Identity `json:"identity"`
-	SealedAt  string           `json:"sealed_at"`
-	Node      string           `json:"node"`
-	Error     string           `json:"error"`
-	ExitCode  int              `json:"exit_code"`
+	Checks    []string        `json:"checks"`
+	Signature *signatureInfo  `json:"signature"`
+	Sealed    seal.FileDigest `json:"sealed"`
+	Archive   seal.FileDigest `json:"archive"`
+	Identity  sealedIdentity  `json:"identity"`
+	SealedAt  string          `json:"sealed_at"`
+	Node      string          `json:"node"`
+	Error     string          `json:"error"`
+	ExitCode  int             `json:"exit_code"`
 }
 
 func runVerify(ctx context.Context, a *app, o *outputFlag, pol seal.Policy, idf *identityFlags, deep bool, args []string) error {
@@ -216,7 +217,7 @@ func verified(path string, rep *seal.Report) verifiedFile {
 	m := rep.Manifest
 	return verifiedFile{
 		File: path, OK: true, Checks: checksDone(rep), Signature: newSignatureInfo(rep.Signature),
-		Sealed: m.Sealed, Archive: m.Archive, Identity: m.Identity, SealedAt: m.SealedAt, Node: m.Node,
+		Sealed: m.Sealed, Archive: m.Archive, Identity: sealedIdentity{m.Identity}, SealedAt: m.SealedAt, Node: m.Node,
 	}
 }
 
@@ -247,7 +248,7 @@ func (r verifyReport) table(w io.Writer) error {
 		}
 		what := "-"
 		if f.OK {
-			what = archiveLabel(f.Identity, f.Archive.Name)
+			what = archiveLabel(f.Identity.Identity, f.Archive.Name)
 		}
 		signed := "-"
 		if f.OK {
@@ -276,6 +277,23 @@ func failureClass(code int) string {
 		return "MANIFEST MISMATCH"
 	}
 	return "FAILED"
+}
+
+// sealedIdentity is an archive's identity as a sealed set's manifest holds
+// it, printed in the manifest's form (docs/formats.md), so that seal,
+// verify and open show what the manifest says, as they always have.
+type sealedIdentity struct{ archive.Identity }
+
+func (s sealedIdentity) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(seal.Manifest{Identity: s.Identity})
+	if err != nil {
+		return nil, err
+	}
+	var m struct {
+		Identity json.RawMessage `json:"identity"`
+	}
+	err = json.Unmarshal(b, &m)
+	return m.Identity, err
 }
 
 // archiveLabel names the container an archive is of, namespace/pod/container,

@@ -19,7 +19,8 @@ import (
 // File seals the archive at src into the file dst and writes the sidecars
 // beside dst. dst and its sidecars appear complete, synced, mode 0600, or
 // not at all: on any error nothing is left behind. An existing output is
-// refused (before any work) unless opts.Overwrite is set.
+// refused (before any work) unless opts.Overwrite is set. A set at dst that
+// a killed seal left half replaced is first made whole (see [Recover]).
 func File(ctx context.Context, dst, src string, opts Options) (*Result, error) {
 	in, st, err := openRegular(src)
 	if err != nil {
@@ -46,11 +47,12 @@ func Reader(ctx context.Context, dst string, src io.Reader, opts Options) (*Resu
 }
 
 // Stream seals src into dst, a stream that cannot be taken back (standard
-// output, a socket), and writes the sidecars of the sealed file as it will
-// be called, sealed, beside that path. The sidecars are written only once
-// the whole ciphertext was; an existing sidecar is refused (before any
-// work) unless opts.Overwrite is set. On error, what went to dst is not a
-// sealed file anyone can verify.
+// output, a socket), and writes the sidecars beside sealed, the path the
+// ciphertext is meant to have once it is stored (the checksum line and the
+// manifest name its base name). The sidecars are written only once the
+// whole ciphertext was; an existing sidecar is refused (before any work)
+// unless opts.Overwrite is set. On error, what went to dst is not a sealed
+// file anyone can verify.
 func Stream(ctx context.Context, dst io.Writer, src io.Reader, sealed string, opts Options) (*Result, error) {
 	if opts.Name == "" {
 		opts.Name = strings.TrimSuffix(filepath.Base(sealed), SealedSuffix)

@@ -628,3 +628,35 @@ func TestKeptSet(t *testing.T) {
 		}
 	}
 }
+
+// Stream writes the ciphertext to a stream and the sidecars beside the
+// path it is meant to have: stored there, the set verifies and opens.
+// Existing sidecars are refused before anything is written.
+func TestStream(t *testing.T) {
+	dir := t.TempDir()
+	_, plain := writeArchive(t, dir, archiveName, 3*blockSize+5)
+	id, r := x25519(t)
+	sealed := filepath.Join(dir, "stored.age")
+	var ct bytes.Buffer
+	res, err := Stream(context.Background(), &ct, bytes.NewReader(plain), sealed, Options{Recipients: []keys.Recipient{r}, Name: archiveName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Manifest.Archive.Name != archiveName || res.Manifest.Sealed.Name != "stored.age" || res.Files.Checksum != sealed+ChecksumSuffix {
+		t.Fatalf("result %+v", res)
+	}
+	if _, err := os.Stat(sealed); !isNotExist(err) {
+		t.Fatalf("Stream wrote the sealed file itself: %v", err)
+	}
+	if err := os.WriteFile(sealed, ct.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if _, err := Open(context.Background(), &out, sealed, OpenOptions{Identities: []age.Identity{id}}); err != nil || !bytes.Equal(out.Bytes(), plain) {
+		t.Fatalf("open: %v", err)
+	}
+	var again bytes.Buffer
+	if _, err := Stream(context.Background(), &again, bytes.NewReader(plain), sealed, Options{Recipients: []keys.Recipient{r}}); !errors.Is(err, atomicfile.ErrExists) || again.Len() != 0 {
+		t.Fatalf("existing sidecars: %v, %d bytes written", err, again.Len())
+	}
+}

@@ -38,7 +38,12 @@ type publication struct {
 	staged  []*atomicfile.File
 	stale   string
 	targets []string // staged targets, then stale, in commit order
-	kept    []string // what keep made so far, one per target
+	kept    []string // what keep made so far, one per target ("": nothing)
+	// replacing is true when some target exists: only then is anything
+	// kept. A new set needs no markers (a full disk has no inode to
+	// spare for them), and a new set cut short is sidecars or a sealed
+	// file alone, refused by verify and cleared by the agent.
+	replacing bool
 }
 
 // commitSet publishes the staged files of one sealed set and removes
@@ -68,10 +73,13 @@ func newPublication(staged []*atomicfile.File, stale string) *publication {
 // steps are the publication's operations in order; a process may die
 // after any of them.
 func (p *publication) steps() []func() error {
-	var steps []func() error
+	steps := []func() error{func() error {
+		p.replacing = slices.ContainsFunc(p.targets, func(t string) bool { _, err := os.Lstat(t); return err == nil })
+		return nil
+	}}
 	for _, t := range p.targets {
 		steps = append(steps, func() error {
-			k, err := keep(t)
+			k, err := keep(t, p.replacing)
 			if err != nil {
 				return fmt.Errorf("%s: keeping the previous file while the new set is published: %w", t, err)
 			}
@@ -94,7 +102,9 @@ func (p *publication) steps() []func() error {
 	// that what a killed process leaves is always a prefix of it.
 	for i := len(p.targets) - 1; i >= 0; i-- {
 		steps = append(steps, func() error {
-			os.Remove(p.kept[i])
+			if p.kept[i] != "" {
+				os.Remove(p.kept[i])
+			}
 			return nil
 		})
 	}
@@ -106,11 +116,15 @@ func (p *publication) rollback() {
 	restore(p.targets[:len(p.kept)], p.kept)
 }
 
-// keep keeps target's state under a name of this process.
-func keep(target string) (string, error) {
+// keep keeps target's state under a name of this process; an absent
+// target gets a marker only with mark.
+func keep(target string, mark bool) (string, error) {
 	if _, err := os.Lstat(target); err != nil {
 		if !isNotExist(err) {
 			return "", err
+		}
+		if !mark {
+			return "", nil
 		}
 		name := keptName(target, keptNew, os.Getpid())
 		f, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
@@ -128,10 +142,11 @@ func keptName(target, kind string, pid int) string {
 	return filepath.Join(dir, "."+base+kind+strconv.Itoa(pid))
 }
 
-// replaced says whether target no longer is what kept says it was.
+// replaced says whether target no longer is what kept says it was; kept
+// is "" when there was nothing.
 func replaced(target, kept string) bool {
 	_, err := os.Lstat(target)
-	if strings.Contains(filepath.Base(kept), keptNew) {
+	if kept == "" || strings.Contains(filepath.Base(kept), keptNew) {
 		return err == nil
 	}
 	if err != nil {
@@ -148,11 +163,13 @@ func restore(targets, kept []string) {
 	for i := len(kept) - 1; i >= 0; i-- {
 		t, k := targets[i], kept[i]
 		switch {
-		case strings.Contains(filepath.Base(k), keptNew):
+		case k == "" || strings.Contains(filepath.Base(k), keptNew):
 			if replaced(t, k) {
 				os.Remove(t)
 			}
-			os.Remove(k)
+			if k != "" {
+				os.Remove(k)
+			}
 		case replaced(t, k):
 			if os.Rename(k, t) != nil {
 				continue
@@ -162,7 +179,9 @@ func restore(targets, kept []string) {
 			os.Remove(k)
 		}
 	}
-	atomicfile.SyncDir(filepath.Dir(targets[0]))
+	if len(targets) > 0 {
+		atomicfile.SyncDir(filepath.Dir(targets[0]))
+	}
 }
 
 // Recover finishes or undoes, in dir, the publications of sealed sets
