@@ -30,6 +30,7 @@ import (
 	"github.com/ckpt-dev/ckpt/audit"
 	"github.com/ckpt-dev/ckpt/crypto/keys"
 	"github.com/ckpt-dev/ckpt/crypto/seal"
+	"github.com/ckpt-dev/ckpt/internal/atomicfile"
 	"github.com/ckpt-dev/ckpt/shred"
 )
 
@@ -240,13 +241,15 @@ func (a *Agent) cleanTemp() {
 		}
 		for _, e := range entries {
 			p := filepath.Join(dir, e.Name())
-			if tempName.MatchString(e.Name()) && e.Type().IsRegular() {
+			if m := tempName.FindStringSubmatch(e.Name()); m != nil && e.Type().IsRegular() {
+				// Only a writer that no longer runs has left it: a seal
+				// running beside the agent keeps its file.
 				if a.opt.DryRun {
-					a.log.Info("would remove temporary file of an interrupted run", "path", p)
+					a.log.Info("would remove temporary file if its writer has gone", "path", p)
 					continue
 				}
-				if err := os.Remove(p); err == nil {
-					a.log.Info("removed temporary file of an interrupted run", "path", p)
+				for _, gone := range atomicfile.RemoveStale(filepath.Join(dir, m[1])) {
+					a.log.Info("removed temporary file of an interrupted run", "path", gone)
 				}
 				continue
 			}

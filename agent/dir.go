@@ -31,10 +31,11 @@ func isArchiveName(name string) bool {
 	return false
 }
 
-// tempName matches the temporary files a sealing run writes
-// (internal/atomicfile: ".NAME.tmp-<12 hex>") for a sealed file or a
-// sidecar; a killed run leaves them behind.
-var tempName = regexp.MustCompile(`^\..+\.age(\.sha256|\.json|\.json\.sig)?\.tmp-[0-9a-f]{12}$`)
+// tempName matches the temporary files a sealing run writes for a sealed
+// file or a sidecar (internal/atomicfile: ".NAME.tmp-PID-<12 hex>", named
+// only where O_TMPFILE is missing or while a --force replacement is
+// published); a killed run leaves them behind. The group is NAME.
+var tempName = regexp.MustCompile(`^\.(.+\.age(?:\.sha256|\.json|\.json\.sig)?)\.tmp-[0-9]+-[0-9a-f]{12}$`)
 
 // setFiles are the files of the sealed set of archive name in dir.
 func setFiles(dir, name string) seal.Sidecars {
