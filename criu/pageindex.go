@@ -83,8 +83,8 @@ func NewPageIndex(img *Image) (*PageIndex, error) {
 
 // PageIndexOf builds the index of runs given in pagemap order, with their
 // offsets, checking them as NewPageIndex does. It is for pagemaps that
-// were not read from an image (tests, generated dumps); Name and PagesID
-// are left for the caller to set.
+// were not read from an image (tests, generated dumps); its Name is
+// "pagemap" and its PagesID 0 until the caller sets them.
 func PageIndexOf(runs []PageRun) (*PageIndex, error) {
 	rs := runsOf(runs)
 	return newIndex("pagemap", &rs)

@@ -153,6 +153,7 @@ func (rs *PageRuns) encode(data []byte, r PageRun) []byte {
 // runsOf encodes runs.
 func runsOf(runs []PageRun) PageRuns {
 	var rs PageRuns
+	rs.grow(int64(len(runs))*4+16, int64(len(runs)))
 	for _, r := range runs {
 		rs.add(r)
 	}
