@@ -21,8 +21,8 @@ type Image struct {
 	// Runs holds the entries of a pagemap image that ReadImage decoded,
 	// after its head (which stays in Entries), in image order, at a few
 	// bytes each rather than a decoded message each: a fragmented heap has
-	// millions of them.
-	Runs PageRuns
+	// millions of them. It is nil for other images.
+	Runs *PageRuns
 	// NrPages is set when a pagemap entry carried nr_pages, which CRIU
 	// writes from 4.2 on.
 	NrPages bool

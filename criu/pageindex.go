@@ -33,7 +33,7 @@ type PageIndex struct {
 	PagesID uint32
 	// ImageBytes is how many bytes the present pages occupy in pages-N.img.
 	ImageBytes int64
-	runs       PageRuns // sorted by address, without empty runs
+	runs       *PageRuns // sorted by address, without empty runs; never nil
 	// ascending says the present runs' pages lie in the pages image in
 	// address order, as CRIU writes them.
 	ascending bool
@@ -57,7 +57,10 @@ func NewPageIndex(img *Image) (*PageIndex, error) {
 	if !ok {
 		return nil, fmt.Errorf("%s: not a pagemap image", img.Name)
 	}
-	runs := &img.Runs
+	runs := img.Runs
+	if runs == nil {
+		runs = &PageRuns{}
+	}
 	if len(img.Entries) > 1 {
 		// Built by hand (tests, or a caller's own image): decoded entries.
 		runs = &PageRuns{}
@@ -83,11 +86,10 @@ func NewPageIndex(img *Image) (*PageIndex, error) {
 
 // PageIndexOf builds the index of runs given in pagemap order, with their
 // offsets, checking them as NewPageIndex does. It is for pagemaps that
-// were not read from an image (tests, generated dumps); Name and PagesID
-// are left for the caller to set.
+// were not read from an image (tests, generated dumps); its Name is
+// "pagemap" and its PagesID 0 until the caller sets them.
 func PageIndexOf(runs []PageRun) (*PageIndex, error) {
-	rs := runsOf(runs)
-	return newIndex("pagemap", &rs)
+	return newIndex("pagemap", runsOf(runs))
 }
 
 // newIndex checks runs (in image order) and indexes them by address.
@@ -95,7 +97,7 @@ func newIndex(name string, runs *PageRuns) (*PageIndex, error) {
 	if !runs.irregular {
 		// Sorted, without empty or overlapping runs, as CRIU writes
 		// them: add has checked them all.
-		return &PageIndex{Name: name, ImageBytes: runs.imageBytes, runs: *runs, ascending: !runs.descending}, nil
+		return &PageIndex{Name: name, ImageBytes: runs.imageBytes, runs: runs, ascending: !runs.descending}, nil
 	}
 	// Otherwise (rare, and at most the image limit) the runs are checked
 	// one by one for the error to name, then sorted as plain runs and

@@ -266,7 +266,7 @@ func checkIndex(t *testing.T, what string, ix *PageIndex, err error, runs []Page
 		t.Fatalf("%s: image bytes %d, ascending %v; want %d, %v", what, ix.ImageBytes, ix.OffsetsAscend(), want.imageBytes, want.ascending())
 	}
 	probes := []uint64{0, 1, PageSize, 1<<64 - 1, 1<<64 - PageSize}
-	for range 40 {
+	for range 16 {
 		probes = append(probes, pick(1<<64-1))
 	}
 	for range min(len(want.runs), 30) {

@@ -106,6 +106,7 @@ func readPagemap(img *Image, rd *Reader, opt Options, maxBytes int64) (*Image, e
 	}
 	img.Entries = append(img.Entries, head)
 	held := int64(proto.Size(head))
+	img.Runs = &PageRuns{}
 	if opt.Size > 0 {
 		// An ordinary entry takes 2 to 4 bytes as a run: sized so, the
 		// runs of a million entries are allocated once, or regrown by a
