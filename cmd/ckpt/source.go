@@ -27,7 +27,7 @@ func addSourceFlags(cmd *cobra.Command) *sourceFlags {
 	f.Var((*sizeFlag)(&s.limits.MaxImages), "max-images", "most bytes of CRIU entries decoded and held for one archive, all images together (default 64MiB, about 12,000 processes)")
 	f.Var((*sizeFlag)(&s.limits.MaxHeld), "max-held", "most memory held for names, listings and per-container records of one archive (default 64MiB)")
 	f.Int64Var(&s.limits.MaxRatio, "max-ratio", 0, "largest decompression ratio accepted, against decompression bombs (default 10000)")
-	f.Var((*sizeFlag)(&s.limits.MaxPending), "max-pending", "memory pages held while a piped archive whose pages come before their pagemaps is read (default 256MiB)")
+	f.Var((*sizeFlag)(&s.limits.MaxPending), "max-pending", "memory held for pages that come before their pagemaps in a piped archive, and by diff for page hashes it cannot compare as both archives stream (default 256MiB)")
 	f.BoolVar(&s.debug, "debug", false, "say on stderr how the archive is read (a second pass over a file, and why)")
 	return s
 }
