@@ -59,7 +59,8 @@ func pagesIDOf(img *Image) (uint32, bool) {
 const PageSize = 4096
 
 // PageRun is one pagemap entry: a stretch of pages and where the pages
-// image holds them. It is 32 bytes, what the page index holds per entry.
+// image holds them, as callers see it; the page index holds runs
+// delta-encoded ([PageRuns]), about 4 bytes an entry.
 type PageRun struct {
 	Start uint64 // first virtual address
 	Pages uint64
