@@ -97,10 +97,7 @@ whoever verifies (ckpt audit verify --key FILE.pub), off the node too.`,
 			}
 		}
 		out := auditKeygenOutput{KeyFile: o.file, PublicKeyFile: o.file + ".pub", Name: name, PublicKey: vkey}
-		return o.emit(a.stdout, out, func(w io.Writer) error {
-			_, err := fmt.Fprintln(w, vkey)
-			return err
-		})
+		return o.emitLines(a.stdout, out, vkey)
 	}
 	return cmd
 }
