@@ -45,10 +45,7 @@ func ParseCompression(s string) (Compression, error) {
 	if strings.EqualFold(s, "tar") || s == "" {
 		return None, nil
 	}
-	if v, ok := enumValue[Compression](s, compressionNames[:]); ok {
-		return v, nil
-	}
-	return 0, fmt.Errorf("unknown compression %q (want none, gzip, zstd or xz)", s)
+	return parseEnum[Compression](s, compressionNames[:], "compression")
 }
 
 // Compress wraps w in the compressor c; closing the result flushes the

@@ -148,12 +148,7 @@ var orderNames = [...]string{"runtime", "reverse", "shuffled"}
 func (o Order) String() string { return enumName(o, orderNames[:], "Order") }
 
 // ParseOrder returns the Order called s.
-func ParseOrder(s string) (Order, error) {
-	if v, ok := enumValue[Order](s, orderNames[:]); ok {
-		return v, nil
-	}
-	return 0, fmt.Errorf("unknown order %q (want runtime, reverse or shuffled)", s)
-}
+func ParseOrder(s string) (Order, error) { return parseEnum[Order](s, orderNames[:], "order") }
 
 // FillKind is what ordinary memory pages hold.
 type FillKind int
@@ -177,12 +172,7 @@ var fillNames = [...]string{"random", "pattern", "zeros", "text"}
 func (f FillKind) String() string { return enumName(f, fillNames[:], "FillKind") }
 
 // ParseFill returns the FillKind called s.
-func ParseFill(s string) (FillKind, error) {
-	if v, ok := enumValue[FillKind](s, fillNames[:]); ok {
-		return v, nil
-	}
-	return 0, fmt.Errorf("unknown fill %q (want random, pattern, zeros or text)", s)
-}
+func ParseFill(s string) (FillKind, error) { return parseEnum[FillKind](s, fillNames[:], "fill") }
 
 // Region is where a marker without an explicit address goes.
 type Region int
@@ -291,12 +281,14 @@ func enumName[T ~int](v T, names []string, typ string) string {
 	return fmt.Sprintf("%s(%d)", typ, int(v))
 }
 
-// enumValue returns the value named s in names, in any case.
-func enumValue[T ~int](s string, names []string) (T, bool) {
+// parseEnum returns the value named s in names, in any case; the error
+// lists the names.
+func parseEnum[T ~int](s string, names []string, what string) (T, error) {
 	for i, n := range names {
 		if strings.EqualFold(s, n) {
-			return T(i), true
+			return T(i), nil
 		}
 	}
-	return 0, false
+	last := len(names) - 1
+	return 0, fmt.Errorf("unknown %s %q (want %s or %s)", what, s, strings.Join(names[:last], ", "), names[last])
 }
