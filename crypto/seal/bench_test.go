@@ -157,11 +157,7 @@ func BenchmarkSealSequentialTools1GiB(b *testing.B) {
 	}
 	script := fmt.Sprintf(`sha256sum "$1" >/dev/null && age -r %s -o "$2" "$1" && sha256sum "$2" >/dev/null && sync "$2"`, e.id.Recipient())
 	dst := filepath.Join(e.dir, "out-tools.age")
-	b.SetBytes(e.size)
-	for b.Loop() {
-		fresh(b, dst)
-		runChild(b, "sh", "-c", script, "sh", e.archive, dst)
-	}
+	benchChild(b, e.size, dst, "sh", "-c", script, "sh", e.archive, dst)
 }
 
 // BenchmarkSealCLI1GiB runs `ckpt seal` and reports its peak RSS.
@@ -171,11 +167,7 @@ func BenchmarkSealCLI1GiB(b *testing.B) {
 		b.Skip("no ckpt binary")
 	}
 	dst := filepath.Join(e.dir, "out-cli.age")
-	b.SetBytes(e.size)
-	for b.Loop() {
-		fresh(b, dst)
-		runChild(b, e.ckpt, "seal", e.archive, "-r", e.id.Recipient().String(), "-o", dst)
-	}
+	benchChild(b, e.size, dst, e.ckpt, "seal", e.archive, "-r", e.id.Recipient().String(), "-o", dst)
 }
 
 func BenchmarkOpen1GiB(b *testing.B) {
@@ -265,11 +257,7 @@ func BenchmarkAgeCLIDecrypt1GiB(b *testing.B) {
 		b.Skip("age not installed")
 	}
 	dst := filepath.Join(e.dir, "out-agecli.tar")
-	b.SetBytes(e.size)
-	for b.Loop() {
-		fresh(b, dst)
-		runChild(b, "sh", "-c", `age -d -i "$1" -o "$2" "$3" && sync "$2"`, "sh", e.keyFile, dst, e.sealed)
-	}
+	benchChild(b, e.size, dst, "sh", "-c", `age -d -i "$1" -o "$2" "$3" && sync "$2"`, "sh", e.keyFile, dst, e.sealed)
 }
 
 // BenchmarkOpenCLI1GiB runs `ckpt open` (verify and decrypt) with its peak
@@ -280,10 +268,16 @@ func BenchmarkOpenCLI1GiB(b *testing.B) {
 		b.Skip("no ckpt binary")
 	}
 	dst := filepath.Join(e.dir, "out-cli.tar")
-	b.SetBytes(e.size)
+	benchChild(b, e.size, dst, e.ckpt, "open", e.sealed, "-i", e.keyFile, "-o", dst)
+}
+
+// benchChild times the command name args, which writes dst (removed before
+// each run), over an archive of size bytes.
+func benchChild(b *testing.B, size int64, dst, name string, args ...string) {
+	b.SetBytes(size)
 	for b.Loop() {
 		fresh(b, dst)
-		runChild(b, e.ckpt, "open", e.sealed, "-i", e.keyFile, "-o", dst)
+		runChild(b, name, args...)
 	}
 }
 
