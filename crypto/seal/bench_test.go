@@ -127,13 +127,11 @@ func fresh(b *testing.B, outputs ...string) {
 func BenchmarkSeal1GiB(b *testing.B) {
 	e := setupBench(b)
 	dst := filepath.Join(e.dir, "out.age")
-	b.SetBytes(e.size)
-	for b.Loop() {
-		fresh(b, dst)
+	benchWrites(b, e.size, dst, func() {
 		if _, err := File(context.Background(), dst, e.archive, Options{Recipients: []keys.Recipient{e.recipient}}); err != nil {
 			b.Fatal(err)
 		}
-	}
+	})
 }
 
 // BenchmarkAgeEncrypt1GiB is age alone through its Go API: read, encrypt,
@@ -173,9 +171,7 @@ func BenchmarkSealCLI1GiB(b *testing.B) {
 func BenchmarkOpen1GiB(b *testing.B) {
 	e := setupBench(b)
 	dst := filepath.Join(e.dir, "out.tar")
-	b.SetBytes(e.size)
-	for b.Loop() {
-		fresh(b, dst)
+	benchWrites(b, e.size, dst, func() {
 		out, err := atomicfile.Create(dst, false)
 		if err != nil {
 			b.Fatal(err)
@@ -186,7 +182,7 @@ func BenchmarkOpen1GiB(b *testing.B) {
 		if err := out.Commit(); err != nil {
 			b.Fatal(err)
 		}
-	}
+	})
 }
 
 // BenchmarkAgeDecryptStream1GiB and BenchmarkAgeDecryptReaderAt1GiB are
@@ -222,9 +218,7 @@ func benchAgeDecrypt(b *testing.B, e *benchEnv, open func(*os.File, int64) (io.R
 // or decrypting reader), with size bytes of archive per iteration.
 func benchAgeCopy(b *testing.B, src, dst string, size int64, through func(in *os.File, out io.Writer) (io.Reader, io.WriteCloser, error)) {
 	buf := make([]byte, blockSize)
-	b.SetBytes(size)
-	for b.Loop() {
-		fresh(b, dst)
+	benchWrites(b, size, dst, func() {
 		in, err := os.Open(src)
 		if err != nil {
 			b.Fatal(err)
@@ -247,7 +241,7 @@ func benchAgeCopy(b *testing.B, src, dst string, size int64, through func(in *os
 			b.Fatal(err)
 		}
 		in.Close()
-	}
+	})
 }
 
 // BenchmarkAgeCLIDecrypt1GiB is the stock `age -d`, with its peak RSS.
@@ -274,10 +268,16 @@ func BenchmarkOpenCLI1GiB(b *testing.B) {
 // benchChild times the command name args, which writes dst (removed before
 // each run), over an archive of size bytes.
 func benchChild(b *testing.B, size int64, dst, name string, args ...string) {
+	benchWrites(b, size, dst, func() { runChild(b, name, args...) })
+}
+
+// benchWrites times run, which writes dst (removed, and the disk synced,
+// outside the timer before each run), over an archive of size bytes.
+func benchWrites(b *testing.B, size int64, dst string, run func()) {
 	b.SetBytes(size)
 	for b.Loop() {
 		fresh(b, dst)
-		runChild(b, name, args...)
+		run()
 	}
 }
 
