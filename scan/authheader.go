@@ -36,12 +36,8 @@ func detectAuthorization(w *window) verdict {
 	for ve < lim && b[ve] == '=' {
 		ve++
 	}
-	c, ok := w.byteAt(ve)
-	if !ok {
-		return w.outOfBytes()
-	}
-	if c != eos && (is(byte(c), cToken68) || c == '=') {
-		return reject
+	if v := w.valueEnds(ve, cToken68); v != accept {
+		return v
 	}
 	tok := b[j:ve]
 	if bearer {

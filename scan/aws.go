@@ -55,11 +55,10 @@ func detectAWSSecret(w *window) verdict {
 	}
 	lim := w.fwd()
 	end := run(b, i, lim, cB64Std)
-	c, ok := w.byteAt(end)
-	if !ok {
-		return w.outOfBytes()
+	if v := w.valueEnds(end, cB64Std); v != accept {
+		return v
 	}
-	if end-i != 40 || c != eos && (is(byte(c), cB64Std) || c == '=') {
+	if end-i != 40 {
 		return reject
 	}
 	var upper, lower, other bool

@@ -33,12 +33,8 @@ func azureKey(w *window, label int, kind Kind, names ...string) verdict {
 			ve++
 		}
 	}
-	c, ok := w.byteAt(ve)
-	if !ok {
-		return w.outOfBytes()
-	}
-	if c != eos && (is(byte(c), cB64Std) || c == '=') {
-		return reject
+	if v := w.valueEnds(ve, cB64Std); v != accept {
+		return v
 	}
 	key, ok := decodeBase64(w.dec, b[vs:ve], false)
 	if !ok || (ve-vs)%4 != 0 || len(key) < 32 || len(key) > 64 {

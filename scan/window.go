@@ -78,6 +78,21 @@ func (w *window) found(k Kind, start, end, vstart, vend int, detail string) verd
 // than behind bytes before it).
 func (w *window) boundaryBefore(i int) bool { return i == 0 || !isNameChar(w.b[i-1]) }
 
+// valueEnds decides whether a base64-like value of class cls (with '='
+// padding) ends at i: accept when the byte there (or the end of the
+// stream) cannot continue it, reject when it can, and outOfBytes when i
+// is past what the window holds.
+func (w *window) valueEnds(i int, cls uint16) verdict {
+	c, ok := w.byteAt(i)
+	if !ok {
+		return w.outOfBytes()
+	}
+	if c != eos && (is(byte(c), cls) || c == '=') {
+		return reject
+	}
+	return accept
+}
+
 // eos is what byteAt returns at the end of the stream.
 const eos = -1
 

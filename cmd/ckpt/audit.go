@@ -97,10 +97,7 @@ whoever verifies (ckpt audit verify --key FILE.pub), off the node too.`,
 			}
 		}
 		out := auditKeygenOutput{KeyFile: o.file, PublicKeyFile: o.file + ".pub", Name: name, PublicKey: vkey}
-		return o.emit(a.stdout, out, func(w io.Writer) error {
-			_, err := fmt.Fprintln(w, vkey)
-			return err
-		})
+		return o.emitLines(a.stdout, out, vkey)
 	}
 	return cmd
 }
@@ -144,6 +141,16 @@ func (f *recordFilter) parse(now time.Time) error {
 	return nil
 }
 
+// logPath is [logPath] for the commands that filter records, which also
+// read the filter's flags.
+func (f *recordFilter) logPath(a *app, args []string) (string, error) {
+	path, err := logPath(a, args)
+	if err != nil {
+		return "", err
+	}
+	return path, f.parse(time.Now())
+}
+
 func (f *recordFilter) match(r audit.Record) bool {
 	if !f.after.IsZero() && r.Time.Before(f.after) {
 		return false
@@ -180,11 +187,8 @@ oldest first. It does not verify the log: ckpt audit verify does. With
 	o := addOutputFlags(cmd, false)
 	rf := addRecordFilter(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		path, err := logPath(a, args)
+		path, err := rf.logPath(a, args)
 		if err != nil {
-			return err
-		}
-		if err := rf.parse(time.Now()); err != nil {
 			return err
 		}
 		f, err := os.Open(path)
@@ -402,11 +406,8 @@ existing ones first. With -o json each record is one line of JSON.`,
 	cmd.Flags().BoolVar(&fromStart, "from-start", false, "print the records already in the log first")
 	cmd.Flags().DurationVar(&interval, "interval", 250*time.Millisecond, "how often to look for new records")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		path, err := logPath(a, args)
+		path, err := rf.logPath(a, args)
 		if err != nil {
-			return err
-		}
-		if err := rf.parse(time.Now()); err != nil {
 			return err
 		}
 		if interval <= 0 {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -76,10 +75,7 @@ For signing manifests use an SSH key: ssh-keygen -t ed25519 -f node-signing-key`
 			return err
 		}
 		out := keygenOutput{IdentityFile: o.file, Type: key.Type, Recipient: key.Recipient, Fingerprint: key.Fingerprint(), Created: key.Created.Format(time.RFC3339)}
-		return o.emit(a.stdout, out, func(w io.Writer) error {
-			_, err := fmt.Fprintln(w, key.Recipient)
-			return err
-		})
+		return o.emitLines(a.stdout, out, key.Recipient)
 	}
 	return cmd
 }
@@ -114,12 +110,5 @@ func runShowRecipient(a *app, o *outputFlag, path string) error {
 	for _, r := range rs {
 		out.Recipients = append(out.Recipients, recipientOutput{r, keys.Fingerprint(r)})
 	}
-	return o.emit(a.stdout, out, func(w io.Writer) error {
-		for _, r := range rs {
-			if _, err := fmt.Fprintln(w, r); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	return o.emitLines(a.stdout, out, rs...)
 }

@@ -85,3 +85,16 @@ func (o *outputFlag) emit(w io.Writer, v any, human func(io.Writer) error) error
 	}
 	return human(w)
 }
+
+// emitLines prints v as JSON, or lines one per line for the default format
+// (a key, a recipient: what a shell script reads).
+func (o *outputFlag) emitLines(w io.Writer, v any, lines ...string) error {
+	return o.emit(w, v, func(w io.Writer) error {
+		for _, l := range lines {
+			if _, err := fmt.Fprintln(w, l); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -57,23 +57,28 @@ func ParseRecipient(s string) (Recipient, error) {
 	case strings.HasPrefix(s, "age1tag"):
 		return Recipient{}, fmt.Errorf("tagged recipients (%s) are not supported", abbrev(s))
 	case strings.HasPrefix(s, "age1pq1"):
-		r, err := age.ParseHybridRecipient(s)
-		if err != nil {
-			return Recipient{}, fmt.Errorf("malformed post-quantum recipient %s", abbrev(s))
-		}
-		return Recipient{Recipient: r, Type: TypeHybrid, Fingerprint: Fingerprint(r.String()), key: r.String()}, nil
+		return parseAgeRecipient(s, TypeHybrid, "post-quantum", age.ParseHybridRecipient)
 	case strings.HasPrefix(s, "age1") && strings.Count(s, "1") > 1:
 		// The bech32 alphabet has no '1': a second one separates a plugin
 		// name from its data.
 		return Recipient{}, fmt.Errorf("plugin recipients (%s) are not supported", abbrev(s))
 	case strings.HasPrefix(s, "age1"):
-		r, err := age.ParseX25519Recipient(s)
-		if err != nil {
-			return Recipient{}, fmt.Errorf("malformed age recipient %s", abbrev(s))
-		}
-		return Recipient{Recipient: r, Type: TypeX25519, Fingerprint: Fingerprint(r.String()), key: r.String()}, nil
+		return parseAgeRecipient(s, TypeX25519, "age", age.ParseX25519Recipient)
 	}
 	return parseSSHRecipient(s)
+}
+
+// parseAgeRecipient parses s with parse, one of age's native recipient
+// parsers; kind names the recipient in the error.
+func parseAgeRecipient[R interface {
+	age.Recipient
+	String() string
+}](s, typ, kind string, parse func(string) (R, error)) (Recipient, error) {
+	r, err := parse(s)
+	if err != nil {
+		return Recipient{}, fmt.Errorf("malformed %s recipient %s", kind, abbrev(s))
+	}
+	return Recipient{Recipient: r, Type: typ, Fingerprint: Fingerprint(r.String()), key: r.String()}, nil
 }
 
 func parseSSHRecipient(s string) (Recipient, error) {

@@ -127,47 +127,21 @@ func fresh(b *testing.B, outputs ...string) {
 func BenchmarkSeal1GiB(b *testing.B) {
 	e := setupBench(b)
 	dst := filepath.Join(e.dir, "out.age")
-	b.SetBytes(e.size)
-	for b.Loop() {
-		fresh(b, dst)
+	benchWrites(b, e.size, dst, func() {
 		if _, err := File(context.Background(), dst, e.archive, Options{Recipients: []keys.Recipient{e.recipient}}); err != nil {
 			b.Fatal(err)
 		}
-	}
+	})
 }
 
 // BenchmarkAgeEncrypt1GiB is age alone through its Go API: read, encrypt,
 // write, fsync and rename, with no hashing.
 func BenchmarkAgeEncrypt1GiB(b *testing.B) {
 	e := setupBench(b)
-	dst := filepath.Join(e.dir, "out-age.age")
-	buf := make([]byte, blockSize)
-	b.SetBytes(e.size)
-	for b.Loop() {
-		fresh(b, dst)
-		in, err := os.Open(e.archive)
-		if err != nil {
-			b.Fatal(err)
-		}
-		out, err := atomicfile.Create(dst, false)
-		if err != nil {
-			b.Fatal(err)
-		}
+	benchAgeCopy(b, e.archive, filepath.Join(e.dir, "out-age.age"), e.size, func(in *os.File, out io.Writer) (io.Reader, io.WriteCloser, error) {
 		w, err := age.Encrypt(out, e.id.Recipient())
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := io.CopyBuffer(onlyWriter{w}, onlyReader{in}, buf); err != nil {
-			b.Fatal(err)
-		}
-		if err := w.Close(); err != nil {
-			b.Fatal(err)
-		}
-		if err := out.Commit(); err != nil {
-			b.Fatal(err)
-		}
-		in.Close()
-	}
+		return in, w, err
+	})
 }
 
 // BenchmarkSealSequentialTools1GiB is what an operator does without ckpt:
@@ -181,11 +155,7 @@ func BenchmarkSealSequentialTools1GiB(b *testing.B) {
 	}
 	script := fmt.Sprintf(`sha256sum "$1" >/dev/null && age -r %s -o "$2" "$1" && sha256sum "$2" >/dev/null && sync "$2"`, e.id.Recipient())
 	dst := filepath.Join(e.dir, "out-tools.age")
-	b.SetBytes(e.size)
-	for b.Loop() {
-		fresh(b, dst)
-		runChild(b, "sh", "-c", script, "sh", e.archive, dst)
-	}
+	benchChild(b, e.size, dst, "sh", "-c", script, "sh", e.archive, dst)
 }
 
 // BenchmarkSealCLI1GiB runs `ckpt seal` and reports its peak RSS.
@@ -195,19 +165,13 @@ func BenchmarkSealCLI1GiB(b *testing.B) {
 		b.Skip("no ckpt binary")
 	}
 	dst := filepath.Join(e.dir, "out-cli.age")
-	b.SetBytes(e.size)
-	for b.Loop() {
-		fresh(b, dst)
-		runChild(b, e.ckpt, "seal", e.archive, "-r", e.id.Recipient().String(), "-o", dst)
-	}
+	benchChild(b, e.size, dst, e.ckpt, "seal", e.archive, "-r", e.id.Recipient().String(), "-o", dst)
 }
 
 func BenchmarkOpen1GiB(b *testing.B) {
 	e := setupBench(b)
 	dst := filepath.Join(e.dir, "out.tar")
-	b.SetBytes(e.size)
-	for b.Loop() {
-		fresh(b, dst)
+	benchWrites(b, e.size, dst, func() {
 		out, err := atomicfile.Create(dst, false)
 		if err != nil {
 			b.Fatal(err)
@@ -218,7 +182,7 @@ func BenchmarkOpen1GiB(b *testing.B) {
 		if err := out.Commit(); err != nil {
 			b.Fatal(err)
 		}
-	}
+	})
 }
 
 // BenchmarkAgeDecryptStream1GiB and BenchmarkAgeDecryptReaderAt1GiB are
@@ -242,17 +206,20 @@ func BenchmarkAgeDecryptReaderAt1GiB(b *testing.B) {
 }
 
 func benchAgeDecrypt(b *testing.B, e *benchEnv, open func(*os.File, int64) (io.Reader, error)) {
-	dst := filepath.Join(e.dir, "out-age.tar")
-	buf := make([]byte, blockSize)
-	b.SetBytes(e.size)
-	for b.Loop() {
-		fresh(b, dst)
-		in, err := os.Open(e.sealed)
-		if err != nil {
-			b.Fatal(err)
-		}
+	benchAgeCopy(b, e.sealed, filepath.Join(e.dir, "out-age.tar"), e.size, func(in *os.File, out io.Writer) (io.Reader, io.WriteCloser, error) {
 		st, _ := in.Stat()
 		r, err := open(in, st.Size())
+		return r, nopCloser{out}, err
+	})
+}
+
+// benchAgeCopy times copying src to a new file dst, through the reader and
+// writer that through puts around the two files (age's encrypting writer,
+// or decrypting reader), with size bytes of archive per iteration.
+func benchAgeCopy(b *testing.B, src, dst string, size int64, through func(in *os.File, out io.Writer) (io.Reader, io.WriteCloser, error)) {
+	buf := make([]byte, blockSize)
+	benchWrites(b, size, dst, func() {
+		in, err := os.Open(src)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -260,14 +227,21 @@ func benchAgeDecrypt(b *testing.B, e *benchEnv, open func(*os.File, int64) (io.R
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := io.CopyBuffer(onlyWriter{out}, onlyReader{r}, buf); err != nil {
+		r, w, err := through(in, out)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.CopyBuffer(onlyWriter{w}, onlyReader{r}, buf); err != nil {
+			b.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
 			b.Fatal(err)
 		}
 		if err := out.Commit(); err != nil {
 			b.Fatal(err)
 		}
 		in.Close()
-	}
+	})
 }
 
 // BenchmarkAgeCLIDecrypt1GiB is the stock `age -d`, with its peak RSS.
@@ -277,11 +251,7 @@ func BenchmarkAgeCLIDecrypt1GiB(b *testing.B) {
 		b.Skip("age not installed")
 	}
 	dst := filepath.Join(e.dir, "out-agecli.tar")
-	b.SetBytes(e.size)
-	for b.Loop() {
-		fresh(b, dst)
-		runChild(b, "sh", "-c", `age -d -i "$1" -o "$2" "$3" && sync "$2"`, "sh", e.keyFile, dst, e.sealed)
-	}
+	benchChild(b, e.size, dst, "sh", "-c", `age -d -i "$1" -o "$2" "$3" && sync "$2"`, "sh", e.keyFile, dst, e.sealed)
 }
 
 // BenchmarkOpenCLI1GiB runs `ckpt open` (verify and decrypt) with its peak
@@ -292,10 +262,22 @@ func BenchmarkOpenCLI1GiB(b *testing.B) {
 		b.Skip("no ckpt binary")
 	}
 	dst := filepath.Join(e.dir, "out-cli.tar")
-	b.SetBytes(e.size)
+	benchChild(b, e.size, dst, e.ckpt, "open", e.sealed, "-i", e.keyFile, "-o", dst)
+}
+
+// benchChild times the command name args, which writes dst (removed before
+// each run), over an archive of size bytes.
+func benchChild(b *testing.B, size int64, dst, name string, args ...string) {
+	benchWrites(b, size, dst, func() { runChild(b, name, args...) })
+}
+
+// benchWrites times run, which writes dst (removed, and the disk synced,
+// outside the timer before each run), over an archive of size bytes.
+func benchWrites(b *testing.B, size int64, dst string, run func()) {
+	b.SetBytes(size)
 	for b.Loop() {
 		fresh(b, dst)
-		runChild(b, e.ckpt, "open", e.sealed, "-i", e.keyFile, "-o", dst)
+		run()
 	}
 }
 
@@ -343,6 +325,10 @@ func (o onlyReader) Read(p []byte) (int, error) { return o.r.Read(p) }
 type onlyWriter struct{ w io.Writer }
 
 func (o onlyWriter) Write(p []byte) (int, error) { return o.w.Write(p) }
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
 
 func BenchmarkSealMem(b *testing.B) {
 	data := benchData(memBenchSize)

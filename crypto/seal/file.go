@@ -177,7 +177,7 @@ func readBack(ctx context.Context, path string, want Digest) error {
 
 // checkRead hashes r to its end and compares it with want.
 func checkRead(ctx context.Context, r io.Reader, path string, want Digest) error {
-	got, err := readPlaintext(ctx, r, nil, nil)
+	got, err := readBlocks(ctx, r, nil, nil)
 	if err != nil {
 		return fmt.Errorf("%s: read back: %w", path, err)
 	}

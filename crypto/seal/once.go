@@ -113,7 +113,7 @@ func decryptSequential(ctx context.Context, d *Decrypter, src io.Reader, sink pl
 	if err != nil {
 		return Digest{}, err
 	}
-	return readPlaintext(ctx, r, sink, progress)
+	return readBlocks(ctx, r, sink, progress)
 }
 
 // maxMemoryCopy is the largest sealed file privateCopy keeps in memory
@@ -132,9 +132,9 @@ type snapshot struct {
 // removed as soon as it is created), which no other process can open. The
 // ciphertext is not secret: what matters is that nobody can change the copy.
 func privateCopy(ctx context.Context, src io.Reader, sizeHint int64, tmpDir string, progress func(int64)) (*snapshot, Digest, error) {
-	h := sha256.New()
-	var dig Digest
 	if sizeHint <= maxMemoryCopy {
+		h := sha256.New()
+		var dig Digest
 		var buf bytes.Buffer
 		buf.Grow(int(sizeHint) + 1)
 		// The file may have grown since it was measured: past the limit
@@ -153,7 +153,6 @@ func privateCopy(ctx context.Context, src io.Reader, sizeHint int64, tmpDir stri
 			return &snapshot{ReaderAt: bytes.NewReader(data), size: n, close: func() {}}, dig, nil
 		}
 		src = io.MultiReader(bytes.NewReader(buf.Bytes()), src)
-		h.Reset()
 	}
 	f, err := unnamedFile(tmpDir)
 	if err != nil {
@@ -165,27 +164,15 @@ func privateCopy(ctx context.Context, src io.Reader, sizeHint int64, tmpDir stri
 			f.Close()
 		}
 	}()
-	buf := make([]byte, blockSize)
-	for {
-		n, rerr := io.ReadFull(ctxio.Reader(ctx, src), buf)
-		if n > 0 {
-			h.Write(buf[:n])
-			if _, err := f.Write(buf[:n]); err != nil {
-				return nil, Digest{}, fmt.Errorf("a private copy of the sealed file in %s: %w (set TMPDIR to a directory with room)", tmpDir, err)
-			}
-			dig.Size += int64(n)
-			if progress != nil {
-				progress(int64(n))
-			}
+	dig, err := readBlocks(ctx, ctxio.Reader(ctx, src), func(p []byte) error {
+		if _, err := f.Write(p); err != nil {
+			return fmt.Errorf("a private copy of the sealed file in %s: %w (set TMPDIR to a directory with room)", tmpDir, err)
 		}
-		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
-			break
-		}
-		if rerr != nil {
-			return nil, Digest{}, rerr
-		}
+		return nil
+	}, progress)
+	if err != nil {
+		return nil, Digest{}, err
 	}
-	h.Sum(dig.SHA256[:0])
 	ok = true
 	return &snapshot{ReaderAt: f, size: dig.Size, close: func() { f.Close() }}, dig, nil
 }

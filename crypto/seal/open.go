@@ -125,7 +125,7 @@ func OpenReader(ctx context.Context, dst io.Writer, src io.Reader, opts OpenOpti
 		if err != nil {
 			return nil, err
 		}
-		pt, err = readPlaintext(ctx, r, sink, opts.Progress)
+		pt, err = readBlocks(ctx, r, sink, opts.Progress)
 		if err != nil {
 			return nil, err
 		}

@@ -158,7 +158,7 @@ func decryptFile(ctx context.Context, d *Decrypter, f io.ReaderAt, size int64, o
 		if err != nil {
 			return Digest{}, err
 		}
-		return readPlaintext(ctx, r, out.inOrder(), progress)
+		return readBlocks(ctx, r, out.inOrder(), progress)
 	}
 	return decryptAt(ctx, d, f, size, out, progress)
 }
@@ -170,12 +170,12 @@ func decryptStream(ctx context.Context, d *Decrypter, src io.Reader, sink plaint
 	if err != nil {
 		return Digest{}, err
 	}
-	return readPlaintext(ctx, r, sink, progress)
+	return readBlocks(ctx, r, sink, progress)
 }
 
-// readPlaintext reads r to its end in blocks, hashing each and passing it
+// readBlocks reads r to its end in blocks, hashing each and passing it
 // to sink (when set).
-func readPlaintext(ctx context.Context, r io.Reader, sink plaintextSink, progress func(int64)) (Digest, error) {
+func readBlocks(ctx context.Context, r io.Reader, sink plaintextSink, progress func(int64)) (Digest, error) {
 	h := sha256.New()
 	buf := make([]byte, blockSize)
 	var dig Digest
@@ -210,5 +210,5 @@ func readPlaintext(ctx context.Context, r io.Reader, sink plaintextSink, progres
 // hashFile hashes the file f to its end. It reads sequentially, so it can run
 // beside decryptAt reading the same file without sharing a position.
 func hashFile(ctx context.Context, f io.ReaderAt, progress func(int64)) (Digest, error) {
-	return readPlaintext(ctx, io.NewSectionReader(f, 0, math.MaxInt64), nil, progress)
+	return readBlocks(ctx, io.NewSectionReader(f, 0, math.MaxInt64), nil, progress)
 }

@@ -25,12 +25,7 @@ const (
 
 var compressionNames = [...]string{"none", "gzip", "zstd", "xz"}
 
-func (c Compression) String() string {
-	if c >= 0 && int(c) < len(compressionNames) {
-		return compressionNames[c]
-	}
-	return fmt.Sprintf("Compression(%d)", int(c))
-}
+func (c Compression) String() string { return enumName(c, compressionNames[:], "Compression") }
 
 // Ext is the usual file name extension of a tar with this compression.
 func (c Compression) Ext() string {
@@ -50,12 +45,7 @@ func ParseCompression(s string) (Compression, error) {
 	if strings.EqualFold(s, "tar") || s == "" {
 		return None, nil
 	}
-	for i, n := range compressionNames {
-		if strings.EqualFold(s, n) {
-			return Compression(i), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown compression %q (want none, gzip, zstd or xz)", s)
+	return parseEnum[Compression](s, compressionNames[:], "compression")
 }
 
 // Compress wraps w in the compressor c; closing the result flushes the

@@ -145,22 +145,10 @@ const (
 
 var orderNames = [...]string{"runtime", "reverse", "shuffled"}
 
-func (o Order) String() string {
-	if o >= 0 && int(o) < len(orderNames) {
-		return orderNames[o]
-	}
-	return fmt.Sprintf("Order(%d)", int(o))
-}
+func (o Order) String() string { return enumName(o, orderNames[:], "Order") }
 
 // ParseOrder returns the Order called s.
-func ParseOrder(s string) (Order, error) {
-	for i, n := range orderNames {
-		if strings.EqualFold(s, n) {
-			return Order(i), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown order %q (want runtime, reverse or shuffled)", s)
-}
+func ParseOrder(s string) (Order, error) { return parseEnum[Order](s, orderNames[:], "order") }
 
 // FillKind is what ordinary memory pages hold.
 type FillKind int
@@ -181,22 +169,10 @@ const (
 
 var fillNames = [...]string{"random", "pattern", "zeros", "text"}
 
-func (f FillKind) String() string {
-	if f >= 0 && int(f) < len(fillNames) {
-		return fillNames[f]
-	}
-	return fmt.Sprintf("FillKind(%d)", int(f))
-}
+func (f FillKind) String() string { return enumName(f, fillNames[:], "FillKind") }
 
 // ParseFill returns the FillKind called s.
-func ParseFill(s string) (FillKind, error) {
-	for i, n := range fillNames {
-		if strings.EqualFold(s, n) {
-			return FillKind(i), nil
-		}
-	}
-	return 0, fmt.Errorf("unknown fill %q (want random, pattern, zeros or text)", s)
-}
+func ParseFill(s string) (FillKind, error) { return parseEnum[FillKind](s, fillNames[:], "fill") }
 
 // Region is where a marker without an explicit address goes.
 type Region int
@@ -295,4 +271,24 @@ var errSpec = errors.New("testgen: invalid spec")
 
 func specErrorf(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errSpec, fmt.Sprintf(format, args...))
+}
+
+// enumName is v's name in names, or "typ(v)" for a value without one.
+func enumName[T ~int](v T, names []string, typ string) string {
+	if v >= 0 && int(v) < len(names) {
+		return names[v]
+	}
+	return fmt.Sprintf("%s(%d)", typ, int(v))
+}
+
+// parseEnum returns the value named s in names, in any case; the error
+// lists the names.
+func parseEnum[T ~int](s string, names []string, what string) (T, error) {
+	for i, n := range names {
+		if strings.EqualFold(s, n) {
+			return T(i), nil
+		}
+	}
+	last := len(names) - 1
+	return 0, fmt.Errorf("unknown %s %q (want %s or %s)", what, s, strings.Join(names[:last], ", "), names[last])
 }
