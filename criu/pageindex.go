@@ -163,6 +163,22 @@ func (ix *PageIndex) Len() int { return ix.runs.Len() }
 // All yields the runs in address order.
 func (ix *PageIndex) All() iter.Seq[PageRun] { return ix.runs.All() }
 
+// RunCursor reads the runs of an index one at a time, in address order.
+// It is for walks that advance over two pagemaps side by side, which a
+// range over All cannot do; it holds nothing per run.
+type RunCursor struct{ c runCursor }
+
+// Cursor returns a cursor before the first run. A nil index has no runs.
+func (ix *PageIndex) Cursor() RunCursor {
+	if ix == nil {
+		return RunCursor{c: (*PageRuns)(nil).at(0)}
+	}
+	return RunCursor{c: ix.runs.at(0)}
+}
+
+// Next returns the next run; ok is false past the last.
+func (c *RunCursor) Next() (r PageRun, ok bool) { return c.c.next() }
+
 // From yields the runs that end after addr, in address order: the run
 // holding addr, if any, then those after it.
 func (ix *PageIndex) From(addr uint64) iter.Seq[PageRun] {

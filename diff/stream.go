@@ -54,7 +54,7 @@ type pageResult struct {
 // the same pagemap.
 type offer struct {
 	key     pageKey
-	runs    []criu.PageRun
+	ix      *criu.PageIndex
 	verdict *plan // set by the other side: what this side does instead
 }
 
@@ -105,27 +105,15 @@ func (p *pairer) changed() {
 	p.wake = make(chan struct{})
 }
 
-// streamable says whether the present pages of runs lie in the pages image
+// streamable says whether the present pages of ix lie in the pages image
 // in address order, so that hashes in image order come in address order.
 // CRIU writes them so; a pagemap out of order is compared from a table.
-func streamable(runs []criu.PageRun) bool {
-	next := int64(0)
-	for _, r := range runs {
-		if !r.Present() {
-			continue
-		}
-		if r.Offset < next {
-			return false
-		}
-		next = r.Offset + int64(r.Pages)*criu.PageSize
-	}
-	return true
-}
+func streamable(ix *criu.PageIndex) bool { return ix.OffsetsAscend() }
 
 // arrive is called by side me at the pages image of key, before reading
 // it. pagemaps lists the pagemap images its archive holds so far (called
 // once per container). It returns what to do with the pages.
-func (p *pairer) arrive(ctx context.Context, me int, key pageKey, runs []criu.PageRun, want int64, pagemaps func() []string) (*plan, error) {
+func (p *pairer) arrive(ctx context.Context, me int, key pageKey, ix *criu.PageIndex, want int64, pagemaps func() []string) (*plan, error) {
 	p.mu.Lock()
 	s := &p.sides[me]
 	if !s.prefixes[key.prefix] {
@@ -135,8 +123,8 @@ func (p *pairer) arrive(ctx context.Context, me int, key pageKey, runs []criu.Pa
 		}
 	}
 	s.had[key], s.known[key] = true, true
-	o := &offer{key: key, runs: runs}
-	if !streamable(runs) {
+	o := &offer{key: key, ix: ix}
+	if !streamable(ix) {
 		pl := p.storePlan(me, key, want)
 		p.changed()
 		p.mu.Unlock()
@@ -209,7 +197,7 @@ func (p *pairer) step(me int, o *offer, want int64) *plan {
 // wantBytes is the bytes of the pages image o's pagemap needs.
 func (o *offer) wantBytes() int64 {
 	var n int64
-	for _, r := range o.runs {
+	for r := range o.ix.All() {
 		if r.Present() {
 			n = max(n, r.Offset+int64(r.Pages)*criu.PageSize)
 		}
@@ -253,7 +241,7 @@ func (p *pairer) storePlan(me int, key pageKey, want int64) *plan {
 func (p *pairer) against(me int, o *offer, e *pageHashes, lone bool) *plan {
 	res := &pageResult{lone: lone}
 	ch := make(chan []uint64, 2)
-	mine := &pageHashes{runs: o.runs, stream: &digestStream{ch: ch}}
+	mine := &pageHashes{ix: o.ix, stream: &digestStream{ch: ch}}
 	theirs := *e // the comparator's copy: e is emptied when it is done
 	var readErr error
 	if theirs.src != nil {
@@ -274,7 +262,7 @@ func (p *pairer) against(me int, o *offer, e *pageHashes, lone bool) *plan {
 		defer p.mu.Unlock()
 		res.d = d
 		if !lone {
-			e.runs, e.hashes, e.src, e.compared = nil, nil, nil, res
+			e.ix, e.hashes, e.src, e.compared = nil, nil, nil, res
 		}
 		if readErr != nil && e.fail != nil && *e.fail == nil {
 			*e.fail = readErr
@@ -289,8 +277,8 @@ func (p *pairer) pair(me int, o, w *offer) *plan {
 	res := &pageResult{}
 	chs := [2]chan []uint64{make(chan []uint64, 2), make(chan []uint64, 2)}
 	ph := [2]*pageHashes{}
-	ph[me] = &pageHashes{runs: o.runs, stream: &digestStream{ch: chs[me]}}
-	ph[1-me] = &pageHashes{runs: w.runs, stream: &digestStream{ch: chs[1-me]}}
+	ph[me] = &pageHashes{ix: o.ix, stream: &digestStream{ch: chs[me]}}
+	ph[1-me] = &pageHashes{ix: w.ix, stream: &digestStream{ch: chs[1-me]}}
 	done := make(chan struct{})
 	p.wg.Add(1)
 	go func() {
@@ -338,7 +326,7 @@ func (p *pairer) finish(me int) {
 		}
 		e.compared = &pageResult{d: comparePages(a, b, nil, nil), lone: true}
 		p.held -= int64(cap(e.hashes)) * 8
-		e.runs, e.hashes = nil, nil
+		e.ix, e.hashes = nil, nil
 		delete(other.stored, key)
 	}
 	p.changed()
