@@ -69,15 +69,32 @@ type pageHasher struct {
 	partial int   // bytes of an unfinished page in buf
 	buf     [criu.PageSize]byte
 	// ch, when set, takes out in batches (to a comparison) instead of
-	// out growing; ctx ends a send nobody takes.
-	ch  chan<- []uint64
-	ctx context.Context
-	err error
+	// out growing; ctx ends a send nobody takes. free returns batches the
+	// comparison is done with.
+	ch   chan<- []uint64
+	free <-chan []uint64
+	ctx  context.Context
+	err  error
 }
 
-// streamTo makes h send its hashes to ch in batches.
-func (h *pageHasher) streamTo(ctx context.Context, ch chan<- []uint64) {
-	h.ch, h.ctx, h.out = ch, ctx, make([]uint64, 0, batchPages)
+// streamTo makes h send its hashes to ch in batches, reusing those that
+// come back on free.
+func (h *pageHasher) streamTo(ctx context.Context, ch chan<- []uint64, free <-chan []uint64) {
+	h.ch, h.free, h.ctx = ch, free, ctx
+	h.out = h.batch()
+}
+
+// batch returns an empty batch: one the comparison is done with, else a
+// new one. Reusing them keeps a long comparison from making garbage at
+// the rate pages stream (32 KiB a 16 MiB of pages, a side), which made
+// the heap grow to the collector's goal on large archives.
+func (h *pageHasher) batch() []uint64 {
+	select {
+	case b := <-h.free:
+		return b[:0]
+	default:
+		return make([]uint64, 0, batchPages)
+	}
 }
 
 // send hands the batch to the comparison.
@@ -90,7 +107,7 @@ func (h *pageHasher) send() {
 	case <-h.ctx.Done():
 		h.err = h.ctx.Err()
 	}
-	h.out = make([]uint64, 0, batchPages)
+	h.out = h.batch()
 }
 
 // end sends what is left and closes the stream, once.

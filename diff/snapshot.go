@@ -183,7 +183,7 @@ func (d *Differ) read(ctx context.Context, a *archive.Archive, me int, pairs *pa
 					return err
 				}
 				if pl.ch != nil {
-					hw.streamTo(ctx, pl.ch)
+					hw.streamTo(ctx, pl.ch, pl.free)
 					defer hw.end()
 				} else {
 					hw.out = pl.entry.hashes

@@ -63,6 +63,7 @@ type offer struct {
 // the budget. entry is what the snapshot keeps.
 type plan struct {
 	ch    chan []uint64
+	free  chan []uint64 // batches the comparison is done with, to reuse
 	done  chan struct{} // closed when the comparison has ended
 	entry *pageHashes
 	err   error
@@ -240,8 +241,8 @@ func (p *pairer) storePlan(me int, key pageKey, want int64) *plan {
 // mu.
 func (p *pairer) against(me int, o *offer, e *pageHashes, lone bool) *plan {
 	res := &pageResult{lone: lone}
-	ch := make(chan []uint64, 2)
-	mine := &pageHashes{ix: o.ix, stream: &digestStream{ch: ch}}
+	ch, free := make(chan []uint64, 2), make(chan []uint64, 4)
+	mine := &pageHashes{ix: o.ix, stream: &digestStream{ch: ch, free: free}}
 	theirs := *e // the comparator's copy: e is emptied when it is done
 	var readErr error
 	if theirs.src != nil {
@@ -268,7 +269,7 @@ func (p *pairer) against(me int, o *offer, e *pageHashes, lone bool) *plan {
 			*e.fail = readErr
 		}
 	}()
-	return &plan{ch: ch, done: done, entry: &pageHashes{compared: res}}
+	return &plan{ch: ch, free: free, done: done, entry: &pageHashes{compared: res}}
 }
 
 // pair has both sides stream their pages to one comparator. The caller
@@ -276,9 +277,10 @@ func (p *pairer) against(me int, o *offer, e *pageHashes, lone bool) *plan {
 func (p *pairer) pair(me int, o, w *offer) *plan {
 	res := &pageResult{}
 	chs := [2]chan []uint64{make(chan []uint64, 2), make(chan []uint64, 2)}
+	free := [2]chan []uint64{make(chan []uint64, 4), make(chan []uint64, 4)}
 	ph := [2]*pageHashes{}
-	ph[me] = &pageHashes{ix: o.ix, stream: &digestStream{ch: chs[me]}}
-	ph[1-me] = &pageHashes{ix: w.ix, stream: &digestStream{ch: chs[1-me]}}
+	ph[me] = &pageHashes{ix: o.ix, stream: &digestStream{ch: chs[me], free: free[me]}}
+	ph[1-me] = &pageHashes{ix: w.ix, stream: &digestStream{ch: chs[1-me], free: free[1-me]}}
 	done := make(chan struct{})
 	p.wg.Add(1)
 	go func() {
@@ -291,9 +293,9 @@ func (p *pairer) pair(me int, o, w *offer) *plan {
 		res.d = d
 		p.mu.Unlock()
 	}()
-	w.verdict = &plan{ch: chs[1-me], done: done, entry: &pageHashes{compared: res}}
+	w.verdict = &plan{ch: chs[1-me], free: free[1-me], done: done, entry: &pageHashes{compared: res}}
 	p.sides[1-me].waiting = nil
-	return &plan{ch: chs[me], done: done, entry: &pageHashes{compared: res}}
+	return &plan{ch: chs[me], free: free[me], done: done, entry: &pageHashes{compared: res}}
 }
 
 // publish makes the table (or reader, or pagemap without pages) e of
@@ -336,6 +338,7 @@ func (p *pairer) finish(me int) {
 // in batches, to a comparison.
 type digestStream struct {
 	ch    <-chan []uint64
+	free  chan<- []uint64 // takes batches back for reuse; nil: dropped
 	batch []uint64
 	base  int64 // image page of batch[0]
 	ended bool
@@ -346,6 +349,7 @@ type digestStream struct {
 func (s *digestStream) at(i int64) (uint64, bool) {
 	for !s.ended && i >= s.base+int64(len(s.batch)) {
 		s.base += int64(len(s.batch))
+		s.recycle(s.batch)
 		b, ok := <-s.ch
 		if !ok {
 			s.ended, s.batch = true, nil
@@ -361,9 +365,22 @@ func (s *digestStream) at(i int64) (uint64, bool) {
 
 // drain receives what the comparison did not need, so the sender ends.
 func (s *digestStream) drain() {
-	for range s.ch {
+	for b := range s.ch {
+		s.recycle(b)
 	}
 	s.ended = true
+}
+
+// recycle hands b, which nothing reads any more, back to the sender when
+// it has room for it.
+func (s *digestStream) recycle(b []uint64) {
+	if s.free == nil || cap(b) != batchPages {
+		return
+	}
+	select {
+	case s.free <- b:
+	default:
+	}
 }
 
 // pagemapNames lists the pagemap images of a set.
