@@ -163,6 +163,22 @@ func (ix *PageIndex) Len() int { return ix.runs.Len() }
 // All yields the runs in address order.
 func (ix *PageIndex) All() iter.Seq[PageRun] { return ix.runs.All() }
 
+// RunCursor reads the runs of an index one at a time, in address order.
+// It is for walks that advance over two pagemaps side by side, which a
+// range over All cannot do; it holds nothing per run.
+type RunCursor struct{ c runCursor }
+
+// Cursor returns a cursor before the first run. A nil index has no runs.
+func (ix *PageIndex) Cursor() RunCursor {
+	if ix == nil {
+		return RunCursor{c: (*PageRuns)(nil).at(0)}
+	}
+	return RunCursor{c: ix.runs.at(0)}
+}
+
+// Next returns the next run; ok is false past the last.
+func (c *RunCursor) Next() (r PageRun, ok bool) { return c.c.next() }
+
 // From yields the runs that end after addr, in address order: the run
 // holding addr, if any, then those after it.
 func (ix *PageIndex) From(addr uint64) iter.Seq[PageRun] {
@@ -235,38 +251,49 @@ type PageSpan struct {
 // Spans splits [addr, addr+n) into present and absent pieces, in address
 // order.
 func (ix *PageIndex) Spans(addr, n uint64) []PageSpan {
-	var out []PageSpan
-	end := addr + n
-	if end < addr {
-		end = 1<<64 - 1
-	}
-	cur := addr
-	c := ix.runs.at(ix.block(addr))
-	for r, ok := c.next(); ok && cur < end && r.Start < end; r, ok = c.next() {
-		if r.End() <= addr {
-			continue
+	return slices.Collect(ix.EachSpan(addr, n))
+}
+
+// EachSpan yields the pieces Spans returns, one at a time: a range over a
+// fragmented heap has a piece per pagemap entry, and a walk that reads
+// them in order need not hold them all (48 bytes each).
+func (ix *PageIndex) EachSpan(addr, n uint64) iter.Seq[PageSpan] {
+	return func(yield func(PageSpan) bool) {
+		end := addr + n
+		if end < addr {
+			end = 1<<64 - 1
 		}
-		if cur < r.Start {
-			out = append(out, PageSpan{Addr: cur, Len: r.Start - cur, Offset: -1, Absent: ErrNotDumped})
-			cur = r.Start
+		cur := addr
+		c := ix.runs.at(ix.block(addr))
+		for r, ok := c.next(); ok && cur < end && r.Start < end; r, ok = c.next() {
+			if r.End() <= addr {
+				continue
+			}
+			if cur < r.Start {
+				if !yield(PageSpan{Addr: cur, Len: r.Start - cur, Offset: -1, Absent: ErrNotDumped}) {
+					return
+				}
+				cur = r.Start
+			}
+			stop := min(end, r.End())
+			s := PageSpan{Addr: cur, Len: stop - cur, Offset: -1}
+			switch {
+			case r.Present():
+				s.Offset = r.Offset + int64(cur-r.Start)
+			case r.Flags&PageParent != 0:
+				s.Absent = ErrInParent
+			default:
+				s.Absent = ErrLazy
+			}
+			if !yield(s) {
+				return
+			}
+			cur = stop
 		}
-		stop := min(end, r.End())
-		s := PageSpan{Addr: cur, Len: stop - cur, Offset: -1}
-		switch {
-		case r.Present():
-			s.Offset = r.Offset + int64(cur-r.Start)
-		case r.Flags&PageParent != 0:
-			s.Absent = ErrInParent
-		default:
-			s.Absent = ErrLazy
+		if cur < end {
+			yield(PageSpan{Addr: cur, Len: end - cur, Offset: -1, Absent: ErrNotDumped})
 		}
-		out = append(out, s)
-		cur = stop
 	}
-	if cur < end {
-		out = append(out, PageSpan{Addr: cur, Len: end - cur, Offset: -1, Absent: ErrNotDumped})
-	}
-	return out
 }
 
 // Bytes counts the bytes of [start, end) that are present in the image,

@@ -262,6 +262,14 @@ func checkIndex(t *testing.T, what string, ix *PageIndex, err error, runs []Page
 	if got := slices.Collect(ix.All()); !slices.Equal(got, want.runs) || ix.Len() != len(want.runs) {
 		t.Fatalf("%s: runs\n got %+v\nwant %+v", what, got, want.runs)
 	}
+	var cursor []PageRun
+	c := ix.Cursor()
+	for r, ok := c.Next(); ok; r, ok = c.Next() {
+		cursor = append(cursor, r)
+	}
+	if !slices.Equal(cursor, want.runs) {
+		t.Fatalf("%s: cursor\n got %+v\nwant %+v", what, cursor, want.runs)
+	}
 	if ix.ImageBytes != want.imageBytes || ix.OffsetsAscend() != want.ascending() {
 		t.Fatalf("%s: image bytes %d, ascending %v; want %d, %v", what, ix.ImageBytes, ix.OffsetsAscend(), want.imageBytes, want.ascending())
 	}

@@ -112,6 +112,7 @@ func fuzzComparePagesBody(t *testing.T, data []byte) {
 	// content of its pages.
 	decode := func(b []byte) (*pageHashes, map[uint64]int) {
 		ph := &pageHashes{}
+		var runs []criu.PageRun
 		pages := map[uint64]int{} // addr -> content byte, or -1 when absent
 		addr := uint64(0x10000)
 		var off int64
@@ -133,9 +134,10 @@ func fuzzComparePagesBody(t *testing.T, data []byte) {
 					pages[a] = -1
 				}
 			}
-			ph.runs = append(ph.runs, run)
+			runs = append(runs, run)
 			addr += n * criu.PageSize
 		}
+		ph.ix = pageIndex(t, runs)
 		return ph, pages
 	}
 	a, pa := decode(data[:half])
@@ -207,7 +209,7 @@ func streamed(ph *pageHashes) *pageHashes {
 			h = h[n:]
 		}
 	}()
-	return &pageHashes{runs: ph.runs, stream: &digestStream{ch: ch}}
+	return &pageHashes{ix: ph.ix, stream: &digestStream{ch: ch}}
 }
 
 func mergeKeys(a, b map[uint64]int) map[uint64]bool {

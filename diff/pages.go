@@ -13,7 +13,9 @@ import (
 // pageHashes is one pagemap with a hash of each page its pages image
 // holds: 8 bytes per page, so a GiB of memory costs 2 MiB.
 type pageHashes struct {
-	runs []criu.PageRun
+	// ix is the pagemap, held compactly (a few bytes an entry) and read
+	// in address order with a cursor; nil has no runs.
+	ix *criu.PageIndex
 	// hashes[i] is the hash of the i-th page of the pages image (offset
 	// i*PageSize).
 	hashes []uint64
@@ -54,7 +56,7 @@ func newPageHasher(seed maphash.Seed, ix *criu.PageIndex, table bool) *pageHashe
 
 // hashes returns the pagemap with the hashes read so far.
 func (h *pageHasher) hashes(ix *criu.PageIndex) *pageHashes {
-	return &pageHashes{runs: pageRuns(ix), hashes: h.out}
+	return &pageHashes{ix: ix, hashes: h.out}
 }
 
 // pageHasher hashes the pages image as it is written to it, page by page.
@@ -67,15 +69,32 @@ type pageHasher struct {
 	partial int   // bytes of an unfinished page in buf
 	buf     [criu.PageSize]byte
 	// ch, when set, takes out in batches (to a comparison) instead of
-	// out growing; ctx ends a send nobody takes.
-	ch  chan<- []uint64
-	ctx context.Context
-	err error
+	// out growing; ctx ends a send nobody takes. free returns batches the
+	// comparison is done with.
+	ch   chan<- []uint64
+	free <-chan []uint64
+	ctx  context.Context
+	err  error
 }
 
-// streamTo makes h send its hashes to ch in batches.
-func (h *pageHasher) streamTo(ctx context.Context, ch chan<- []uint64) {
-	h.ch, h.ctx, h.out = ch, ctx, make([]uint64, 0, batchPages)
+// streamTo makes h send its hashes to ch in batches, reusing those that
+// come back on free.
+func (h *pageHasher) streamTo(ctx context.Context, ch chan<- []uint64, free <-chan []uint64) {
+	h.ch, h.free, h.ctx = ch, free, ctx
+	h.out = h.batch()
+}
+
+// batch returns an empty batch: one the comparison is done with, else a
+// new one. Reusing them keeps a long comparison from making garbage at
+// the rate pages stream (32 KiB a 16 MiB of pages, a side), which made
+// the heap grow to the collector's goal on large archives.
+func (h *pageHasher) batch() []uint64 {
+	select {
+	case b := <-h.free:
+		return b[:0]
+	default:
+		return make([]uint64, 0, batchPages)
+	}
 }
 
 // send hands the batch to the comparison.
@@ -88,7 +107,7 @@ func (h *pageHasher) send() {
 	case <-h.ctx.Done():
 		h.err = h.ctx.Err()
 	}
-	h.out = make([]uint64, 0, batchPages)
+	h.out = h.batch()
 }
 
 // end sends what is left and closes the stream, once.
@@ -162,9 +181,11 @@ const (
 
 // pageCursor walks the pages of a pagemap in address order.
 type pageCursor struct {
-	ph  *pageHashes
-	run int
-	at  uint64 // page within the run
+	ph   *pageHashes
+	runs criu.RunCursor
+	r    criu.PageRun // the current run, when ok
+	ok   bool
+	at   uint64 // page within the run
 	// Reading src: buf holds pages from page bufAt on; last is the page
 	// hashed last (peek is called more than once per page).
 	buf    []byte
@@ -172,6 +193,16 @@ type pageCursor struct {
 	last   int64
 	lastH  uint64
 	hashed bool
+}
+
+// newPageCursor returns a cursor at the first page of ph (nil: none).
+func newPageCursor(ph *pageHashes) pageCursor {
+	c := pageCursor{ph: ph}
+	if ph != nil {
+		c.runs = ph.ix.Cursor()
+		c.r, c.ok = c.runs.Next()
+	}
+	return c
 }
 
 // hash returns the hash of page i of the pages image; ok is false when
@@ -213,10 +244,10 @@ func (c *pageCursor) hash(i int64) (uint64, bool) {
 // peek returns the address, state and hash of the current page; ok is
 // false past the last page.
 func (c *pageCursor) peek() (addr uint64, st pageState, h uint64, ok bool) {
-	if c.ph == nil || c.run >= len(c.ph.runs) {
+	if !c.ok {
 		return 0, stateAbsent, 0, false
 	}
-	r := c.ph.runs[c.run]
+	r := c.r
 	addr = r.Start + c.at*criu.PageSize
 	if !r.Present() {
 		return addr, stateUnknown, 0, true
@@ -229,13 +260,13 @@ func (c *pageCursor) peek() (addr uint64, st pageState, h uint64, ok bool) {
 }
 
 // remaining counts the pages left in the current run.
-func (c *pageCursor) remaining() uint64 { return c.ph.runs[c.run].Pages - c.at }
+func (c *pageCursor) remaining() uint64 { return c.r.Pages - c.at }
 
 // advance moves n pages on, within the current run.
 func (c *pageCursor) advance(n uint64) {
 	c.at += n
-	if c.at >= c.ph.runs[c.run].Pages {
-		c.run++
+	if c.at >= c.r.Pages {
+		c.r, c.ok = c.runs.Next()
 		c.at = 0
 	}
 }
@@ -323,7 +354,7 @@ func labelled(d *PageDiff, mapsA, mapsB *mappingFinder) *PageDiff {
 func comparePages(a, b *pageHashes, mapsA, mapsB *mappingFinder) *PageDiff {
 	d := &PageDiff{}
 	rs := runs{out: []PageRun{}}
-	ca, cb := pageCursor{ph: a}, pageCursor{ph: b}
+	ca, cb := newPageCursor(a), newPageCursor(b)
 	// one moves a cursor whose page comes first, with no counterpart on
 	// the other side (at addrO, if okO): a present page is added or
 	// removed, a run without content is skipped up to addrO in one step.

@@ -18,6 +18,7 @@ import (
 func pagemap(seed maphash.Seed, content func(addr uint64) byte, runs ...[3]uint64) *pageHashes {
 	ph := &pageHashes{}
 	var off int64
+	var prs []criu.PageRun
 	for _, r := range runs {
 		run := criu.PageRun{Start: r[0], Pages: r[1], Offset: -1, Flags: criu.PageParent}
 		if r[2] == 1 {
@@ -28,9 +29,24 @@ func pagemap(seed maphash.Seed, content func(addr uint64) byte, runs ...[3]uint6
 				ph.hashes = append(ph.hashes, maphash.Bytes(seed, page))
 			}
 		}
-		ph.runs = append(ph.runs, run)
+		prs = append(prs, run)
 	}
+	ix, err := criu.PageIndexOf(prs)
+	if err != nil {
+		panic(err)
+	}
+	ph.ix = ix
 	return ph
+}
+
+// pageIndex indexes runs built by a test.
+func pageIndex(t testing.TB, runs []criu.PageRun) *criu.PageIndex {
+	t.Helper()
+	ix, err := criu.PageIndexOf(runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ix
 }
 
 func TestComparePages(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/mm"
@@ -123,11 +122,6 @@ func (d *Differ) ReadBoth(ctx context.Context, a, b *archive.Archive) (*Snapshot
 	return sa, sb, nil
 }
 
-// pageRuns is the one place the page index's runs are read.
-func pageRuns(ix *criu.PageIndex) []criu.PageRun {
-	return slices.AppendSeq(make([]criu.PageRun, 0, ix.Len()), ix.All())
-}
-
 // read reads one archive as side me (0 for A, 1 for B) of pairs, or
 // alone when pairs is nil.
 func (d *Differ) read(ctx context.Context, a *archive.Archive, me int, pairs *pairer) (*Snapshot, error) {
@@ -165,7 +159,7 @@ func (d *Differ) read(ctx context.Context, a *archive.Archive, me int, pairs *pa
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				ph := &pageHashes{runs: pageRuns(ix), src: ra, seed: d.seed, size: ix.ImageBytes,
+				ph := &pageHashes{ix: ix, src: ra, seed: d.seed, size: ix.ImageBytes,
 					name: a.Name() + ": " + c.Prefix + "checkpoint/" + fmt.Sprintf("pages-%d.img", ix.PagesID), fail: &s.pageErr}
 				if x != nil {
 					if err := x.Feed(r); err != nil {
@@ -184,12 +178,12 @@ func (d *Differ) read(ctx context.Context, a *archive.Archive, me int, pairs *pa
 			var pl *plan
 			if pairs != nil {
 				var err error
-				pl, err = pairs.arrive(ctx, me, key, pageRuns(ix), ix.ImageBytes, func() []string { return pagemapNames(c.Images) })
+				pl, err = pairs.arrive(ctx, me, key, ix, ix.ImageBytes, func() []string { return pagemapNames(c.Images) })
 				if err != nil {
 					return err
 				}
 				if pl.ch != nil {
-					hw.streamTo(ctx, pl.ch)
+					hw.streamTo(ctx, pl.ch, pl.free)
 					defer hw.end()
 				} else {
 					hw.out = pl.entry.hashes
@@ -216,7 +210,7 @@ func (d *Differ) read(ctx context.Context, a *archive.Archive, me int, pairs *pa
 				<-pl.done
 				pages[key] = pl.entry
 			default:
-				pl.entry.runs, pl.entry.hashes = pageRuns(ix), hw.out
+				pl.entry.ix, pl.entry.hashes = ix, hw.out
 				pages[key] = pl.entry
 				pairs.publish(me, key, pl.entry)
 			}
@@ -269,7 +263,7 @@ func (d *Differ) read(ctx context.Context, a *archive.Archive, me int, pairs *pa
 			// present page; otherwise the image is missing.
 			ix, err := criu.NewPageIndex(c.Images.Get(name))
 			if err == nil && ix.ImageBytes == 0 {
-				ct.pages[name] = &pageHashes{runs: pageRuns(ix)}
+				ct.pages[name] = &pageHashes{ix: ix}
 				if pairs != nil {
 					pairs.publish(me, pageKey{c.Prefix, name}, ct.pages[name])
 				}

@@ -54,7 +54,7 @@ type pageResult struct {
 // the same pagemap.
 type offer struct {
 	key     pageKey
-	runs    []criu.PageRun
+	ix      *criu.PageIndex
 	verdict *plan // set by the other side: what this side does instead
 }
 
@@ -63,6 +63,7 @@ type offer struct {
 // the budget. entry is what the snapshot keeps.
 type plan struct {
 	ch    chan []uint64
+	free  chan []uint64 // batches the comparison is done with, to reuse
 	done  chan struct{} // closed when the comparison has ended
 	entry *pageHashes
 	err   error
@@ -105,27 +106,15 @@ func (p *pairer) changed() {
 	p.wake = make(chan struct{})
 }
 
-// streamable says whether the present pages of runs lie in the pages image
+// streamable says whether the present pages of ix lie in the pages image
 // in address order, so that hashes in image order come in address order.
 // CRIU writes them so; a pagemap out of order is compared from a table.
-func streamable(runs []criu.PageRun) bool {
-	next := int64(0)
-	for _, r := range runs {
-		if !r.Present() {
-			continue
-		}
-		if r.Offset < next {
-			return false
-		}
-		next = r.Offset + int64(r.Pages)*criu.PageSize
-	}
-	return true
-}
+func streamable(ix *criu.PageIndex) bool { return ix.OffsetsAscend() }
 
 // arrive is called by side me at the pages image of key, before reading
 // it. pagemaps lists the pagemap images its archive holds so far (called
 // once per container). It returns what to do with the pages.
-func (p *pairer) arrive(ctx context.Context, me int, key pageKey, runs []criu.PageRun, want int64, pagemaps func() []string) (*plan, error) {
+func (p *pairer) arrive(ctx context.Context, me int, key pageKey, ix *criu.PageIndex, want int64, pagemaps func() []string) (*plan, error) {
 	p.mu.Lock()
 	s := &p.sides[me]
 	if !s.prefixes[key.prefix] {
@@ -135,8 +124,8 @@ func (p *pairer) arrive(ctx context.Context, me int, key pageKey, runs []criu.Pa
 		}
 	}
 	s.had[key], s.known[key] = true, true
-	o := &offer{key: key, runs: runs}
-	if !streamable(runs) {
+	o := &offer{key: key, ix: ix}
+	if !streamable(ix) {
 		pl := p.storePlan(me, key, want)
 		p.changed()
 		p.mu.Unlock()
@@ -209,7 +198,7 @@ func (p *pairer) step(me int, o *offer, want int64) *plan {
 // wantBytes is the bytes of the pages image o's pagemap needs.
 func (o *offer) wantBytes() int64 {
 	var n int64
-	for _, r := range o.runs {
+	for r := range o.ix.All() {
 		if r.Present() {
 			n = max(n, r.Offset+int64(r.Pages)*criu.PageSize)
 		}
@@ -252,8 +241,8 @@ func (p *pairer) storePlan(me int, key pageKey, want int64) *plan {
 // mu.
 func (p *pairer) against(me int, o *offer, e *pageHashes, lone bool) *plan {
 	res := &pageResult{lone: lone}
-	ch := make(chan []uint64, 2)
-	mine := &pageHashes{runs: o.runs, stream: &digestStream{ch: ch}}
+	ch, free := make(chan []uint64, 2), make(chan []uint64, 4)
+	mine := &pageHashes{ix: o.ix, stream: &digestStream{ch: ch, free: free}}
 	theirs := *e // the comparator's copy: e is emptied when it is done
 	var readErr error
 	if theirs.src != nil {
@@ -274,13 +263,13 @@ func (p *pairer) against(me int, o *offer, e *pageHashes, lone bool) *plan {
 		defer p.mu.Unlock()
 		res.d = d
 		if !lone {
-			e.runs, e.hashes, e.src, e.compared = nil, nil, nil, res
+			e.ix, e.hashes, e.src, e.compared = nil, nil, nil, res
 		}
 		if readErr != nil && e.fail != nil && *e.fail == nil {
 			*e.fail = readErr
 		}
 	}()
-	return &plan{ch: ch, done: done, entry: &pageHashes{compared: res}}
+	return &plan{ch: ch, free: free, done: done, entry: &pageHashes{compared: res}}
 }
 
 // pair has both sides stream their pages to one comparator. The caller
@@ -288,9 +277,10 @@ func (p *pairer) against(me int, o *offer, e *pageHashes, lone bool) *plan {
 func (p *pairer) pair(me int, o, w *offer) *plan {
 	res := &pageResult{}
 	chs := [2]chan []uint64{make(chan []uint64, 2), make(chan []uint64, 2)}
+	free := [2]chan []uint64{make(chan []uint64, 4), make(chan []uint64, 4)}
 	ph := [2]*pageHashes{}
-	ph[me] = &pageHashes{runs: o.runs, stream: &digestStream{ch: chs[me]}}
-	ph[1-me] = &pageHashes{runs: w.runs, stream: &digestStream{ch: chs[1-me]}}
+	ph[me] = &pageHashes{ix: o.ix, stream: &digestStream{ch: chs[me], free: free[me]}}
+	ph[1-me] = &pageHashes{ix: w.ix, stream: &digestStream{ch: chs[1-me], free: free[1-me]}}
 	done := make(chan struct{})
 	p.wg.Add(1)
 	go func() {
@@ -303,9 +293,9 @@ func (p *pairer) pair(me int, o, w *offer) *plan {
 		res.d = d
 		p.mu.Unlock()
 	}()
-	w.verdict = &plan{ch: chs[1-me], done: done, entry: &pageHashes{compared: res}}
+	w.verdict = &plan{ch: chs[1-me], free: free[1-me], done: done, entry: &pageHashes{compared: res}}
 	p.sides[1-me].waiting = nil
-	return &plan{ch: chs[me], done: done, entry: &pageHashes{compared: res}}
+	return &plan{ch: chs[me], free: free[me], done: done, entry: &pageHashes{compared: res}}
 }
 
 // publish makes the table (or reader, or pagemap without pages) e of
@@ -338,7 +328,7 @@ func (p *pairer) finish(me int) {
 		}
 		e.compared = &pageResult{d: comparePages(a, b, nil, nil), lone: true}
 		p.held -= int64(cap(e.hashes)) * 8
-		e.runs, e.hashes = nil, nil
+		e.ix, e.hashes = nil, nil
 		delete(other.stored, key)
 	}
 	p.changed()
@@ -348,6 +338,7 @@ func (p *pairer) finish(me int) {
 // in batches, to a comparison.
 type digestStream struct {
 	ch    <-chan []uint64
+	free  chan<- []uint64 // takes batches back for reuse; nil: dropped
 	batch []uint64
 	base  int64 // image page of batch[0]
 	ended bool
@@ -358,6 +349,7 @@ type digestStream struct {
 func (s *digestStream) at(i int64) (uint64, bool) {
 	for !s.ended && i >= s.base+int64(len(s.batch)) {
 		s.base += int64(len(s.batch))
+		s.recycle(s.batch)
 		b, ok := <-s.ch
 		if !ok {
 			s.ended, s.batch = true, nil
@@ -373,9 +365,22 @@ func (s *digestStream) at(i int64) (uint64, bool) {
 
 // drain receives what the comparison did not need, so the sender ends.
 func (s *digestStream) drain() {
-	for range s.ch {
+	for b := range s.ch {
+		s.recycle(b)
 	}
 	s.ended = true
+}
+
+// recycle hands b, which nothing reads any more, back to the sender when
+// it has room for it.
+func (s *digestStream) recycle(b []uint64) {
+	if s.free == nil || cap(b) != batchPages {
+		return
+	}
+	select {
+	case s.free <- b:
+	default:
+	}
 }
 
 // pagemapNames lists the pagemap images of a set.

@@ -94,8 +94,8 @@ func TestReadBothHoldsNoHashes(t *testing.T) {
 		for _, c := range s.containers {
 			for name, ph := range c.pages {
 				n++
-				if ph.hashes != nil || ph.runs != nil || ph.compared == nil || ph.compared.lone {
-					t.Errorf("%s: %s holds %d hashes, %d runs; compared while streaming: %v", s.side.Archive, name, len(ph.hashes), len(ph.runs), ph.compared != nil)
+				if ph.hashes != nil || ph.ix != nil || ph.compared == nil || ph.compared.lone {
+					t.Errorf("%s: %s holds %d hashes, a pagemap: %v; compared while streaming: %v", s.side.Archive, name, len(ph.hashes), ph.ix != nil, ph.compared != nil)
 				}
 			}
 		}

@@ -231,6 +231,25 @@ func FuzzIndex(f *testing.F) {
 		if probe <= 1<<64-1-3*criu.PageSize && total != 3*criu.PageSize {
 			t.Fatalf("spans cover %d bytes", total)
 		}
+		// Present ranges are the present runs merged where they touch,
+		// and count what PresentBytes counts.
+		var present, runs uint64
+		var last Range
+		for i, r := range Present(ix) {
+			if r.Len() == 0 || i > 0 && r.Start <= last.End {
+				t.Fatalf("present ranges %v then %v: empty, unmerged or out of order", last, r)
+			}
+			present += r.Len()
+			last = r
+		}
+		for run := range ix.All() {
+			if run.Present() {
+				runs += run.Pages * criu.PageSize
+			}
+		}
+		if present != runs || PresentBytes(ix) != runs {
+			t.Fatalf("present ranges hold %d bytes, PresentBytes %d, runs %d", present, PresentBytes(ix), runs)
+		}
 	})
 }
 

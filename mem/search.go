@@ -64,17 +64,23 @@ func Search(ix *criu.PageIndex, pages io.Reader, p Pattern, opt SearchOptions, f
 	win := make([]byte, block+keep)
 	s := &searcher{p: p, ctx: opt.Context, maxLen: maxLen, win: win, fn: fn}
 	src := newSource(pages)
-	present := Present(ix)
+	// Ranges and spans are walked, not collected: a fragmented heap has
+	// one per pagemap entry.
 	if !src.random() {
-		var spans []criu.PageSpan
-		for _, r := range present {
-			spans = append(spans, ix.Spans(r.Start, r.Len())...)
+		spans := func(yield func(criu.PageSpan) bool) {
+			for r := range PresentRanges(ix) {
+				for s := range ix.EachSpan(r.Start, r.Len()) {
+					if !yield(s) {
+						return
+					}
+				}
+			}
 		}
 		if !offsetsAscend(spans) {
 			return ErrUnordered
 		}
 	}
-	for _, r := range present {
+	for r := range PresentRanges(ix) {
 		if err := s.stretch(ix, src, r); err != nil {
 			return err
 		}
@@ -92,10 +98,10 @@ type searcher struct {
 
 // stretch searches one range of contiguous present memory.
 func (s *searcher) stretch(ix *criu.PageIndex, src *source, r Range) error {
-	spans := ix.Spans(r.Start, r.Len())
 	n, from := 0, 0 // bytes in the window; where matching resumes
 	base := r.Start // address of win[0]
-	for si, sp := range spans {
+	// r is all present, so its spans follow one another to its end.
+	for sp := range ix.EachSpan(r.Start, r.Len()) {
 		for done := uint64(0); done < sp.Len; {
 			c := min(uint64(len(s.win)-n), sp.Len-done)
 			if err := src.readAt(s.win[n:n+int(c)], sp.Offset+int64(done)); err != nil {
@@ -103,7 +109,7 @@ func (s *searcher) stretch(ix *criu.PageIndex, src *source, r Range) error {
 			}
 			n += int(c)
 			done += c
-			final := si == len(spans)-1 && done == sp.Len
+			final := sp.Addr+done == r.End
 			// A match starting at or after cutoff might grow with more
 			// data, or lack its context after: it waits for the next
 			// window unless this is the end of the stretch.

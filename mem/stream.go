@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
+	"slices"
 
 	"github.com/ckpt-dev/ckpt/criu"
 )
@@ -44,18 +46,27 @@ func Stream(ix *criu.PageIndex, pages io.Reader, ranges []Range, buf []byte, fn 
 	if len(buf) == 0 {
 		buf = make([]byte, BlockSize)
 	}
-	var spans []criu.PageSpan
 	for i, r := range ranges {
 		if r.End < r.Start || i > 0 && r.Start < ranges[i-1].End {
 			return errors.New("ranges must be in address order and must not overlap")
 		}
-		spans = append(spans, ix.Spans(r.Start, r.Len())...)
+	}
+	// The spans are walked, not collected: on a fragmented heap there is
+	// one per pagemap entry.
+	spans := func(yield func(criu.PageSpan) bool) {
+		for _, r := range ranges {
+			for s := range ix.EachSpan(r.Start, r.Len()) {
+				if !yield(s) {
+					return
+				}
+			}
+		}
 	}
 	src := newSource(pages)
 	if !src.random() && !offsetsAscend(spans) {
 		return ErrUnordered
 	}
-	for _, s := range spans {
+	for s := range spans {
 		if s.Absent != nil {
 			if err := fn(Block{Addr: s.Addr, Len: s.Len, Absent: s.Absent}); err != nil {
 				return err
@@ -79,9 +90,9 @@ func Stream(ix *criu.PageIndex, pages io.Reader, ranges []Range, buf []byte, fn 
 
 // offsetsAscend says whether the present spans can be read from a stream
 // in address order.
-func offsetsAscend(spans []criu.PageSpan) bool {
+func offsetsAscend(spans iter.Seq[criu.PageSpan]) bool {
 	var next int64
-	for _, s := range spans {
+	for s := range spans {
 		if s.Absent != nil {
 			continue
 		}
@@ -98,16 +109,41 @@ func offsetsAscend(spans []criu.PageSpan) bool {
 // that crosses from one pagemap entry into the next is contiguous in the
 // process.
 func Present(ix *criu.PageIndex) []Range {
-	var out []Range
-	for r := range ix.All() {
-		if !r.Present() {
-			continue
+	return slices.Collect(PresentRanges(ix))
+}
+
+// PresentRanges yields the ranges Present returns, one at a time, so that
+// a walk over them holds nothing per range.
+func PresentRanges(ix *criu.PageIndex) iter.Seq[Range] {
+	return func(yield func(Range) bool) {
+		var cur Range
+		for r := range ix.All() {
+			if !r.Present() {
+				continue
+			}
+			if cur.End == r.Start && cur.Len() > 0 {
+				cur.End = r.End()
+				continue
+			}
+			if cur.Len() > 0 && !yield(cur) {
+				return
+			}
+			cur = Range{r.Start, r.End()}
 		}
-		if n := len(out); n > 0 && out[n-1].End == r.Start {
-			out[n-1].End = r.End()
-			continue
+		if cur.Len() > 0 {
+			yield(cur)
 		}
-		out = append(out, Range{r.Start, r.End()})
 	}
-	return out
+}
+
+// PresentBytes is how many bytes of memory the pages image holds for ix:
+// the sum of Present's lengths, without the list.
+func PresentBytes(ix *criu.PageIndex) uint64 {
+	var n uint64
+	for r := range ix.All() {
+		if r.Present() {
+			n += r.End() - r.Start
+		}
+	}
+	return n
 }

@@ -91,9 +91,7 @@ func WriteCore(ctx context.Context, a *archive.Archive, f CoreFile, opt CoreOpti
 			}
 			info.Segments = len(l.Segments)
 			info.Unknown = unknown
-			for _, r := range mem.Present(ix) {
-				info.Outside += r.Len()
-			}
+			info.Outside += mem.PresentBytes(ix)
 			info.Outside -= info.Present
 			return mem.Stream(ix, r, present, nil, func(b mem.Block) error {
 				return w.WriteMemory(b.Addr, b.Data)
@@ -150,7 +148,7 @@ func segments(ix *criu.PageIndex, vmas []*vmaEntry) (segs []elfcore.Segment, pre
 			flags |= elfcore.PF_X
 		}
 		elsewhere := v.GetStatus()&(vmaAnonShared|vmaSysVIPC) != 0
-		for _, s := range ix.Spans(start, end-start) {
+		for s := range ix.EachSpan(start, end-start) {
 			here := s.Absent == nil
 			if !here && (elsewhere || !errors.Is(s.Absent, criu.ErrNotDumped)) {
 				unknown += s.Len

@@ -122,9 +122,7 @@ func Search(ctx context.Context, a *archive.Archive, opt SearchOptions) (*Search
 			} else {
 				res.Processes++
 			}
-			for _, p := range mem.Present(ix) {
-				res.Bytes += int64(p.Len())
-			}
+			res.Bytes += int64(mem.PresentBytes(ix))
 			return mem.Search(ix, r, opt.Pattern, mem.SearchOptions{Context: opt.Context}, func(h mem.Hit) error {
 				res.Total++
 				if len(res.Hits) >= maxHits {
