@@ -36,6 +36,10 @@ type Checkpoint struct {
 
 	topStats, topDumpLog bool     // stats-dump and dump.log came from the top level
 	warnings             []string // for Contents.Warnings
+
+	// pagemapSniffed and pagemapNrPages: an identity-only pass looked at
+	// the first entries of one pagemap, and they count pages the 4.2 way.
+	pagemapSniffed, pagemapNrPages bool
 }
 
 // ImageError is an image that did not decode.

@@ -225,7 +225,14 @@ func (l *loader) topLevel(e *Entry, r io.Reader) error {
 }
 
 func (l *loader) containerFile(c *Checkpoint, e *Entry, rel string, r io.Reader) error {
-	if l.opt.IdentityOnly && !isMetadataFile(rel) && !isDumpLog(rel) && !firstPagemap(c, rel) {
+	if l.opt.IdentityOnly && !isMetadataFile(rel) && !isDumpLog(rel) {
+		if firstPagemap(c, rel) {
+			// Its format tells the CRIU version when no dump.log does;
+			// the first entries say it.
+			c.pagemapSniffed = true
+			nr, err := criu.SniffNrPages(r, criu.Options{Size: e.Size, MaxEntry: l.limits.MaxEntry})
+			c.pagemapNrPages = nr && err == nil
+		}
 		return nil
 	}
 	switch {
@@ -310,7 +317,7 @@ func firstPagemap(c *Checkpoint, rel string) bool {
 	if !ok || !strings.HasSuffix(name, ".img") || strings.Contains(name, "/") {
 		return false
 	}
-	return !slices.ContainsFunc(c.Images.Names(), func(n string) bool { return strings.HasPrefix(n, "pagemap-") })
+	return !c.pagemapSniffed
 }
 
 // isDumpLog says whether rel is CRIU's log, at the top or in checkpoint/.
@@ -546,15 +553,16 @@ func (l *loader) fallbacks(c *Checkpoint) {
 		id.fillFromFileName(l.a.Name())
 	}
 	if id.CRIUVersion == "" {
+		nrPages := c.pagemapNrPages
 		for _, name := range c.Images.Names() {
-			if !strings.HasPrefix(name, "pagemap-") {
-				continue
-			}
-			if img := c.Images.Get(name); img != nil && img.NrPages {
-				id.CRIUVersion = "4.2+"
-				id.Notes = append(id.Notes, "CRIU version inferred from the image format (pagemap nr_pages, new in 4.2)")
+			if img := c.Images.Get(name); strings.HasPrefix(name, "pagemap-") && img != nil && img.NrPages {
+				nrPages = true
 				break
 			}
+		}
+		if nrPages {
+			id.CRIUVersion = "4.2+"
+			id.Notes = append(id.Notes, "CRIU version inferred from the image format (pagemap nr_pages, new in 4.2)")
 		}
 	}
 }

@@ -196,3 +196,38 @@ func decodePagemapEntry(b []byte) (r PageRun, nrPages bool, err error) {
 	r.Offset = -1
 	return r, nrPages, nil
 }
+
+// SniffNrPages reads a pagemap image only as far as its first few entries
+// and says whether they count pages in nr_pages, new in CRIU 4.2. A listing
+// that wants the CRIU version of an archive without a dump.log learns it
+// from this, not from decoding every entry of a heap fragmented a million
+// ways.
+func SniffNrPages(r io.Reader, opt Options) (bool, error) {
+	rd, err := NewReader(r, opt)
+	if err != nil {
+		return false, err
+	}
+	if _, err := rd.Next(); err != nil {
+		if err == io.EOF {
+			return false, nil
+		}
+		return false, err
+	}
+	for range 16 {
+		b, err := rd.nextRaw()
+		if err == io.EOF {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		_, nrPages, err := decodePagemapEntry(b)
+		if err != nil {
+			return false, rd.errorf("%w", err)
+		}
+		if nrPages {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -1,6 +1,7 @@
 package criu
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"testing"
 
@@ -53,6 +54,35 @@ func TestDecodePagemapEntryMatchesProto(t *testing.T) {
 		}
 		if err := proto.Unmarshal(b, &pagemap.PagemapEntry{}); err == nil {
 			t.Errorf("%x: proto.Unmarshal accepts it", b)
+		}
+	}
+}
+
+// TestSniffNrPages: the first entries tell a 4.2 pagemap (nr_pages) from
+// an older one (compat_nr_pages), and a 4.2 one is known without reading
+// on (the bytes after its first entry are not an entry at all).
+func TestSniffNrPages(t *testing.T) {
+	magic, _ := MagicByName("PAGEMAP")
+	head := &pagemap.PagemapHead{PagesId: proto.Uint32(1)}
+	v42 := &pagemap.PagemapEntry{Vaddr: proto.Uint64(0x1000), CompatNrPages: proto.Uint32(0), NrPages: proto.Uint64(2), Flags: proto.Uint32(PagePresent)}
+	old := &pagemap.PagemapEntry{Vaddr: proto.Uint64(0x1000), CompatNrPages: proto.Uint32(2)}
+	for _, c := range []struct {
+		name    string
+		entries []proto.Message
+		tail    []byte
+		want    bool
+	}{
+		{"4.2", []proto.Message{head, v42}, []byte{0xff, 0xff, 0xff, 0x7f}, true},
+		{"before 4.2", []proto.Message{head, old, old}, nil, false},
+		{"head only", []proto.Message{head}, nil, false},
+	} {
+		b, err := EncodeImage(magic, c.entries...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := SniffNrPages(bytes.NewReader(append(b, c.tail...)), Options{})
+		if err != nil || got != c.want {
+			t.Errorf("%s: SniffNrPages = %v, %v; want %v", c.name, got, err, c.want)
 		}
 	}
 }
