@@ -296,6 +296,13 @@ func (a *Archive) errorf(entry string, err error) error {
 	return &Error{Archive: a.name, Entry: entry, Err: err}
 }
 
+// CheckpointError names c's CRIU images (its checkpoint/ directory) as
+// where err was found, unless err already names an entry of a: for
+// readers that build on the images, such as a process tree.
+func (a *Archive) CheckpointError(c *Checkpoint, err error) error {
+	return a.errorf(c.Prefix+"checkpoint", err)
+}
+
 func noEOF(err error) error {
 	if err == io.EOF {
 		return io.ErrUnexpectedEOF

@@ -2,7 +2,6 @@ package diff
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"io"
@@ -282,19 +281,12 @@ func (d *Differ) read(ctx context.Context, a *archive.Archive, me int, pairs *pa
 
 // newContainer builds the process model of one checkpoint.
 func newContainer(a *archive.Archive, c *archive.Checkpoint) (*container, []string, error) {
-	fail := func(err error) error {
-		var ae *archive.Error
-		if errors.As(err, &ae) {
-			return err
-		}
-		return &archive.Error{Archive: a.Name(), Entry: c.Prefix + "checkpoint", Err: err}
-	}
 	if len(c.ImageErrors) > 0 {
 		return nil, nil, c.ImageErrors[0].Err
 	}
 	tree, err := proc.Build(c.Images)
 	if err != nil {
-		return nil, nil, fail(err)
+		return nil, nil, a.CheckpointError(c, err)
 	}
 	ct := &container{
 		prefix: c.Prefix, identity: c.Identity, tree: tree,
@@ -305,7 +297,7 @@ func newContainer(a *archive.Archive, c *archive.Checkpoint) (*container, []stri
 	for _, p := range tree.Processes {
 		maps, err := tree.Maps(c.Images, p)
 		if err != nil {
-			return nil, nil, fail(fmt.Errorf("pid %d: %w", p.PID, err))
+			return nil, nil, a.CheckpointError(c, fmt.Errorf("pid %d: %w", p.PID, err))
 		}
 		ct.maps[p.PID] = maps
 	}

@@ -86,13 +86,6 @@ func Build(a *archive.Archive, opt Options) ([]*Report, error) {
 }
 
 func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint, args map[memKey]procArgs, s Sections) (*Report, error) {
-	fail := func(err error) error {
-		var ae *archive.Error
-		if errors.As(err, &ae) {
-			return err
-		}
-		return &archive.Error{Archive: a.Name(), Entry: c.Prefix + "checkpoint", Err: err}
-	}
 	if len(c.ImageErrors) > 0 {
 		return nil, c.ImageErrors[0].Err
 	}
@@ -113,7 +106,7 @@ func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint
 		r.Warnings = append(r.Warnings, err.Error())
 		tree = &proc.Tree{}
 	} else if err != nil {
-		return nil, fail(err)
+		return nil, a.CheckpointError(c, err)
 	}
 	// The tree now holds what the report needs of each process's core, ids,
 	// fs and fdinfo images: drop them, and each mm once its mappings are
@@ -134,7 +127,7 @@ func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint
 	for _, p := range tree.Processes {
 		maps, err := tree.Maps(c.Images, p)
 		if err != nil {
-			return nil, fail(fmt.Errorf("pid %d: %w", p.PID, err))
+			return nil, a.CheckpointError(c, fmt.Errorf("pid %d: %w", p.PID, err))
 		}
 		rp := Process{
 			PID: p.PID, PPID: p.PPID, PGID: p.PGID, SID: p.SID, Comm: p.Comm, State: p.State, ExitCode: p.ExitCode,
