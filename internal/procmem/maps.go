@@ -45,49 +45,74 @@ type MapsOptions struct {
 
 // Maps lists the memory maps of the selected processes, in container and
 // pid order. A zombie is listed with no mappings, unless it was asked for
-// by pid, which is an error (ErrNoMemory).
+// by pid, which is an error (ErrNoMemory). It holds every mapping of
+// every process; EachMaps holds one process's.
 func Maps(a *archive.Archive, opt MapsOptions) ([]ProcessMaps, error) {
-	contents, err := load(a, opt.Limits, nil)
+	out := []ProcessMaps{}
+	err := EachMaps(a, opt, func(pm *ProcessMaps) error {
+		out = append(out, *pm)
+		return nil
+	})
 	if err != nil {
 		return nil, err
+	}
+	return out, nil
+}
+
+// EachMaps calls fn with the memory map of each process Maps would list,
+// in the same order, building one process's mappings at a time so that a
+// caller that writes them out holds no more than one process's: about
+// 200 bytes per mapping of the largest process, on top of the archive's
+// metadata. pm is valid only until fn returns. An error from fn stops
+// the walk and is returned.
+func EachMaps(a *archive.Archive, opt MapsOptions, fn func(pm *ProcessMaps) error) error {
+	contents, err := load(a, opt.Limits, nil)
+	if err != nil {
+		return err
 	}
 	var targets []*target
 	if opt.PID != 0 {
 		t, err := find(a, contents, opt.Select)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		targets = []*target{t}
 	} else {
 		cs, err := checkpoints(a, contents, opt.Select)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, c := range cs {
 			t, err := tree(a, c)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			for _, p := range t.Processes {
 				targets = append(targets, &target{c, t, p})
 			}
 		}
 	}
-	out := []ProcessMaps{}
 	for _, t := range targets {
 		maps, err := mappings(a, t)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		pm := ProcessMaps{Container: strings.TrimSuffix(t.c.Prefix, "/"), PID: t.p.PID, Comm: t.p.Comm, State: t.p.State, Mappings: []NumberedMapping{}, MissingImages: missingMemory(t)}
+		// Filtered in place: maps is this process's own.
+		kept := maps[:0]
 		for _, m := range maps {
 			if opt.Filter.Match(m.Start, m.End, m.Perms, m.Kind) {
-				pm.Mappings = append(pm.Mappings, m)
+				kept = append(kept, m)
 			}
 		}
-		out = append(out, pm)
+		if kept == nil {
+			kept = []NumberedMapping{}
+		}
+		pm := ProcessMaps{Container: strings.TrimSuffix(t.c.Prefix, "/"), PID: t.p.PID, Comm: t.p.Comm, State: t.p.State, Mappings: kept, MissingImages: missingMemory(t)}
+		if err := fn(&pm); err != nil {
+			return err
+		}
 	}
-	return out, nil
+	return nil
 }
 
 // mappings numbers a process's mappings.

@@ -3,6 +3,7 @@ package render
 import (
 	"bufio"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -19,6 +20,7 @@ type Rows struct {
 	rows   []string // escaped cells, joined by sep
 	widths []int
 	plain  bool
+	omit   int // a column Write leaves out, or -1
 }
 
 // sep joins a row's cells; an escaped cell never holds a control byte.
@@ -26,7 +28,7 @@ const sep = "\x00"
 
 // NewRows starts a table under header.
 func NewRows(header ...string) *Rows {
-	r := &Rows{header: header, widths: make([]int, len(header)), plain: true}
+	r := &Rows{header: header, widths: make([]int, len(header)), plain: true, omit: -1}
 	for i, h := range header {
 		r.plain = r.plain && plainCell(h) && h == strings.ToLower(h) && !strings.ContainsAny(h, "_.")
 		r.widths[i] = len(h)
@@ -54,19 +56,33 @@ func (r *Rows) Add(cells ...string) {
 // Len is the number of rows added.
 func (r *Rows) Len() int { return len(r.rows) }
 
-// Write writes the table as Table does.
+// Omit leaves column i out of what Write writes: for a column found empty
+// only once every row is in.
+func (r *Rows) Omit(i int) { r.omit = i }
+
+// drop returns cells without column i (none if i < 0), reusing cells.
+func drop[T any](cells []T, i int) []T {
+	if i < 0 || i >= len(cells) {
+		return cells
+	}
+	return append(cells[:i], cells[i+1:]...)
+}
+
+// Write writes the table as Table does with the same header and cells.
 func (r *Rows) Write(w io.Writer) error {
 	if !r.plain {
 		rows := make([][]string, len(r.rows))
 		for i, row := range r.rows {
-			rows[i] = strings.Split(row, sep)
+			rows[i] = drop(strings.Split(row, sep), r.omit)
 		}
-		return Table(w, r.header, rows)
+		return Table(w, drop(slices.Clone(r.header), r.omit), rows)
 	}
+	widths := drop(slices.Clone(r.widths), r.omit)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	line := func(cells []string) {
-		// Every column is padded to its width and two blanks; the last
-		// line's trailing blanks are trimmed, as Table trims them.
+		cells = drop(cells, r.omit)
+		// Every column is padded to its width and two blanks; a line's
+		// trailing blanks are trimmed, as Table trims them.
 		end := len(cells)
 		for end > 0 && cells[end-1] == "" {
 			end--
@@ -74,7 +90,9 @@ func (r *Rows) Write(w io.Writer) error {
 		for i, c := range cells[:end] {
 			bw.WriteString(c)
 			if i < end-1 {
-				bw.WriteString(strings.Repeat(" ", r.widths[i]-len(c)+2))
+				for n := widths[i] - len(c) + 2; n > 0; n-- {
+					bw.WriteByte(' ')
+				}
 			}
 		}
 		bw.WriteString("\n")
