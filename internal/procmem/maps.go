@@ -3,7 +3,6 @@ package procmem
 import (
 	"fmt"
 	"path"
-	"slices"
 	"strings"
 
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/pagemap"
@@ -92,7 +91,17 @@ func EachMaps(a *archive.Archive, opt MapsOptions, fn func(pm *ProcessMaps) erro
 			}
 		}
 	}
+	// The pages images each checkpoint holds, by base name: looked up once
+	// per process, which a scan of c.Pages made quadratic in processes.
+	pages := map[*archive.Checkpoint]map[string]bool{}
 	for _, t := range targets {
+		if pages[t.c] == nil {
+			names := make(map[string]bool, len(t.c.Pages))
+			for _, e := range t.c.Pages {
+				names[path.Base(e.Name)] = true
+			}
+			pages[t.c] = names
+		}
 		maps, err := mappings(a, t)
 		if err != nil {
 			return err
@@ -107,7 +116,7 @@ func EachMaps(a *archive.Archive, opt MapsOptions, fn func(pm *ProcessMaps) erro
 		if kept == nil {
 			kept = []NumberedMapping{}
 		}
-		pm := ProcessMaps{Container: strings.TrimSuffix(t.c.Prefix, "/"), PID: t.p.PID, Comm: t.p.Comm, State: t.p.State, Mappings: kept, MissingImages: missingMemory(t)}
+		pm := ProcessMaps{Container: strings.TrimSuffix(t.c.Prefix, "/"), PID: t.p.PID, Comm: t.p.Comm, State: t.p.State, Mappings: kept, MissingImages: missingMemory(t, pages[t.c])}
 		if err := fn(&pm); err != nil {
 			return err
 		}
@@ -134,8 +143,9 @@ func mappings(a *archive.Archive, t *target) ([]NumberedMapping, error) {
 	return out, nil
 }
 
-// missingMemory lists the memory images of t's process the dump lacks.
-func missingMemory(t *target) []string {
+// missingMemory lists the memory images of t's process the dump lacks;
+// pages holds the base names of its checkpoint's pages images.
+func missingMemory(t *target, pages map[string]bool) []string {
 	out := []string{}
 	for _, m := range t.p.Missing {
 		if strings.HasPrefix(m, "mm-") || strings.HasPrefix(m, "pagemap-") {
@@ -144,7 +154,7 @@ func missingMemory(t *target) []string {
 	}
 	if h := criu.First[*pagemap.PagemapHead](t.c.Images, fmt.Sprintf("pagemap-%d.img", t.p.PID)); h != nil && t.p.MM != nil {
 		name := fmt.Sprintf("pages-%d.img", h.GetPagesId())
-		if !slices.ContainsFunc(t.c.Pages, func(e *archive.Entry) bool { return path.Base(e.Name) == name }) {
+		if !pages[name] {
 			out = append(out, name)
 		}
 	}
