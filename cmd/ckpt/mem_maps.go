@@ -86,8 +86,9 @@ type eachMaps func(fn func(*procmem.ProcessMaps) error) error
 // the []procmem.ProcessMaps procmem.Maps returns, but one mapping at a
 // time, so that only one process's mappings are ever held: 10,000
 // processes of 30 mappings are some 200 MB of indented JSON that
-// encoding/json would build in memory before writing a byte. An error
-// part way leaves the output written so far, as inspect's does.
+// encoding/json would build in memory before writing a byte. Every
+// process's memory is checked before the first is written (EachMaps), so
+// a bad archive gives no partial output.
 func writeMapsJSON(w io.Writer, each eachMaps) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	var buf bytes.Buffer
@@ -143,8 +144,6 @@ func writeMapsJSON(w io.Writer, each eachMaps) error {
 		return nil
 	})
 	if err != nil {
-		// What is written stays written: flush it, but report err.
-		bw.Flush()
 		return err
 	}
 	if n == 0 {

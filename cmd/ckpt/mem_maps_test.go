@@ -120,3 +120,19 @@ func notesOf(w io.Writer, procs []procmem.ProcessMaps, err error) error {
 	}
 	return nil
 }
+
+// A process whose memory cannot be read fails mem maps before anything is
+// written, even when processes before it were fine: no partial output.
+func TestMemMapsFailsBeforeWriting(t *testing.T) {
+	gen := filepath.Join(t.TempDir(), "gen.tar")
+	spec := testgen.Spec{Processes: 3, Seed: 3, Break: testgen.Break{Omit: []string{"checkpoint/pagemap-3.img"}}}
+	if _, err := testgen.WriteFile(gen, spec, testgen.None, false); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"mem", "maps", gen}, {"mem", "maps", "-o", "json", gen}} {
+		code, stdout, stderr := runCkpt(args...)
+		if code == 0 || stdout != "" || !strings.Contains(stderr, "pagemap-3.img") {
+			t.Errorf("%q: exit %d, %d bytes of stdout, stderr %q; want a failure naming pagemap-3.img and no output", args, code, len(stdout), stderr)
+		}
+	}
+}

@@ -62,8 +62,10 @@ func Maps(a *archive.Archive, opt MapsOptions) ([]ProcessMaps, error) {
 // in the same order, building one process's mappings at a time so that a
 // caller that writes them out holds no more than one process's: about
 // 200 bytes per mapping of the largest process, on top of the archive's
-// metadata. pm is valid only until fn returns. An error from fn stops
-// the walk and is returned.
+// metadata. pm is valid only until fn returns. Every process's page index
+// is checked before fn is first called, so an archive that fails, fails
+// before anything is written. An error from fn stops the walk and is
+// returned.
 func EachMaps(a *archive.Archive, opt MapsOptions, fn func(pm *ProcessMaps) error) error {
 	contents, err := load(a, opt.Limits, nil)
 	if err != nil {
@@ -89,6 +91,14 @@ func EachMaps(a *archive.Archive, opt MapsOptions, fn func(pm *ProcessMaps) erro
 			for _, p := range t.Processes {
 				targets = append(targets, &target{c, t, p})
 			}
+		}
+	}
+	// Every process's page index is checked before the first process is
+	// handed over, so that a bad image fails the walk before anything is
+	// written (no partial output).
+	for _, t := range targets {
+		if err := checkMemory(a, t); err != nil {
+			return err
 		}
 	}
 	// The pages images each checkpoint holds, by base name: looked up once
@@ -120,6 +130,21 @@ func EachMaps(a *archive.Archive, opt MapsOptions, fn func(pm *ProcessMaps) erro
 		if err := fn(&pm); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// checkMemory fails as mappings fails for t, without building the
+// mappings: the page index is the only part of them that can fail.
+func checkMemory(a *archive.Archive, t *target) error {
+	if t.p.MM == nil {
+		return nil
+	}
+	if err := imageError(t.c, fmt.Sprintf("pagemap-%d.img", t.p.PID)); err != nil {
+		return err
+	}
+	if _, err := criu.PageIndexFor(t.c.Images, t.p.PID); err != nil {
+		return failf(a, t.c, "", fmt.Errorf("pid %d: %w", t.p.PID, err))
 	}
 	return nil
 }
