@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -66,27 +70,99 @@ each the checkpoint holds. The number in the first column is what
 			return err
 		}
 		defer ar.Close()
-		procs, err := procmem.Maps(ar, opt)
-		if err != nil {
-			return err
+		if out.format == formatJSON {
+			return writeMapsJSON(a.stdout, func(fn func(*procmem.ProcessMaps) error) error { return procmem.EachMaps(ar, opt, fn) })
 		}
-		return out.emit(a.stdout, procs, func(w io.Writer) error { return renderMaps(w, procs) })
+		return renderMaps(a.stdout, func(fn func(*procmem.ProcessMaps) error) error { return procmem.EachMaps(ar, opt, fn) })
 	}
 	return cmd
 }
 
-func renderMaps(w io.Writer, procs []procmem.ProcessMaps) error {
+// eachMaps walks processes' memory maps, one at a time, as
+// procmem.EachMaps does.
+type eachMaps func(fn func(*procmem.ProcessMaps) error) error
+
+// writeMapsJSON writes the processes' maps exactly as render.JSON writes
+// the []procmem.ProcessMaps procmem.Maps returns, but one mapping at a
+// time, so that only one process's mappings are ever held: 10,000
+// processes of 30 mappings are some 200 MB of indented JSON that
+// encoding/json would build in memory before writing a byte. Every
+// process's memory is checked before the first is written (EachMaps), so
+// a bad archive gives no partial output.
+func writeMapsJSON(w io.Writer, each eachMaps) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	// encode returns v's JSON as render.JSON indents it at prefix, without
+	// the final newline, valid until the next call.
+	encode := func(prefix string, v any) ([]byte, error) {
+		buf.Reset()
+		enc.SetIndent(prefix, "  ")
+		if err := enc.Encode(v); err != nil {
+			return nil, err
+		}
+		return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	}
+	// A JSON string never holds a raw newline, so this is the process's
+	// own mappings member.
+	const key = "\n    \"mappings\": []"
+	n := 0
+	err := each(func(p *procmem.ProcessMaps) error {
+		if n == 0 {
+			bw.WriteString("[\n  ")
+		} else {
+			bw.WriteString(",\n  ")
+		}
+		n++
+		shell := *p
+		shell.Mappings = []procmem.NumberedMapping{}
+		b, err := encode("  ", &shell)
+		if err != nil {
+			return err
+		}
+		at := bytes.Index(b, []byte(key))
+		if at < 0 || len(p.Mappings) == 0 {
+			bw.Write(b)
+			return nil
+		}
+		tail := bytes.Clone(b[at+len(key):])
+		bw.Write(b[:at+len(key)-1])
+		for i := range p.Mappings {
+			if i > 0 {
+				bw.WriteString(",")
+			}
+			bw.WriteString("\n      ")
+			b, err := encode("      ", &p.Mappings[i])
+			if err != nil {
+				return err
+			}
+			bw.Write(b)
+		}
+		bw.WriteString("\n    ]")
+		bw.Write(tail)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		bw.WriteString("[]\n")
+	} else {
+		bw.WriteString("\n]\n")
+	}
+	return bw.Flush()
+}
+
+// renderMaps writes the maps as a table. Column widths need every row, so
+// the rows are held, as render.Rows holds them (one string per mapping),
+// but not the mappings they come from.
+func renderMaps(w io.Writer, each eachMaps) error {
 	pod := false
-	for _, p := range procs {
-		pod = pod || p.Container != ""
-	}
-	header := []string{"pid", "#", "range", "perms", "offset", "kind", "present", "file"}
-	if pod {
-		header = append([]string{"container"}, header...)
-	}
-	var rows [][]string
+	rows := render.NewRows("container", "pid", "#", "range", "perms", "offset", "kind", "present", "file")
 	var notes []string
-	for _, p := range procs {
+	err := each(func(p *procmem.ProcessMaps) error {
+		pod = pod || p.Container != ""
 		if p.State == "zombie" || p.State == "dead" {
 			notes = append(notes, fmt.Sprintf("pid %d (%s) is a zombie: it has no memory", p.PID, p.Comm))
 		}
@@ -100,6 +176,7 @@ func renderMaps(w io.Writer, procs []procmem.ProcessMaps) error {
 				notes = append(notes, fmt.Sprintf("pid %d (%s): %s is missing", p.PID, p.Comm, m))
 			}
 		}
+		pid := strconv.FormatUint(uint64(p.PID), 10)
 		for _, m := range p.Mappings {
 			present := render.Bytes(m.Present)
 			if m.InParent > 0 {
@@ -108,16 +185,19 @@ func renderMaps(w io.Writer, procs []procmem.ProcessMaps) error {
 			if m.Lazy > 0 {
 				present += fmt.Sprintf(" (+%s lazy)", render.Bytes(m.Lazy))
 			}
-			row := []string{fmt.Sprint(p.PID), fmt.Sprint(m.Index), fmt.Sprintf("%08x-%08x", m.Start, m.End), m.Perms, fmt.Sprintf("%08x", m.Offset), m.Kind, present, m.File}
-			if pod {
-				row = append([]string{p.Container}, row...)
-			}
-			rows = append(rows, row)
+			rows.Add(p.Container, pid, strconv.Itoa(m.Index), fmt.Sprintf("%08x-%08x", m.Start, m.End), m.Perms, fmt.Sprintf("%08x", m.Offset), m.Kind, present, m.File)
 		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	if len(rows) == 0 {
+	if !pod {
+		rows.Omit(0)
+	}
+	if rows.Len() == 0 {
 		fmt.Fprintln(w, "no mappings match")
-	} else if err := render.Table(w, header, rows); err != nil {
+	} else if err := rows.Write(w); err != nil {
 		return err
 	}
 	for _, n := range notes {
