@@ -67,7 +67,7 @@ func Maps(a *archive.Archive, opt MapsOptions) ([]ProcessMaps, error) {
 // before anything is written. An error from fn stops the walk and is
 // returned.
 func EachMaps(a *archive.Archive, opt MapsOptions, fn func(pm *ProcessMaps) error) error {
-	contents, err := load(a, opt.Limits, nil)
+	contents, err := load(a, opt.Limits, nil, proc.ImageFields())
 	if err != nil {
 		return err
 	}

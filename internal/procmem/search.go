@@ -134,7 +134,7 @@ func Search(ctx context.Context, a *archive.Archive, opt SearchOptions) (*Search
 			})
 		})
 	pg.mmOf = opt.PID // shared memory is searched when opt.PID maps it
-	contents, err := load(a, opt.Limits, pg)
+	contents, err := load(a, opt.Limits, pg, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -275,7 +275,7 @@ func mmOf(c *archive.Checkpoint, pid uint32) *mm.MmEntry {
 // and returns it, having handed its pages to fn, or says why they never
 // came.
 func (pg *pages) loadProcess(a *archive.Archive, limits archive.Limits, sel Select) (*target, error) {
-	contents, err := load(a, limits, pg)
+	contents, err := load(a, limits, pg, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -290,8 +290,11 @@ func (pg *pages) loadProcess(a *archive.Archive, limits archive.Limits, sel Sele
 }
 
 // load reads the archive once, handing pages to pg (nil for none).
-func load(a *archive.Archive, limits archive.Limits, pg *pages) (*archive.Contents, error) {
-	opt := archive.LoadOptions{Limits: limits}
+// fields, when set, decodes only the fields of core and mm images the tree
+// and its mappings need ([proc.ImageFields]): maps and search, not core,
+// which writes every register.
+func load(a *archive.Archive, limits archive.Limits, pg *pages, fields func(string) criu.Fields) (*archive.Contents, error) {
+	opt := archive.LoadOptions{Limits: limits, Fields: fields}
 	if pg != nil {
 		opt.Pages = pg.hook
 	}
