@@ -1,14 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"encoding/json"
 	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ckpt-dev/ckpt/internal/inspect"
+	"github.com/ckpt-dev/ckpt/internal/render"
 )
 
 func newInspectCmd(a *app) *cobra.Command {
@@ -68,75 +67,30 @@ the section flags add more, --all adds everything.`,
 // writeInspectJSON writes reports exactly as render.JSON would, but
 // encodes one process, descriptor or mapping at a time: a report of 10,000
 // processes, or of one process with 100,000 descriptors, is tens of MB of
-// JSON, which encoding/json would otherwise build, and indent, in memory
-// before writing a byte.
+// JSON that encoding/json would build, and indent, in memory first.
 func writeInspectJSON(w io.Writer, reports []*inspect.Report) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	var buf bytes.Buffer
-	// One encoder for every element: it keeps its indenting buffer, which
-	// a new encoder per mapping would grow again each time.
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	// encode returns v's JSON as render.JSON indents it at prefix, without
-	// the final newline, valid until the next call.
-	encode := func(prefix string, v any) ([]byte, error) {
-		buf.Reset()
-		enc.SetIndent(prefix, "  ")
-		if err := enc.Encode(v); err != nil {
-			return nil, err
-		}
-		return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-	}
 	if len(reports) == 0 {
-		b, err := encode("", reports)
-		if err != nil {
-			return err
-		}
-		bw.Write(b)
-		bw.WriteString("\n")
-		return bw.Flush()
+		return render.JSON(w, reports)
 	}
-	// A JSON string never holds a raw newline, so this key line is the
-	// report's own processes member.
-	const key = "\n    \"processes\": []"
-	bw.WriteString("[")
-	for i, r := range reports {
-		if i > 0 {
-			bw.WriteString(",")
-		}
-		bw.WriteString("\n  ")
+	s := render.NewStream(w)
+	for _, r := range reports {
+		s.Next()
 		shell := *r
 		shell.Processes = []inspect.Process{}
-		b, err := encode("  ", &shell)
+		err := s.Spliced("  ", &shell, "processes", len(r.Processes), func(i int, prefix string) error {
+			return writeProcessJSON(s, prefix, &r.Processes[i])
+		})
 		if err != nil {
 			return err
 		}
-		at := bytes.Index(b, []byte(key))
-		if at < 0 || len(r.Processes) == 0 {
-			bw.Write(b)
-			continue
-		}
-		tail := bytes.Clone(b[at+len(key):])
-		bw.Write(b[:at+len(key)-1])
-		for j := range r.Processes {
-			if j > 0 {
-				bw.WriteString(",")
-			}
-			bw.WriteString("\n      ")
-			if err := writeProcessJSON(bw, "      ", &r.Processes[j], encode); err != nil {
-				return err
-			}
-		}
-		bw.WriteString("\n    ]")
-		bw.Write(tail)
 	}
-	bw.WriteString("\n]\n")
-	return bw.Flush()
+	return s.Close()
 }
 
 // writeProcessJSON writes one process at prefix, its descriptors, locks
 // and mappings (its last members, all omitempty) one element at a time.
-func writeProcessJSON(bw *bufio.Writer, prefix string, p *inspect.Process, encode func(string, any) ([]byte, error)) error {
+func writeProcessJSON(s *render.Stream, prefix string, p *inspect.Process) error {
+	bw, encode := s.Writer(), s.Encode
 	shell := *p
 	shell.FDs, shell.Locks, shell.Maps = nil, nil, nil
 	b, err := encode(prefix, &shell)

@@ -1,9 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -90,68 +87,21 @@ type eachMaps func(fn func(*procmem.ProcessMaps) error) error
 // process's memory is checked before the first is written (EachMaps), so
 // a bad archive gives no partial output.
 func writeMapsJSON(w io.Writer, each eachMaps) error {
-	bw := bufio.NewWriterSize(w, 64<<10)
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	// encode returns v's JSON as render.JSON indents it at prefix, without
-	// the final newline, valid until the next call.
-	encode := func(prefix string, v any) ([]byte, error) {
-		buf.Reset()
-		enc.SetIndent(prefix, "  ")
-		if err := enc.Encode(v); err != nil {
-			return nil, err
-		}
-		return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-	}
-	// A JSON string never holds a raw newline, so this is the process's
-	// own mappings member.
-	const key = "\n    \"mappings\": []"
-	n := 0
+	s := render.NewStream(w)
 	err := each(func(p *procmem.ProcessMaps) error {
-		if n == 0 {
-			bw.WriteString("[\n  ")
-		} else {
-			bw.WriteString(",\n  ")
-		}
-		n++
+		s.Next()
 		shell := *p
 		shell.Mappings = []procmem.NumberedMapping{}
-		b, err := encode("  ", &shell)
-		if err != nil {
+		return s.Spliced("  ", &shell, "mappings", len(p.Mappings), func(i int, prefix string) error {
+			b, err := s.Encode(prefix, &p.Mappings[i])
+			s.Writer().Write(b)
 			return err
-		}
-		at := bytes.Index(b, []byte(key))
-		if at < 0 || len(p.Mappings) == 0 {
-			bw.Write(b)
-			return nil
-		}
-		tail := bytes.Clone(b[at+len(key):])
-		bw.Write(b[:at+len(key)-1])
-		for i := range p.Mappings {
-			if i > 0 {
-				bw.WriteString(",")
-			}
-			bw.WriteString("\n      ")
-			b, err := encode("      ", &p.Mappings[i])
-			if err != nil {
-				return err
-			}
-			bw.Write(b)
-		}
-		bw.WriteString("\n    ]")
-		bw.Write(tail)
-		return nil
+		})
 	})
 	if err != nil {
 		return err
 	}
-	if n == 0 {
-		bw.WriteString("[]\n")
-	} else {
-		bw.WriteString("\n]\n")
-	}
-	return bw.Flush()
+	return s.Close()
 }
 
 // renderMaps writes the maps as a table. Column widths need every row, so
