@@ -78,20 +78,8 @@ func EachMaps(a *archive.Archive, opt MapsOptions, fn func(pm *ProcessMaps) erro
 			return err
 		}
 		targets = []*target{t}
-	} else {
-		cs, err := checkpoints(a, contents, opt.Select)
-		if err != nil {
-			return err
-		}
-		for _, c := range cs {
-			t, err := tree(a, c)
-			if err != nil {
-				return err
-			}
-			for _, p := range t.Processes {
-				targets = append(targets, &target{c, t, p})
-			}
-		}
+	} else if targets, err = all(a, contents, opt.Select); err != nil {
+		return err
 	}
 	// Every process's page index is checked before the first process is
 	// handed over, so that a bad image fails the walk before anything is

@@ -190,25 +190,19 @@ func check(a *archive.Archive, contents *archive.Contents, sel Select, pg *pages
 		}
 		return pg.missing(a, t.c, t.p.PID)
 	}
-	cs, err := checkpoints(a, contents, sel)
+	targets, err := all(a, contents, sel)
 	if err != nil {
 		return err
 	}
-	for _, c := range cs {
-		t, err := tree(a, c)
-		if err != nil {
-			return err
+	for _, t := range targets {
+		if p := t.p; p.MM == nil && !noMM(t.c, p) {
+			if p.State != "zombie" && p.State != "dead" {
+				res.Warnings = append(res.Warnings, fmt.Sprintf("pid %d: mm-%d.img and pagemap-%d.img are missing: its memory was not searched", p.PID, p.PID, p.PID))
+			}
+			continue // a zombie has no memory
 		}
-		for _, p := range t.Processes {
-			if p.MM == nil && !noMM(c, p) {
-				if p.State != "zombie" && p.State != "dead" {
-					res.Warnings = append(res.Warnings, fmt.Sprintf("pid %d: mm-%d.img and pagemap-%d.img are missing: its memory was not searched", p.PID, p.PID, p.PID))
-				}
-				continue // a zombie has no memory
-			}
-			if err := pg.missing(a, c, p.PID); err != nil {
-				return err
-			}
+		if err := pg.missing(a, t.c, t.p.PID); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -106,6 +106,25 @@ type target struct {
 	p    *proc.Process
 }
 
+// all returns every process of the checkpoints sel names, in order.
+func all(a *archive.Archive, contents *archive.Contents, sel Select) ([]*target, error) {
+	cs, err := checkpoints(a, contents, sel)
+	if err != nil {
+		return nil, err
+	}
+	var out []*target
+	for _, c := range cs {
+		t, err := tree(a, c)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range t.Processes {
+			out = append(out, &target{c, t, p})
+		}
+	}
+	return out, nil
+}
+
 // find returns the process sel names, which must have memory.
 func find(a *archive.Archive, contents *archive.Contents, sel Select) (*target, error) {
 	tg, err := findAny(a, contents, sel)
