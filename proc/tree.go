@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	criu_core "github.com/checkpoint-restore/go-criu/v8/crit/images/criu-core"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/fdinfo"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/fs"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/mm"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/pstree"
@@ -252,7 +253,8 @@ func taskState(s uint32) string {
 // decoded size); of an mm image its mappings (place, protection, flags,
 // status and the file or segment they map), stack start, executable and
 // the argument and environment areas (for mem.WantArgsEnv), not the
-// auxiliary vector. Images it does not name are decoded whole. A tree built
+// auxiliary vector; of files.img and fdinfo images what FileTable reads.
+// Images it does not name are decoded whole. A tree built
 // this way holds the same facts, at a fraction of the memory per thread.
 func ImageFields() func(name string) criu.Fields {
 	must := func(f criu.Fields, err error) criu.Fields {
@@ -266,12 +268,29 @@ func ImageFields() func(name string) criu.Fields {
 		"thread_info.gpregs.ip", "thread_info.gpregs.sp"))
 	mem := must(criu.FieldsOf(&mm.MmEntry{},
 		"vmas.start", "vmas.end", "vmas.pgoff", "vmas.shmid", "vmas.prot", "vmas.flags", "vmas.status", "mm_start_stack", "mm_arg_start", "mm_arg_end", "mm_env_start", "mm_env_end", "exe_file_id"))
+	// Of files.img every kind of file whole but regular ones, the most
+	// numerous, of which describe reads no owner, mount or checksum.
+	// Every other field is named by the descriptor, so a kind go-criu
+	// adds later is still decoded whole.
+	fileFields := []string{"reg.id", "reg.flags", "reg.pos", "reg.name", "reg.size", "reg.mode"}
+	fd := (&fdinfo.FileEntry{}).ProtoReflect().Descriptor().Fields()
+	for i := range fd.Len() {
+		if n := string(fd.Get(i).Name()); n != "reg" {
+			fileFields = append(fileFields, n)
+		}
+	}
+	files := must(criu.FieldsOf(&fdinfo.FileEntry{}, fileFields...))
+	fdinfos := must(criu.FieldsOf(&fdinfo.FdinfoEntry{}, "id", "flags", "fd"))
 	return func(name string) criu.Fields {
 		switch {
 		case strings.HasPrefix(name, "core-"):
 			return core
 		case strings.HasPrefix(name, "mm-"):
 			return mem
+		case name == "files.img":
+			return files
+		case strings.HasPrefix(name, "fdinfo-"):
+			return fdinfos
 		}
 		return nil
 	}
