@@ -111,7 +111,9 @@ func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint
 	// The tree now holds what the report needs of each process's core, ids,
 	// fs and fdinfo images: drop them, and each mm once its mappings are
 	// built, so that the report grows as the images go rather than on top
-	// of them.
+	// of them. The tree's file table holds what the report shows of
+	// files.img (mappings name their files through it).
+	c.Images.Delete("files.img")
 	for _, p := range tree.Processes {
 		c.Images.Delete(fmt.Sprintf("core-%d.img", p.PID))
 		for _, th := range p.Threads {
