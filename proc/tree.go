@@ -32,6 +32,7 @@ type Tree struct {
 	Roots []*Process
 	byPID map[uint32]*Process
 	files *FileTable
+	noFDs bool
 }
 
 // Process is one dumped process.
@@ -76,6 +77,21 @@ type Thread struct {
 // Build assembles the tree from a checkpoint's images. pstree.img and a
 // core image per thread are required; the rest is read when present.
 func Build(images *criu.ImageSet) (*Tree, error) {
+	return BuildWith(images, BuildOptions{})
+}
+
+// BuildOptions configure BuildWith.
+type BuildOptions struct {
+	// NoFDs leaves each process's FDs and Locks nil, for a report that
+	// does not show them: its fdinfo images are only checked to refer to
+	// files files.img has, and a file is described only when asked for
+	// (a working directory, root, executable or mapped file). The tree
+	// then holds the files.img entries it has not described.
+	NoFDs bool
+}
+
+// BuildWith is Build with options.
+func BuildWith(images *criu.ImageSet, opt BuildOptions) (*Tree, error) {
 	if images.Len() == 0 {
 		return nil, ErrNoDump
 	}
@@ -86,11 +102,11 @@ func Build(images *criu.ImageSet) (*Tree, error) {
 		}
 		return nil, errors.New("pstree.img: no processes")
 	}
-	files, err := NewFileTable(images)
+	files, err := newFileTable(images, opt.NoFDs)
 	if err != nil {
 		return nil, err
 	}
-	t := &Tree{byPID: map[uint32]*Process{}, files: files}
+	t := &Tree{byPID: map[uint32]*Process{}, files: files, noFDs: opt.NoFDs}
 	for _, e := range entries {
 		p := &Process{PID: e.GetPid(), PPID: e.GetPpid(), PGID: e.GetPgid(), SID: e.GetSid()}
 		if t.byPID[p.PID] != nil {
@@ -110,7 +126,9 @@ func Build(images *criu.ImageSet) (*Tree, error) {
 			t.Roots = append(t.Roots, p)
 		}
 	}
-	t.attachLocks(images)
+	if !opt.NoFDs {
+		t.attachLocks(images)
+	}
 	return t, nil
 }
 
@@ -219,8 +237,8 @@ func (t *Tree) fill(images *criu.ImageSet, p *Process, e *pstree.PstreeEntry) er
 	if missing("files.img") || fdinfoMissing {
 		return nil
 	}
-	fds, err := t.files.FDs(images, p)
-	if err != nil {
+	fds, err := t.files.fds(images, p, !t.noFDs)
+	if err != nil || t.noFDs {
 		return err
 	}
 	p.FDs = fds
