@@ -80,11 +80,14 @@ func NewFileTable(images *criu.ImageSet) (*FileTable, error) {
 // newFileTable reads the file images; a lazy table describes each file
 // when first asked for, and holds images until then.
 func newFileTable(images *criu.ImageSet, lazy bool) (*FileTable, error) {
+	entries := criu.All[*fdinfo.FileEntry](images, "files.img")
 	ft := &FileTable{byID: map[uint32]*File{}, flags: map[uint32]string{}, images: images, q: queuesOf(images)}
 	if lazy {
-		ft.raw = map[uint32]*fdinfo.FileEntry{}
+		ft.raw = make(map[uint32]*fdinfo.FileEntry, len(entries))
+	} else {
+		ft.byID = make(map[uint32]*File, len(entries))
 	}
-	for _, e := range criu.All[*fdinfo.FileEntry](images, "files.img") {
+	for _, e := range entries {
 		if lazy {
 			// A later entry with the same id replaces an earlier one,
 			// as when described at once.
@@ -175,8 +178,12 @@ func (ft *FileTable) fds(images *criu.ImageSet, p *Process, keep bool) ([]FD, er
 		return []FD{}, nil
 	}
 	name := fmt.Sprintf("fdinfo-%d.img", p.IDs.GetFilesId())
+	entries := criu.All[*fdinfo.FdinfoEntry](images, name)
 	fds := []FD{}
-	for _, e := range criu.All[*fdinfo.FdinfoEntry](images, name) {
+	if keep {
+		fds = make([]FD, 0, len(entries))
+	}
+	for _, e := range entries {
 		if !ft.has(e.GetId()) {
 			return nil, fmt.Errorf("%s: fd %d of pid %d refers to file %d, which files.img does not have", name, e.GetFd(), p.PID, e.GetId())
 		}
