@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	criu_core "github.com/checkpoint-restore/go-criu/v8/crit/images/criu-core"
+	"github.com/checkpoint-restore/go-criu/v8/crit/images/fdinfo"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/fs"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/mm"
 	"github.com/checkpoint-restore/go-criu/v8/crit/images/pstree"
@@ -31,6 +32,7 @@ type Tree struct {
 	Roots []*Process
 	byPID map[uint32]*Process
 	files *FileTable
+	noFDs bool
 }
 
 // Process is one dumped process.
@@ -75,6 +77,21 @@ type Thread struct {
 // Build assembles the tree from a checkpoint's images. pstree.img and a
 // core image per thread are required; the rest is read when present.
 func Build(images *criu.ImageSet) (*Tree, error) {
+	return BuildWith(images, BuildOptions{})
+}
+
+// BuildOptions configure BuildWith.
+type BuildOptions struct {
+	// NoFDs leaves each process's FDs and Locks nil, for a report that
+	// does not show them: its fdinfo images are only checked to refer to
+	// files files.img has, and a file is described only when asked for
+	// (a working directory, root, executable or mapped file). The tree
+	// then holds the files.img entries it has not described.
+	NoFDs bool
+}
+
+// BuildWith is Build with options.
+func BuildWith(images *criu.ImageSet, opt BuildOptions) (*Tree, error) {
 	if images.Len() == 0 {
 		return nil, ErrNoDump
 	}
@@ -85,11 +102,11 @@ func Build(images *criu.ImageSet) (*Tree, error) {
 		}
 		return nil, errors.New("pstree.img: no processes")
 	}
-	files, err := NewFileTable(images)
+	files, err := newFileTable(images, opt.NoFDs)
 	if err != nil {
 		return nil, err
 	}
-	t := &Tree{byPID: map[uint32]*Process{}, files: files}
+	t := &Tree{byPID: map[uint32]*Process{}, files: files, noFDs: opt.NoFDs}
 	for _, e := range entries {
 		p := &Process{PID: e.GetPid(), PPID: e.GetPpid(), PGID: e.GetPgid(), SID: e.GetSid()}
 		if t.byPID[p.PID] != nil {
@@ -109,7 +126,9 @@ func Build(images *criu.ImageSet) (*Tree, error) {
 			t.Roots = append(t.Roots, p)
 		}
 	}
-	t.attachLocks(images)
+	if !opt.NoFDs {
+		t.attachLocks(images)
+	}
 	return t, nil
 }
 
@@ -218,8 +237,8 @@ func (t *Tree) fill(images *criu.ImageSet, p *Process, e *pstree.PstreeEntry) er
 	if missing("files.img") || fdinfoMissing {
 		return nil
 	}
-	fds, err := t.files.FDs(images, p)
-	if err != nil {
+	fds, err := t.files.fds(images, p, !t.noFDs)
+	if err != nil || t.noFDs {
 		return err
 	}
 	p.FDs = fds
@@ -252,7 +271,8 @@ func taskState(s uint32) string {
 // decoded size); of an mm image its mappings (place, protection, flags,
 // status and the file or segment they map), stack start, executable and
 // the argument and environment areas (for mem.WantArgsEnv), not the
-// auxiliary vector. Images it does not name are decoded whole. A tree built
+// auxiliary vector; of files.img and fdinfo images what FileTable reads.
+// Images it does not name are decoded whole. A tree built
 // this way holds the same facts, at a fraction of the memory per thread.
 func ImageFields() func(name string) criu.Fields {
 	must := func(f criu.Fields, err error) criu.Fields {
@@ -266,12 +286,29 @@ func ImageFields() func(name string) criu.Fields {
 		"thread_info.gpregs.ip", "thread_info.gpregs.sp"))
 	mem := must(criu.FieldsOf(&mm.MmEntry{},
 		"vmas.start", "vmas.end", "vmas.pgoff", "vmas.shmid", "vmas.prot", "vmas.flags", "vmas.status", "mm_start_stack", "mm_arg_start", "mm_arg_end", "mm_env_start", "mm_env_end", "exe_file_id"))
+	// Of files.img every kind of file whole but regular ones, the most
+	// numerous, of which describe reads no owner, mount or checksum.
+	// Every other field is named by the descriptor, so a kind go-criu
+	// adds later is still decoded whole.
+	fileFields := []string{"reg.id", "reg.flags", "reg.pos", "reg.name", "reg.size", "reg.mode"}
+	fd := (&fdinfo.FileEntry{}).ProtoReflect().Descriptor().Fields()
+	for i := range fd.Len() {
+		if n := string(fd.Get(i).Name()); n != "reg" {
+			fileFields = append(fileFields, n)
+		}
+	}
+	files := must(criu.FieldsOf(&fdinfo.FileEntry{}, fileFields...))
+	fdinfos := must(criu.FieldsOf(&fdinfo.FdinfoEntry{}, "id", "flags", "fd"))
 	return func(name string) criu.Fields {
 		switch {
 		case strings.HasPrefix(name, "core-"):
 			return core
 		case strings.HasPrefix(name, "mm-"):
 			return mem
+		case name == "files.img":
+			return files
+		case strings.HasPrefix(name, "fdinfo-"):
+			return fdinfos
 		}
 		return nil
 	}

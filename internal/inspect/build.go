@@ -100,7 +100,10 @@ func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint
 	for _, e := range c.Pages {
 		pages[path.Base(e.Name)] = true
 	}
-	tree, err := proc.Build(c.Images)
+	// Without a section that shows descriptors, the tree describes only
+	// the files the report names (cwd, root, executable, mapped files).
+	noFDs := !s.Files && !s.Sockets
+	tree, err := proc.BuildWith(c.Images, proc.BuildOptions{NoFDs: noFDs})
 	if errors.Is(err, proc.ErrNoDump) {
 		// Identity and metadata are still worth showing.
 		r.Warnings = append(r.Warnings, err.Error())
@@ -111,7 +114,12 @@ func build(a *archive.Archive, contents *archive.Contents, c *archive.Checkpoint
 	// The tree now holds what the report needs of each process's core, ids,
 	// fs and fdinfo images: drop them, and each mm once its mappings are
 	// built, so that the report grows as the images go rather than on top
-	// of them.
+	// of them. With descriptors, the tree's file table holds what the
+	// report shows of files.img (mappings name their files through it);
+	// without, it holds the entries themselves.
+	if !noFDs {
+		c.Images.Delete("files.img")
+	}
 	for _, p := range tree.Processes {
 		c.Images.Delete(fmt.Sprintf("core-%d.img", p.PID))
 		for _, th := range p.Threads {
